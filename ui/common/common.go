@@ -1,0 +1,61 @@
+// Package common is the small contract between the root UI and every tab or
+// widget: a shared context (styles, colour mode, clock) and the Component
+// interface. Components never import the root model.
+package common
+
+import (
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vitals-dev/vitals/model"
+)
+
+// Context is handed to every component. It is read-only after start.
+type Context struct {
+	Styles *Styles
+	// NoColor is set when NO_COLOR is set: colour cannot carry meaning, so
+	// views switch to distinct glyphs.
+	NoColor bool
+	// Now is the clock views use (fixed in golden tests).
+	Now func() time.Time
+}
+
+// NewContext builds the context for a colour or NO_COLOR terminal.
+func NewContext(noColor bool) *Context {
+	return &Context{Styles: NewStyles(noColor), NoColor: noColor, Now: time.Now}
+}
+
+// Component is one tab or widget. The root calls SetSize before View and
+// routes every SnapshotMsg to every tab, visible or not, so a tab switched to
+// is already current.
+type Component interface {
+	// SetSize gives the component exactly this many cells.
+	SetSize(width, height int)
+	// Update handles a message; components are pointers and mutate in place.
+	Update(msg tea.Msg) tea.Cmd
+	// View renders at most height lines, each at most width cells wide.
+	View() string
+	// KeyHelp lists the keys of this view for the footer and help overlay.
+	KeyHelp() []key.Binding
+	// Capturing is true while the component owns the keyboard (a filter
+	// being typed, a menu open): the root then passes every key down and
+	// does not treat q, 1-5 or Tab as global keys.
+	Capturing() bool
+}
+
+// Explainer is implemented by tabs whose numbers the help overlay explains.
+type Explainer interface {
+	// Explain returns (term, meaning and source) pairs, e.g.
+	// {"%CPU", "100 = one full CPU; from /proc/PID/stat utime+stime"}.
+	Explain() [][2]string
+}
+
+// SnapshotMsg delivers a new model snapshot to every component.
+type SnapshotMsg struct{ Snap *model.Snapshot }
+
+// KillFunc sends sig to the process identified by key, after checking that
+// the pid still belongs to that process (pids are reused). The UI never
+// touches /proc itself; main injects the implementation.
+type KillFunc func(key model.ProcKey, sig int) error

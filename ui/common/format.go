@@ -1,0 +1,98 @@
+package common
+
+import (
+	"strconv"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vitals-dev/vitals/model"
+)
+
+// Dash is what a view shows for a value it could not read.
+const Dash = "–"
+
+// Fit pads or truncates s (which may hold ANSI styles) to exactly w cells.
+func Fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	if sw < w {
+		return s + spaces(w-sw)
+	}
+	return s
+}
+
+// FitRight right-aligns s in w cells, truncating if needed.
+func FitRight(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return spaces(w-sw) + s
+}
+
+func spaces(n int) string {
+	const sp = "                                                                                "
+	if n <= len(sp) {
+		return sp[:n]
+	}
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = ' '
+	}
+	return string(b)
+}
+
+// Pct formats a percentage with one decimal, as top does.
+func Pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// OptFloat formats a possibly unknown value with the given decimals.
+func OptFloat(v model.Float, decimals int) string {
+	if !v.OK {
+		return Dash
+	}
+	return strconv.FormatFloat(v.V, 'f', decimals, 64)
+}
+
+// Count formats a count compactly: 999, 12.3k, 4.5M.
+func Count(v float64) string {
+	switch {
+	case v < 0:
+		return "-" + Count(-v)
+	case v < 10000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v < 1e6:
+		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + "k"
+	case v < 1e9:
+		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
+	default:
+		return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
+	}
+}
+
+// Bytes formats a byte count in binary units as free -h does (1.5G, 312M).
+func Bytes(v uint64) string {
+	const unit = 1024
+	if v < unit {
+		return strconv.FormatUint(v, 10) + "B"
+	}
+	f := float64(v)
+	suffix := "KMGTPE"
+	i := -1
+	for f >= unit && i < len(suffix)-1 {
+		f /= unit
+		i++
+	}
+	if f < 10 {
+		return strconv.FormatFloat(f, 'f', 1, 64) + string(suffix[i])
+	}
+	return strconv.FormatFloat(f, 'f', 0, 64) + string(suffix[i])
+}
