@@ -6,8 +6,8 @@ package common
 import (
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vitals-dev/vitals/model"
 )

@@ -11,7 +11,7 @@ type Theme struct {
 	Text, Faint, Primary, Accent, Warning, Danger, OK color.Color
 	// CPU split colours, shared by bars and charts.
 	CPUUser, CPUSystem, CPUIOWait, CPUIRQ, CPUSteal, CPUNice color.Color
-	SelectedBg                                             color.Color
+	SelectedBg                                               color.Color
 }
 
 // DefaultTheme uses the 16 ANSI colours so it follows the user's terminal

@@ -1,0 +1,55 @@
+# vitals — two commands for a fresh machine with Go:
+#   make run    build and start vitals
+#   make test   install what the tests need, then run every test
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := bin/vitals
+
+# Debian packages the tests use: tmux drives the end-to-end test; sysstat
+# (mpstat, pidstat) and procps (vmstat) are the independent sources our
+# numbers are checked against.
+TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat vmstat:procps
+
+.PHONY: all build run test test-deps vet bench bench-scan bench-overhead clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+run: build
+	./$(BIN) $(ARGS)
+
+# Installs missing tools with apt-get (as root, or through sudo).
+test-deps:
+	@missing=""; for t in $(TEST_TOOLS); do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing test tools:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: test-deps vet
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+# Benchmarks, not timed tests: the per-process scan cost, then whole-program
+# CPU per second next to htop and btop (../shared/bench/overhead.sh).
+bench: bench-scan bench-overhead
+
+bench-scan:
+	$(GO) test -run '^$$' -bench 'ProcessScan' -benchtime 20x -count 3 ./probes/
+
+bench-overhead: build
+	scripts/bench-overhead.sh
+
+clean:
+	rm -rf bin

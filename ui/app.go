@@ -1,0 +1,485 @@
+// Package ui is the terminal interface: the root model owns the header, tab
+// bar, footer, help overlay and routing; each tab is a component in its own
+// package. The UI reads model snapshots and never touches /proc.
+package ui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/comingtab"
+	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/cputab"
+)
+
+// Smallest terminal we draw into; below it we say so instead of drawing.
+const minWidth, minHeight = 20, 5
+
+// Options configure the root model.
+type Options struct {
+	Interval time.Duration
+	Kill     common.KillFunc
+	NoMouse  bool
+}
+
+type tabEntry struct {
+	name string
+	c    common.Component
+}
+
+// App is the root bubbletea model.
+type App struct {
+	ctx      *common.Context
+	opts     Options
+	store    *model.Store
+	tabs     []tabEntry
+	active   int
+	snap     *model.Snapshot // what the tabs were last given
+	pending  *model.Snapshot // newest snapshot received while paused
+	paused   bool
+	help     bool
+	helpTop  int
+	width    int
+	height   int
+	keys     globalKeys
+	quitting bool
+	shownSeq atomic.Uint64 // for tests running the program headless
+}
+
+type globalKeys struct {
+	Quit, Help, Pause, Next, Prev, Tab1, Tab2, Tab3, Tab4, Tab5 key.Binding
+}
+
+func newGlobalKeys() globalKeys {
+	return globalKeys{
+		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c", "f10"), key.WithHelp("q", "quit")),
+		Help:  key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
+		Pause: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "pause")),
+		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "next tab")),
+		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
+		Tab1:  key.NewBinding(key.WithKeys("1"), key.WithHelp("1-5", "tabs")),
+		Tab2:  key.NewBinding(key.WithKeys("2")),
+		Tab3:  key.NewBinding(key.WithKeys("3")),
+		Tab4:  key.NewBinding(key.WithKeys("4")),
+		Tab5:  key.NewBinding(key.WithKeys("5")),
+	}
+}
+
+// New builds the root model over a store.
+func New(ctx *common.Context, store *model.Store, opts Options) *App {
+	a := &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys()}
+	a.tabs = []tabEntry{
+		{"CPU", cputab.New(ctx, opts.Kill)},
+		{"Memory", comingtab.New(ctx, "Memory", "free, vmstat paging and swap, zone watermarks, slab caches, memory cgroups and per-process RSS/PSS/USS.")},
+		{"Cache", comingtab.New(ctx, "Cache", "page-cache hit ratios for the system (cachestat) and per process (cachetop), from eBPF.")},
+		{"Disk", comingtab.New(ctx, "Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O.")},
+		{"Net", comingtab.New(ctx, "Net", "per-interface traffic (sar -n DEV), TCP counters and retransmits, and per-process network bytes.")},
+	}
+	return a
+}
+
+// waitForSnapshot delivers the next published snapshot. Publishes are
+// coalesced, so a slow UI always gets the newest one, never a backlog.
+func waitForSnapshot(store *model.Store) tea.Cmd {
+	return func() tea.Msg {
+		<-store.Changed()
+		return common.SnapshotMsg{Snap: store.Snapshot()}
+	}
+}
+
+// Init implements tea.Model.
+func (a *App) Init() tea.Cmd {
+	// NewStore has already signalled its first snapshot, so this returns at
+	// once with whatever is current.
+	return waitForSnapshot(a.store)
+}
+
+// Update implements tea.Model.
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.resize()
+		return a, nil
+	case common.SnapshotMsg:
+		// Exactly one waiter is outstanding: each delivery starts the next.
+		cmd := waitForSnapshot(a.store)
+		if a.paused {
+			a.pending = msg.Snap
+			return a, cmd
+		}
+		return a, tea.Batch(cmd, a.deliver(msg.Snap))
+	case tea.KeyPressMsg:
+		return a, a.handleKey(msg)
+	case tea.MouseClickMsg:
+		m := msg.Mouse()
+		if m.Y == 1 && !a.help {
+			if i := a.tabAt(m.X); i >= 0 {
+				a.switchTab(i)
+			}
+			return a, nil
+		}
+	}
+	if a.help {
+		return a, nil
+	}
+	return a, a.tabs[a.active].c.Update(msg)
+}
+
+// deliver hands a snapshot to every tab, visible or not, so that a tab
+// switched to is already current.
+func (a *App) deliver(s *model.Snapshot) tea.Cmd {
+	a.snap = s
+	a.shownSeq.Store(s.Seq)
+	var cmds []tea.Cmd
+	for _, t := range a.tabs {
+		cmds = append(cmds, t.c.Update(common.SnapshotMsg{Snap: s}))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		a.quitting = true
+		return tea.Quit
+	}
+	if a.help {
+		switch msg.String() {
+		case "esc", "?", "f1", "q", "enter":
+			a.help = false
+		case "down", "j":
+			a.helpTop++
+		case "up":
+			a.helpTop = max(0, a.helpTop-1)
+		case "pgdown", "space":
+			a.helpTop += max(1, a.height-4)
+		case "pgup":
+			a.helpTop = max(0, a.helpTop-max(1, a.height-4))
+		case "home":
+			a.helpTop = 0
+		}
+		return nil
+	}
+	tab := a.tabs[a.active].c
+	if tab.Capturing() {
+		return tab.Update(msg)
+	}
+	k := a.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		a.quitting = true
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		a.help, a.helpTop = true, 0
+	case key.Matches(msg, k.Pause):
+		a.paused = !a.paused
+		if !a.paused && a.pending != nil {
+			p := a.pending
+			a.pending = nil
+			return a.deliver(p)
+		}
+	case key.Matches(msg, k.Next):
+		a.switchTab((a.active + 1) % len(a.tabs))
+	case key.Matches(msg, k.Prev):
+		a.switchTab((a.active + len(a.tabs) - 1) % len(a.tabs))
+	case key.Matches(msg, k.Tab1, k.Tab2, k.Tab3, k.Tab4, k.Tab5):
+		a.switchTab(int(msg.String()[0] - '1'))
+	default:
+		return tab.Update(msg)
+	}
+	return nil
+}
+
+func (a *App) switchTab(i int) {
+	if i >= 0 && i < len(a.tabs) {
+		a.active = i
+		a.resize()
+	}
+}
+
+// The frame: header (1 line), tab bar (1), content, footer (1).
+const chromeLines = 3
+
+func (a *App) resize() {
+	w, h := a.width, max(0, a.height-chromeLines)
+	for _, t := range a.tabs {
+		t.c.SetSize(w, h)
+		if o, ok := t.c.(interface{ SetOrigin(x, y int) }); ok {
+			o.SetOrigin(0, 2)
+		}
+	}
+}
+
+// View implements tea.Model.
+func (a *App) View() tea.View {
+	v := tea.NewView(a.render())
+	v.AltScreen = true
+	if !a.opts.NoMouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	v.WindowTitle = "vitals"
+	return v
+}
+
+// render draws the whole screen as exactly height lines of width cells.
+func (a *App) render() string {
+	if a.quitting {
+		return ""
+	}
+	if a.width <= 0 || a.height <= 0 {
+		return ""
+	}
+	if a.width < minWidth || a.height < minHeight {
+		msg := "vitals: terminal " + strconv.Itoa(a.width) + "x" + strconv.Itoa(a.height) +
+			" is too small; need " + strconv.Itoa(minWidth) + "x" + strconv.Itoa(minHeight)
+		return a.frame(strings.Split(lipgloss.NewStyle().Width(a.width).Render(msg), "\n"))
+	}
+	lines := []string{a.header(), a.tabBar()}
+	var content string
+	if a.help {
+		content = a.helpView(a.height - chromeLines)
+	} else {
+		content = a.tabs[a.active].c.View()
+	}
+	lines = append(lines, strings.Split(content, "\n")...)
+	if len(lines) > a.height-1 {
+		lines = lines[:a.height-1]
+	}
+	for len(lines) < a.height-1 {
+		lines = append(lines, "")
+	}
+	lines = append(lines, a.footer())
+	return a.frame(lines)
+}
+
+// frame fits every line to the width and the line count to the height, so
+// no view can push garbage past the terminal edge.
+func (a *App) frame(lines []string) string {
+	if len(lines) > a.height {
+		lines = lines[:a.height]
+	}
+	for i := range lines {
+		lines[i] = common.Fit(lines[i], a.width)
+	}
+	for len(lines) < a.height {
+		lines = append(lines, strings.Repeat(" ", a.width))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (a *App) header() string {
+	s := a.ctx.Styles
+	var host model.Host
+	var t time.Time
+	if a.snap != nil && a.snap.Sample != nil {
+		host = a.snap.Sample.Host
+		t = a.snap.Sample.Time
+	}
+	if t.IsZero() {
+		t = a.ctx.Now()
+	}
+	// Parts in order of importance: on a narrow terminal the least
+	// important go first, so the line never ends in a truncated word.
+	type part struct {
+		text string
+		prio int
+	}
+	parts := []part{{s.Title.Render("vitals"), 0}}
+	if a.paused {
+		parts = append(parts, part{s.Warning.Render("PAUSED (z)"), 0})
+	}
+	if host.Hostname != "" {
+		parts = append(parts, part{model.Sanitize(host.Hostname), 3})
+	}
+	if host.Kernel != "" {
+		parts = append(parts, part{"Linux " + model.Sanitize(host.Kernel), 5})
+	}
+	if !host.BootTime.IsZero() {
+		parts = append(parts, part{"up " + uptime(t.Sub(host.BootTime)), 4})
+	}
+	parts = append(parts, part{t.Format("15:04:05"), 1}, part{"every " + a.opts.Interval.String(), 2})
+	if host.Mode != "" {
+		parts = append(parts, part{host.Mode, 1})
+	}
+	if a.snap != nil && a.snap.Sample != nil && len(a.snap.Sample.Errors) > 0 {
+		names := make([]string, 0, len(a.snap.Sample.Errors))
+		for probe := range a.snap.Sample.Errors {
+			names = append(names, probe)
+		}
+		sort.Strings(names)
+		parts = append(parts, part{s.Danger.Render(names[0] + ": " + model.Sanitize(a.snap.Sample.Errors[names[0]])), 0})
+	}
+	sep := s.Faint.Render(" │ ")
+	join := func() string {
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			texts[i] = p.text
+		}
+		return strings.Join(texts, sep)
+	}
+	for prio := 5; prio > 0; prio-- {
+		if lipgloss.Width(join()) <= a.width {
+			break
+		}
+		kept := parts[:0]
+		for _, p := range parts {
+			if p.prio != prio {
+				kept = append(kept, p)
+			}
+		}
+		parts = kept
+	}
+	return join()
+}
+
+func uptime(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	days := int(d.Hours()) / 24
+	h := int(d.Hours()) % 24
+	m := int(d.Minutes()) % 60
+	if days > 0 {
+		return strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h"
+	}
+	return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
+}
+
+// tabLabel is how tab i reads in the bar.
+func (a *App) tabLabel(i int) string {
+	return " " + strconv.Itoa(i+1) + " " + a.tabs[i].name + " "
+}
+
+func (a *App) tabBar() string {
+	s := a.ctx.Styles
+	var b strings.Builder
+	for i := range a.tabs {
+		if i == a.active {
+			b.WriteString(s.TabActive.Render(a.tabLabel(i)))
+		} else {
+			b.WriteString(s.TabInactive.Render(a.tabLabel(i)))
+		}
+		b.WriteString(" ")
+	}
+	return b.String()
+}
+
+// tabAt maps a column of the tab bar to a tab index, or -1.
+func (a *App) tabAt(x int) int {
+	pos := 0
+	for i := range a.tabs {
+		w := lipgloss.Width(a.tabLabel(i))
+		if x >= pos && x < pos+w {
+			return i
+		}
+		pos += w + 1
+	}
+	return -1
+}
+
+func (a *App) footer() string {
+	s := a.ctx.Styles
+	var b strings.Builder
+	bindings := []key.Binding{a.keys.Help, a.keys.Quit}
+	if a.help {
+		bindings = []key.Binding{
+			key.NewBinding(key.WithHelp("Esc", "close help")),
+			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
+		}
+	} else {
+		for _, kb := range a.tabs[a.active].c.KeyHelp() {
+			if !navigationKey(kb) {
+				bindings = append(bindings, kb)
+			}
+		}
+		bindings = append(bindings, a.keys.Pause, a.keys.Next)
+	}
+	for _, kb := range bindings {
+		h := kb.Help()
+		if h.Key == "" {
+			continue
+		}
+		item := s.FooterKey.Render(h.Key) + s.Footer.Render(":"+h.Desc+" ")
+		if lipgloss.Width(b.String())+lipgloss.Width(item) > a.width {
+			break // whole items only; ? lists the rest
+		}
+		b.WriteString(item)
+	}
+	return b.String()
+}
+
+// navigationKey is true for cursor movement, which the footer leaves to
+// the help overlay: everyone knows the arrows.
+func navigationKey(kb key.Binding) bool {
+	for _, k := range kb.Keys() {
+		switch k {
+		case "up", "down", "pgup", "pgdown", "home", "end", "left", "right":
+		default:
+			return false
+		}
+	}
+	return len(kb.Keys()) > 0
+}
+
+// helpView is the overlay: every key of the current view and what each
+// number on the tab means and where it comes from.
+func (a *App) helpView(h int) string {
+	s := a.ctx.Styles
+	tab := a.tabs[a.active]
+	var lines []string
+	lines = append(lines, s.Title.Render("vitals help — "+tab.name+" tab")+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
+	lines = append(lines, s.Bold.Render("Keys"))
+	keyLine := func(kb key.Binding) {
+		hp := kb.Help()
+		if hp.Key == "" {
+			return
+		}
+		lines = append(lines, "  "+common.Fit(hp.Key, 14)+hp.Desc)
+	}
+	for _, kb := range tab.c.KeyHelp() {
+		keyLine(kb)
+	}
+	for _, kb := range []key.Binding{
+		key.NewBinding(key.WithHelp("? F1", "this help")),
+		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
+		key.NewBinding(key.WithHelp("z", "pause / resume the display (collection continues)")),
+		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
+		key.NewBinding(key.WithHelp("1-5", "CPU, Memory, Cache, Disk, Net")),
+	} {
+		keyLine(kb)
+	}
+	if ex, ok := tab.c.(common.Explainer); ok {
+		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
+		termW := 12
+		descW := max(10, a.width-termW-4)
+		for _, e := range ex.Explain() {
+			wrapped := strings.Split(lipgloss.NewStyle().Width(descW).Render(e[1]), "\n")
+			for i, wl := range wrapped {
+				term := ""
+				if i == 0 {
+					term = e[0]
+				}
+				lines = append(lines, "  "+common.Fit(term, termW)+" "+strings.TrimRight(wl, " "))
+			}
+		}
+	}
+	maxTop := max(0, len(lines)-h)
+	a.helpTop = min(a.helpTop, maxTop)
+	lines = lines[a.helpTop:]
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// snapSeq is the sequence number of the snapshot on screen (0 before the
+// first); tests use it to wait for delivery.
+func (a *App) snapSeq() uint64 { return a.shownSeq.Load() }

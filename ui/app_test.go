@@ -1,0 +1,318 @@
+package ui
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/common"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var fixedNow = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+
+// fixtureStore is a deterministic system: 4 CPUs (one offline), a few
+// processes including a hostile name, and two minutes of history.
+func fixtureStore(t testing.TB) *model.Store {
+	t.Helper()
+	host := model.Host{Hostname: "web-1", Kernel: "6.18.0-test", BootTime: fixedNow.Add(-50 * time.Hour), Mode: "procfs only: not root", ClockTicks: 100}
+	s := model.NewStore(host, 1, 600)
+	s.Update(func(next *model.Sample, h *model.History) {
+		next.Time = fixedNow
+		next.CPU = &model.CPU{
+			Count: 4, Online: 3,
+			Total: model.CPUPercent{User: 30, Nice: 2, System: 10, IOWait: 25, IRQ: 1, SoftIRQ: 2, Steal: 0, Idle: 30},
+			PerCPU: []model.PerCPU{
+				{ID: 0, Online: true, CPUPercent: model.CPUPercent{User: 90, System: 10}},
+				{ID: 1, Online: true, CPUPercent: model.CPUPercent{User: 10, System: 10, IOWait: 70, Idle: 10}},
+				{ID: 2, Online: false},
+				{ID: 3, Online: true, CPUPercent: model.CPUPercent{User: 2, Idle: 98}},
+			},
+			Load:         model.LoadAvg{One: 3.5, Five: 2.25, Fifteen: 1.5, Runnable: 4, Total: 321},
+			CtxtPerS:     model.Known(15234),
+			IntrPerS:     model.Known(4321),
+			ForksPerS:    model.Known(12),
+			ProcsRunning: 4, ProcsBlocked: 2,
+			PSI:      &model.Pressure{Some: model.PressureAvg{Avg10: 12.5, Avg60: 5.25, Avg300: 1}},
+			SoftIRQs: []model.SoftIRQRate{{Name: "TIMER", PerS: 250}, {Name: "NET_RX", PerS: 1200}, {Name: "RCU", PerS: 90}, {Name: "SCHED", PerS: 60}, {Name: "HI", PerS: 0}},
+		}
+		next.Processes = []model.Process{
+			{PID: 1, PPID: 0, User: "root", Comm: "systemd", Cmdline: "/sbin/init", State: "S", Threads: 1, CPUPct: 0.5, UserPct: 0.2, SystemPct: 0.3, WaitPct: model.Known(0), CPUTimeTicks: 123456, RSSBytes: 12 << 20},
+			{PID: 4242, PPID: 1, User: "www-data", Comm: "nginx", Cmdline: "nginx: worker process", State: "R", Threads: 4, CPUPct: 97.5, UserPct: 80, SystemPct: 17.5, WaitPct: model.Known(3.2), VoluntaryCSPerS: 120, InvoluntaryCSPerS: 15, CPUTimeTicks: 98765, RSSBytes: 300 << 20},
+			{PID: 777, PPID: 1, User: "postgres", Comm: "postgres", Cmdline: "postgres: checkpointer", State: "D", Threads: 1, CPUPct: 12, UserPct: 2, SystemPct: 10, WaitPct: model.Unknown, VoluntaryCSPerS: 900, CPUTimeTicks: 4567, RSSBytes: 2 << 30},
+			{PID: 666, PPID: 1, User: "mallory", Comm: "evil\x1b[2J", Cmdline: "evil\x1b[2J\x1b]0;pwned\x07 --hide", State: "S", Threads: 1, CPUPct: 1, CPUTimeTicks: 10},
+		}
+		for i := 0; i < 120; i++ {
+			ts := fixedNow.Add(time.Duration(i-120) * time.Second)
+			h.Record(model.SeriesCPUBusy, ts, float64(20+i%60))
+			h.Record(model.SeriesLoad1, ts, 1+float64(i)/50)
+		}
+	})
+	return s
+}
+
+func newTestApp(t testing.TB, noColor bool, w, h int) *App {
+	t.Helper()
+	ctx := common.NewContext(noColor)
+	ctx.Now = func() time.Time { return fixedNow }
+	store := fixtureStore(t)
+	a := New(ctx, store, Options{Interval: time.Second})
+	a.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	return a
+}
+
+func screen(a *App) string { return ansi.Strip(a.render()) }
+
+func press(a *App, keys ...string) {
+	for _, k := range keys {
+		var msg tea.KeyPressMsg
+		switch k {
+		case "tab":
+			msg = tea.KeyPressMsg{Code: tea.KeyTab}
+		case "shift+tab":
+			msg = tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+		case "esc":
+			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		case "f1":
+			msg = tea.KeyPressMsg{Code: tea.KeyF1}
+		case "pgdown":
+			msg = tea.KeyPressMsg{Code: tea.KeyPgDown}
+		case "ctrl+c":
+			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+		default:
+			r := []rune(k)[0]
+			msg = tea.KeyPressMsg{Code: r, Text: k}
+		}
+		a.Update(msg)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ui -update to create)", err)
+	}
+	if got != string(want) {
+		_ = os.WriteFile(path+".actual", []byte(got), 0o644)
+		t.Errorf("%s differs from golden file; see %s.actual", name, path)
+	}
+}
+
+func TestGoldenCPUTab(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		a := newTestApp(t, false, sz[0], sz[1])
+		golden(t, "cpu_"+itoa(sz[0])+"x"+itoa(sz[1]), screen(a))
+	}
+	a := newTestApp(t, true, 80, 24)
+	golden(t, "cpu_80x24_nocolor", screen(a))
+}
+
+func TestGoldenHelpAndComingTab(t *testing.T) {
+	a := newTestApp(t, false, 80, 24)
+	press(a, "?")
+	golden(t, "help_80x24", screen(a))
+	press(a, "esc", "2")
+	golden(t, "memory_80x24", screen(a))
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestCPUTabContent(t *testing.T) {
+	a := newTestApp(t, false, 160, 48)
+	s := screen(a)
+	for _, want := range []string{
+		"vitals", "web-1", "Linux 6.18.0-test", "up 2d 2h", "10:30:00", "every 1s", "procfs only: not root",
+		"1 CPU", "2 Memory", "3 Cache", "4 Disk", "5 Net",
+		"r 4", "b 2", "cs/s 15.2k", "in/s 4321", "load 3.50 2.25 1.50", "tasks 4/321",
+		"PSI cpu some 12.50/5.25/1.00%", "NET_RX 1200",
+		"offline",
+		"PID", "%CPU", "%WAIT", "NVCSW/s", "nginx: worker process", "97.5",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	// Thresholds said in words.
+	for _, want := range []string{"load 3.50 > 0.7 × 3 CPUs", "run queue 4 > 3 CPUs", "context switches 15.2k/s", "iowait 25.0%", "CPU pressure 12.50%"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no warning %q", want)
+		}
+	}
+	// nginx (97.5 %CPU) is sorted above postgres (12 %).
+	if strings.Index(s, "nginx: worker") > strings.Index(s, "postgres: checkpointer") {
+		t.Error("table not sorted by %CPU descending")
+	}
+}
+
+func TestUntrustedTextIsEscaped(t *testing.T) {
+	a := newTestApp(t, false, 160, 48)
+	raw := a.render()
+	if strings.Contains(raw, "\x1b[2J") || strings.Contains(raw, "\x1b]0;") || strings.Contains(raw, "\x07") {
+		t.Fatal("a process name reached the terminal raw")
+	}
+	if !strings.Contains(ansi.Strip(raw), `evil\e[2J\e]0;pwned\x07 --hide`) {
+		t.Error("escaped command line not shown")
+	}
+}
+
+func TestTabsHelpPauseQuit(t *testing.T) {
+	a := newTestApp(t, false, 80, 24)
+	for i, name := range []string{"Memory", "Cache", "Disk", "Net"} {
+		press(a, itoa(i+2))
+		s := screen(a)
+		if !strings.Contains(s, name+" tab: coming soon") || strings.Contains(s, "%CPU") {
+			t.Errorf("tab %d: %q", i+2, s)
+		}
+	}
+	press(a, "1")
+	if !strings.Contains(screen(a), "%CPU") {
+		t.Fatal("1 did not return to CPU")
+	}
+	press(a, "tab")
+	if a.active != 1 {
+		t.Fatalf("Tab → %d", a.active)
+	}
+	press(a, "shift+tab", "shift+tab")
+	if a.active != 4 {
+		t.Fatalf("Shift-Tab wraps to Net, got %d", a.active)
+	}
+	press(a, "1", "f1")
+	if s := screen(a); !strings.Contains(s, "Keys") || !strings.Contains(s, "sort") {
+		t.Fatalf("help overlay: %s", s)
+	}
+	// The glossary is below the keys: scroll to it.
+	var glossary string
+	for i := 0; i < 10 && !strings.Contains(glossary, "%CPU"); i++ {
+		press(a, "pgdown")
+		glossary = screen(a)
+	}
+	if !strings.Contains(glossary, "What the numbers mean") && !strings.Contains(glossary, "100 = one full CPU") {
+		t.Fatalf("help never explains %%CPU: %s", glossary)
+	}
+	press(a, "esc")
+	if a.help {
+		t.Fatal("Esc did not close help")
+	}
+
+	// Pause: new data is held back until resumed.
+	press(a, "z")
+	store := a.store
+	store.Update(func(next *model.Sample, _ *model.History) {
+		cpu := *next.CPU
+		cpu.Load.One = 0.01
+		next.CPU = &cpu
+	})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	if s := screen(a); !strings.Contains(s, "PAUSED") || !strings.Contains(s, "load 3.50") {
+		t.Fatal("pause did not freeze the display")
+	}
+	press(a, "z")
+	if s := screen(a); strings.Contains(s, "PAUSED") || !strings.Contains(s, "load 0.01") {
+		t.Fatal("resume did not show the newest data")
+	}
+
+	for _, k := range []string{"q", "ctrl+c"} {
+		b := newTestApp(t, false, 80, 24)
+		_, cmd := b.Update(keyMsg(k))
+		if cmd == nil {
+			t.Fatalf("%s: no command", k)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Fatalf("%s did not quit", k)
+		}
+	}
+	b := newTestApp(t, false, 80, 24)
+	_, cmd := b.Update(tea.KeyPressMsg{Code: tea.KeyF10})
+	if cmd == nil {
+		t.Fatal("F10 did not quit")
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	if k == "ctrl+c" {
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
+}
+
+// Every size from a tiny pane to a large one: exactly height lines, none
+// wider than the terminal, no panic — on every tab and in the help.
+func TestSizeMatrix(t *testing.T) {
+	widths := []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250}
+	heights := []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70}
+	for _, noColor := range []bool{false, true} {
+		a := newTestApp(t, noColor, 80, 24)
+		for _, w := range widths {
+			for _, h := range heights {
+				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
+				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }} {
+					view()
+					out := a.render()
+					lines := strings.Split(out, "\n")
+					if len(lines) != h {
+						t.Fatalf("%dx%d: %d lines", w, h, len(lines))
+					}
+					for i, l := range lines {
+						if lw := lipgloss.Width(l); lw > w {
+							t.Fatalf("%dx%d: line %d is %d cells: %q", w, h, i, lw, ansi.Strip(l))
+						}
+					}
+				}
+				press(a, "esc", "1")
+			}
+		}
+	}
+	a := newTestApp(t, false, 19, 4)
+	if !strings.Contains(strings.ReplaceAll(screen(a), "\n", " "), "too") {
+		t.Errorf("below 20x5 the screen should say it is too small: %q", screen(a))
+	}
+}
+
+// The program runs headless end to end: start, receive a snapshot, quit.
+func TestProgramRunsHeadless(t *testing.T) {
+	ctx := common.NewContext(false)
+	store := fixtureStore(t)
+	a := New(ctx, store, Options{Interval: time.Second})
+	var out strings.Builder
+	p := tea.NewProgram(a, tea.WithInput(nil), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(); done <- err }()
+	deadline := time.After(5 * time.Second)
+	for a.snapSeq() == 0 {
+		select {
+		case <-deadline:
+			t.Fatal("no snapshot delivered")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	p.Send(keyMsg("q"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("q did not stop the program")
+	}
+}

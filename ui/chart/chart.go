@@ -1,0 +1,108 @@
+// Package chart is the one place vitals touches the chart library, so a
+// change of library (or of its API) is a change to this file only.
+package chart
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/NimbleMarkets/ntcharts/v2/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/v2/linechart/streamlinechart"
+)
+
+// Line is one data set of a chart.
+type Line struct {
+	Name   string
+	Values []float64 // oldest first; only the newest that fit are drawn
+	Style  lipgloss.Style
+	// Thin draws the line with thin runes (for reference lines such as the
+	// CPU count under the load).
+	Thin bool
+}
+
+// Spec describes a history chart.
+type Spec struct {
+	Title      string
+	Width      int
+	Height     int // including the title line
+	YMin, YMax float64
+	Lines      []Line
+}
+
+// Render draws a right-to-left streaming line chart (newest at the right
+// edge) with a fixed Y range. It returns exactly Height lines of Width cells.
+func Render(s Spec) string {
+	if s.Width <= 0 || s.Height <= 0 {
+		return ""
+	}
+	title := fit(s.Title, s.Width)
+	if s.Height < 3 || s.Width < 12 {
+		return title + strings.Repeat("\n"+strings.Repeat(" ", s.Width), s.Height-1)
+	}
+	if s.YMax <= s.YMin {
+		s.YMax = s.YMin + 1
+	}
+	c := streamlinechart.New(s.Width, s.Height-1,
+		streamlinechart.WithYRange(s.YMin, s.YMax),
+		streamlinechart.WithXYSteps(0, 2),
+	)
+	c.YLabelFormatter = func(_ int, v float64) string { return short(v) }
+	c.SetViewYRange(s.YMin, s.YMax)
+	names := make([]string, 0, len(s.Lines))
+	for _, l := range s.Lines {
+		ls := runes.ArcLineStyle
+		if l.Thin {
+			ls = runes.ThinLineStyle
+		}
+		c.SetDataSetStyles(l.Name, ls, l.Style)
+		vals := l.Values
+		if n := s.Width; len(vals) > n {
+			vals = vals[len(vals)-n:]
+		}
+		for _, v := range vals {
+			// Clamp into the fixed range: ntcharts would otherwise grow the
+			// axis and the chart would stop meaning what its title says.
+			c.PushDataSet(l.Name, min(max(v, s.YMin), s.YMax))
+		}
+		names = append(names, l.Name)
+	}
+	c.DrawDataSets(names)
+	body := c.View()
+	return title + "\n" + pad(body, s.Width, s.Height-1)
+}
+
+// pad makes body exactly h lines of w cells.
+func pad(body string, w, h int) string {
+	lines := strings.Split(body, "\n")
+	out := make([]string, h)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = fit(lines[i], w)
+		} else {
+			out[i] = strings.Repeat(" ", w)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func fit(s string, w int) string {
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return lipgloss.NewStyle().MaxWidth(w).Render(s)
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+func short(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', 0, 64) + "M"
+	case v >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
+	case v >= 10 || v == 0:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+}
