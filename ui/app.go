@@ -395,7 +395,11 @@ func (a *App) footer() string {
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
 		}
 	} else {
-		for _, kb := range a.tabs[a.active].c.KeyHelp() {
+		tabKeys := a.tabs[a.active].c.KeyHelp()
+		if sh, ok := a.tabs[a.active].c.(common.ShortHelper); ok {
+			tabKeys = sh.ShortKeyHelp()
+		}
+		for _, kb := range tabKeys {
 			if !navigationKey(kb) {
 				bindings = append(bindings, kb)
 			}
@@ -437,24 +441,40 @@ func (a *App) helpView(h int) string {
 	var lines []string
 	lines = append(lines, s.Title.Render("vitals help — "+tab.name+" tab")+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
 	lines = append(lines, s.Bold.Render("Keys"))
-	keyLine := func(kb key.Binding) {
-		hp := kb.Help()
-		if hp.Key == "" {
-			return
+	var entries []string
+	addKey := func(kb key.Binding) {
+		if hp := kb.Help(); hp.Key != "" {
+			entries = append(entries, common.Fit(hp.Key, 11)+" "+hp.Desc)
 		}
-		lines = append(lines, "  "+common.Fit(hp.Key, 14)+hp.Desc)
 	}
 	for _, kb := range tab.c.KeyHelp() {
-		keyLine(kb)
+		addKey(kb)
 	}
 	for _, kb := range []key.Binding{
 		key.NewBinding(key.WithHelp("? F1", "this help")),
 		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
-		key.NewBinding(key.WithHelp("z", "pause / resume the display (collection continues)")),
+		key.NewBinding(key.WithHelp("z", "pause display (collection goes on)")),
 		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
-		key.NewBinding(key.WithHelp("1-5", "CPU, Memory, Cache, Disk, Net")),
+		key.NewBinding(key.WithHelp("1-5", "CPU Memory Cache Disk Net")),
 	} {
-		keyLine(kb)
+		addKey(kb)
+	}
+	// Two columns of keys when there is room, so the explanations start
+	// on the first page of an 80x24 pane.
+	cols := 1
+	if a.width >= 70 {
+		cols = 2
+	}
+	colW := (a.width - 2) / cols
+	rows := (len(entries) + cols - 1) / cols
+	for r := 0; r < rows; r++ {
+		line := " "
+		for c := 0; c < cols; c++ {
+			if i := c*rows + r; i < len(entries) {
+				line += " " + common.Fit(entries[i], colW-1)
+			}
+		}
+		lines = append(lines, line)
 	}
 	if ex, ok := tab.c.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))

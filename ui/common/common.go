@@ -45,6 +45,12 @@ type Component interface {
 	Capturing() bool
 }
 
+// ShortHelper is implemented by components with a compact key list for
+// the one-line footer (KeyHelp is the full list, for the help overlay).
+type ShortHelper interface {
+	ShortKeyHelp() []key.Binding
+}
+
 // Explainer is implemented by tabs whose numbers the help overlay explains.
 type Explainer interface {
 	// Explain returns (term, meaning and source) pairs, e.g.

@@ -55,6 +55,9 @@ func (t *Tab) Capturing() bool { return t.table.Capturing() }
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding { return t.table.KeyHelp() }
 
+// ShortKeyHelp implements common.ShortHelper.
+func (t *Tab) ShortKeyHelp() []key.Binding { return t.table.ShortKeyHelp() }
+
 // Update implements common.Component.
 func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(common.SnapshotMsg); ok {

@@ -1,0 +1,232 @@
+// Command vitals is a terminal UI for Linux performance analysis: what top,
+// vmstat, mpstat and pidstat tell, live on one screen, with history.
+//
+// main wires probes → model → ui and parses flags; nothing else.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes"
+	"github.com/vitals-dev/vitals/ui"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = ""
+
+const usage = `vitals — Linux performance at a glance (CPU · Memory · Cache · Disk · Net)
+
+Usage:
+  vitals [flags]                     start the interactive UI
+  vitals snapshot --json [flags]     print one sample of every metric as JSON
+  vitals --version | --help
+
+Flags:
+  --interval D    refresh interval, e.g. 1s, 500ms, 2s (default 1s; 100ms to 1h)
+  --no-mouse      do not capture the mouse (some tmux setups misbehave)
+  --json          (snapshot) print JSON; the only snapshot format so far
+
+Keys: ? or F1 in the UI lists every key and explains every number.
+Set NO_COLOR=1 for a colourless display with distinct glyphs.
+The JSON schema is documented in docs/snapshot-json.md.
+`
+
+// config is everything the command line can set.
+type config struct {
+	interval time.Duration
+	noMouse  bool
+	json     bool
+	snapshot bool
+	version  bool
+}
+
+// errHelp means --help was asked for: print usage and exit 0.
+var errHelp = errors.New("help requested")
+
+func parseArgs(args []string, stderr io.Writer) (config, error) {
+	var c config
+	if len(args) > 0 && args[0] == "snapshot" {
+		c.snapshot = true
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("vitals", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.DurationVar(&c.interval, "interval", time.Second, "")
+	fs.BoolVar(&c.noMouse, "no-mouse", false, "")
+	fs.BoolVar(&c.json, "json", false, "")
+	fs.BoolVar(&c.version, "version", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (subcommands: snapshot)", fs.Arg(0))
+	}
+	if c.interval < 100*time.Millisecond || c.interval > time.Hour {
+		return c, fmt.Errorf("--interval %v is out of range: use 100ms to 1h", c.interval)
+	}
+	if c.snapshot && !c.json {
+		return c, errors.New("snapshot needs --json (the only output format so far)")
+	}
+	if !c.snapshot && c.json {
+		return c, errors.New("--json only applies to the snapshot subcommand: vitals snapshot --json")
+	}
+	return c, nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, stderr)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vitals: %v\nRun 'vitals --help' for usage.\n", err)
+		return 2
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, "vitals", buildVersion())
+		return 0
+	}
+	sys, err := newSystem(cfg.interval)
+	if err != nil {
+		fmt.Fprintf(stderr, "vitals: %v\n", err)
+		return 1
+	}
+	if cfg.snapshot {
+		if err := sys.snapshot(stdout, cfg.interval); err != nil {
+			fmt.Fprintf(stderr, "vitals: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	for _, p := range sys.probes {
+		go probes.Run(ctx, p, cfg.interval, sys.store)
+	}
+	err = ui.Run(ctx, sys.store, os.Getenv("NO_COLOR") != "", ui.Options{
+		Interval: cfg.interval,
+		NoMouse:  cfg.noMouse,
+		Kill: func(key model.ProcKey, sig int) error {
+			return probes.SignalProcess("/proc", key, sig)
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "vitals: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// system is the probes and the store they publish into.
+type system struct {
+	store  *model.Store
+	probes []probes.Probe
+}
+
+func newSystem(interval time.Duration) (*system, error) {
+	host, err := probes.ReadHost("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("read host information: %w", err)
+	}
+	host.Mode = mode()
+	cpu, err := probes.NewCPUProbe(probes.CPUProbeConfig{ProcRoot: "/proc", SysRoot: "/sys"})
+	if err != nil {
+		return nil, fmt.Errorf("start CPU probe: %w", err)
+	}
+	scanner, err := probes.NewProcessScanner(probes.ProcessScannerConfig{
+		ProcRoot: "/proc", PasswdPath: "/etc/passwd",
+		BootTime: host.BootTime, ClockTicks: host.ClockTicks,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start process scanner: %w", err)
+	}
+	store := model.NewStore(host, interval.Seconds(), model.DefaultHistoryCapacity)
+	return &system{store: store, probes: []probes.Probe{cpu, scanner}}, nil
+}
+
+// mode says in the header what vitals can see. eBPF probes arrive with the
+// Cache tab; until then, even as root, every number comes from procfs.
+func mode() string {
+	if os.Geteuid() != 0 {
+		return "procfs only: not root"
+	}
+	return "root, procfs (no eBPF probes yet)"
+}
+
+// snapshot takes a baseline, waits one interval and prints the sample.
+func (s *system) snapshot(w io.Writer, interval time.Duration) error {
+	for _, p := range s.probes {
+		if err := p.Sample(time.Now(), s.store); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+	}
+	time.Sleep(interval)
+	for _, p := range s.probes {
+		if err := p.Sample(time.Now(), s.store); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+	}
+	out := struct {
+		SchemaVersion int `json:"schema_version"`
+		*model.Sample
+	}{1, s.store.Snapshot().Sample}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(escapeC1(b), '\n'))
+	return err
+}
+
+// escapeC1 escapes DEL and the C1 control characters U+0080–U+009F, which
+// encoding/json leaves raw but some terminals obey (U+009B is CSI), so a
+// process name cannot drive the terminal of someone reading the JSON.
+func escapeC1(b []byte) []byte {
+	if !bytes.ContainsAny(b, "\x7f\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f") {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	const hex = "0123456789abcdef"
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == 0x7f:
+			out = append(out, `\u007f`...)
+		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			out = append(out, '\\', 'u', '0', '0', hex[b[i+1]>>4], hex[b[i+1]&0xf])
+			i++
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,457 @@
+package probes
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+// Low-level, allocation-free reading of /proc for the process scanner. The
+// scanner reads three or four small files for every process every second, so
+// this file avoids everything that allocates or costs extra syscalls on that
+// path: os.Open (which adds fcntl and epoll_ctl per file, see
+// shared/notes/procfs.md), string paths, and strconv on strings. Paths are
+// built into one reused NUL-terminated buffer and opened relative to an fd of
+// the proc root; contents land in one reused buffer and are parsed in place.
+
+// procReader owns the reused buffers. It is not safe for concurrent use.
+type procReader struct {
+	rootFD int    // the proc root (or a fixture tree), opened O_DIRECTORY
+	path   []byte // relative path being built, NUL-terminated before use
+	buf    []byte // contents of the last file read
+	dents  []byte // getdents64 buffer
+}
+
+const (
+	procReadInitial = 4 << 10  // status is about 1.5 KiB; stat and schedstat far less
+	procDentsSize   = 32 << 10 // about 1,000 /proc entries per getdents64 call
+)
+
+func newProcReader(root string) (*procReader, error) {
+	fd, err := syscall.Open(root, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &procReader{
+		rootFD: fd,
+		path:   make([]byte, 0, 64),
+		buf:    make([]byte, procReadInitial),
+		dents:  make([]byte, procDentsSize),
+	}, nil
+}
+
+func (r *procReader) close() error {
+	if r.rootFD < 0 {
+		return nil
+	}
+	err := syscall.Close(r.rootFD)
+	r.rootFD = -1
+	return err
+}
+
+// pidPath sets the path to "<pid>/<name>".
+func (r *procReader) pidPath(pid int32, name string) {
+	r.path = strconv.AppendInt(r.path[:0], int64(pid), 10)
+	r.path = append(r.path, '/')
+	r.path = append(r.path, name...)
+}
+
+// taskPath sets the path to "<pid>/task/<tid>/<name>", or "<pid>/task" when
+// name is empty.
+func (r *procReader) taskPath(pid, tid int32, name string) {
+	r.path = strconv.AppendInt(r.path[:0], int64(pid), 10)
+	r.path = append(r.path, "/task"...)
+	if name == "" {
+		return
+	}
+	r.path = append(r.path, '/')
+	r.path = strconv.AppendInt(r.path, int64(tid), 10)
+	r.path = append(r.path, '/')
+	r.path = append(r.path, name...)
+}
+
+// openPath opens the current path relative to the root with raw openat:
+// syscall.Openat would convert the path to a new C string on every call.
+func (r *procReader) openPath(flags int) (int, syscall.Errno) {
+	r.path = append(r.path, 0)
+	p := r.path
+	r.path = r.path[:len(r.path)-1]
+	for {
+		fd, _, e := syscall.Syscall6(syscall.SYS_OPENAT, uintptr(r.rootFD),
+			uintptr(unsafe.Pointer(&p[0])), uintptr(flags|syscall.O_CLOEXEC), 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(fd), 0
+	}
+}
+
+func rawRead(fd int, b []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.Syscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), 0
+	}
+}
+
+func rawClose(fd int) {
+	syscall.Syscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
+// readPath reads the file at the current path into the reused buffer, at most
+// limit bytes (0: no limit), and returns the contents, valid until the next
+// read. The buffer grows (rarely) to fit the largest file read.
+//
+// A read shorter than the space offered is taken as end of file: regular
+// files only return short at EOF, and procfs show-files (stat, status,
+// schedstat, cmdline) hand over everything that fits in one read. That saves
+// the second read(2) that would only return 0.
+func (r *procReader) readPath(limit int) ([]byte, syscall.Errno) {
+	fd, errno := r.openPath(syscall.O_RDONLY)
+	if errno != 0 {
+		return nil, errno
+	}
+	n := 0
+	for {
+		if limit > 0 && n >= limit {
+			break
+		}
+		if n == len(r.buf) {
+			size := 2 * len(r.buf)
+			if limit > 0 && size > limit {
+				size = limit
+			}
+			grown := make([]byte, size)
+			copy(grown, r.buf[:n])
+			r.buf = grown
+		}
+		space := r.buf[n:]
+		if limit > 0 && len(space) > limit-n {
+			space = space[:limit-n]
+		}
+		m, errno := rawRead(fd, space)
+		if errno != 0 {
+			rawClose(fd)
+			return nil, errno
+		}
+		n += m
+		if m < len(space) {
+			break
+		}
+	}
+	rawClose(fd)
+	return r.buf[:n], 0
+}
+
+// listDir appends the numeric names (pids, tids) of the directory fd to dst,
+// reading with getdents64 from the fd's current offset to the end.
+func (r *procReader) listDir(fd int, dst []int32) ([]int32, syscall.Errno) {
+	for {
+		n, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(fd),
+			uintptr(unsafe.Pointer(&r.dents[0])), uintptr(len(r.dents)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return dst, e
+		}
+		if n == 0 {
+			return dst, 0
+		}
+		dst = appendNumericDirents(dst, r.dents[:n])
+	}
+}
+
+// appendNumericDirents parses linux_dirent64 records (u64 ino, s64 off,
+// u16 reclen, u8 type, NUL-terminated name) and appends the names that are
+// positive decimal numbers.
+func appendNumericDirents(dst []int32, b []byte) []int32 {
+	const nameOff = 19
+	for len(b) >= nameOff {
+		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+		if reclen < nameOff || reclen > len(b) {
+			break
+		}
+		typ := b[18]
+		name := b[nameOff:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		b = b[reclen:]
+		if typ != syscall.DT_DIR && typ != syscall.DT_UNKNOWN {
+			continue
+		}
+		if v, ok := parseDecimal(name); ok && v > 0 && v <= 1<<31-1 {
+			dst = append(dst, int32(v))
+		}
+	}
+	return dst
+}
+
+// listPath lists the numeric entries of the directory at the current path.
+func (r *procReader) listPath(dst []int32) ([]int32, syscall.Errno) {
+	fd, errno := r.openPath(syscall.O_RDONLY | syscall.O_DIRECTORY)
+	if errno != 0 {
+		return dst, errno
+	}
+	dst, errno = r.listDir(fd, dst)
+	rawClose(fd)
+	return dst, errno
+}
+
+// listRoot lists the pids in the proc root, rewinding the kept fd first.
+func (r *procReader) listRoot(dst []int32) ([]int32, syscall.Errno) {
+	if _, err := syscall.Seek(r.rootFD, 0, 0); err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			return dst, errno
+		}
+		return dst, syscall.EIO
+	}
+	return r.listDir(r.rootFD, dst)
+}
+
+// vanishedErrno reports the errors a process that exited while we read it
+// produces: its directory is gone (ENOENT) or its task is (ESRCH).
+func vanishedErrno(e syscall.Errno) bool {
+	return e == syscall.ENOENT || e == syscall.ESRCH
+}
+
+// parseDecimal parses b, which must be all ASCII digits, without allocating.
+func parseDecimal(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
+
+// parseSigned parses an optionally negative decimal.
+func parseSigned(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	v, ok := parseDecimal(b)
+	if !ok || v > 1<<63 || (!neg && v > 1<<63-1) {
+		return 0, false
+	}
+	if neg {
+		return -int64(v), true
+	}
+	return int64(v), true
+}
+
+// nextField returns the next run of non-blank bytes in b and the rest.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n') {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' {
+		j++
+	}
+	return b[i:j], b[j:]
+}
+
+// procStat is what the scanner takes from /proc/PID/stat. Comm aliases the
+// read buffer.
+type procStat struct {
+	PID        int32
+	Comm       []byte
+	State      byte
+	PPID       int32
+	MinFlt     uint64
+	MajFlt     uint64
+	UTime      uint64 // clock ticks
+	STime      uint64
+	Priority   int32 // parsed for completeness; model.Process has no field for it yet
+	Nice       int32
+	NumThreads int32
+	StartTicks uint64
+	VSize      uint64 // bytes
+	RSSPages   uint64
+	Processor  int32
+}
+
+// parseProcStat parses /proc/PID/stat (proc(5)). Comm is the text between the
+// first '(' and the last ')': a process chooses its own comm and it may hold
+// spaces, parentheses and newlines, but the fields after it are numbers.
+func parseProcStat(b []byte, st *procStat) bool {
+	open := bytes.IndexByte(b, '(')
+	closing := bytes.LastIndexByte(b, ')')
+	if open < 0 || closing < open {
+		return false
+	}
+	pidField, _ := nextField(b[:open])
+	pid, ok := parseDecimal(pidField)
+	if !ok {
+		return false
+	}
+	st.PID = int32(pid)
+	st.Comm = b[open+1 : closing]
+	rest := b[closing+1:]
+	// Fields after comm are numbered from 3 (state) as in proc(5).
+	var f []byte
+	for n := 3; n <= 39; n++ {
+		f, rest = nextField(rest)
+		if len(f) == 0 {
+			return false
+		}
+		switch n {
+		case 3:
+			st.State = f[0]
+		case 4, 18, 19, 20, 39:
+			v, ok := parseSigned(f)
+			if !ok {
+				return false
+			}
+			switch n {
+			case 4:
+				st.PPID = int32(v)
+			case 18:
+				st.Priority = int32(v)
+			case 19:
+				st.Nice = int32(v)
+			case 20:
+				st.NumThreads = int32(v)
+			case 39:
+				st.Processor = int32(v)
+			}
+		case 10, 12, 14, 15, 22, 23, 24:
+			v, ok := parseDecimal(f)
+			if !ok {
+				return false
+			}
+			switch n {
+			case 10:
+				st.MinFlt = v
+			case 12:
+				st.MajFlt = v
+			case 14:
+				st.UTime = v
+			case 15:
+				st.STime = v
+			case 22:
+				st.StartTicks = v
+			case 23:
+				st.VSize = v
+			case 24:
+				st.RSSPages = v
+			}
+		}
+	}
+	return true
+}
+
+// procStatus is what the scanner takes from /proc/PID/status.
+type procStatus struct {
+	UID           uint32 // real uid
+	VoluntaryCS   uint64
+	InvoluntaryCS uint64
+}
+
+var (
+	statusUID         = []byte("Uid:")
+	statusVoluntary   = []byte("voluntary_ctxt_switches:")
+	statusInvoluntary = []byte("nonvoluntary_ctxt_switches:")
+)
+
+// parseProcStatus scans status line by line for the three fields it needs.
+// Lines are "Key:\tvalue..."; the Name line escapes newlines, so a comm
+// cannot forge a line.
+func parseProcStatus(b []byte, st *procStatus) bool {
+	const (
+		haveUID = 1 << iota
+		haveVol
+		haveInvol
+		haveAll = haveUID | haveVol | haveInvol
+	)
+	have := 0
+	for len(b) > 0 && have != haveAll {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		switch line[0] {
+		case 'U':
+			if bytes.HasPrefix(line, statusUID) {
+				f, _ := nextField(line[len(statusUID):])
+				v, ok := parseDecimal(f)
+				if !ok || v > 1<<32-1 {
+					return false
+				}
+				st.UID = uint32(v)
+				have |= haveUID
+			}
+		case 'v':
+			if bytes.HasPrefix(line, statusVoluntary) {
+				f, _ := nextField(line[len(statusVoluntary):])
+				v, ok := parseDecimal(f)
+				if !ok {
+					return false
+				}
+				st.VoluntaryCS = v
+				have |= haveVol
+			}
+		case 'n':
+			if bytes.HasPrefix(line, statusInvoluntary) {
+				f, _ := nextField(line[len(statusInvoluntary):])
+				v, ok := parseDecimal(f)
+				if !ok {
+					return false
+				}
+				st.InvoluntaryCS = v
+				have |= haveInvol
+			}
+		}
+	}
+	return have == haveAll
+}
+
+// parseSchedstatRunDelay returns field 2 of /proc/PID/schedstat: nanoseconds
+// spent runnable but waiting for a CPU.
+func parseSchedstatRunDelay(b []byte) (uint64, bool) {
+	_, rest := nextField(b)
+	f, _ := nextField(rest)
+	return parseDecimal(f)
+}
+
+// cmdlineText turns /proc/PID/cmdline into display text in place: trailing
+// NULs dropped, the NULs between arguments made spaces.
+func cmdlineText(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	for i, c := range b {
+		if c == 0 {
+			b[i] = ' '
+		}
+	}
+	return b
+}

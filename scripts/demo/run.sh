@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# run.sh — list the training scenarios for vitals' CPU tab, or run one.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# name|one-line description; each name is a NAME.sh beside this script.
+scenarios=(
+	"cpu-bound|one process (demo-cpuhog) burns a full CPU in user space"
+	"ctxswitch-storm|32 threads of one process (demo-cswitch) ping-pong: cs/s far above 10k"
+	"iowait|small synchronous writes (demo-iowait): iowait, D state, blocked tasks"
+)
+
+usage() {
+	cat <<EOF
+Usage: $(basename "$0") [-h] [NAME [ARGS...]]
+
+Without NAME, lists the scenarios. With NAME, runs scripts/demo/NAME.sh with
+ARGS (every scenario takes -d SECONDS, default 60, at most 600, and -h).
+Run vitals in another terminal (or tmux pane) and watch its CPU tab.
+See README.md beside this script for what each scenario teaches.
+EOF
+}
+
+list() {
+	local s
+	echo "Scenarios (run one with: $(basename "$0") NAME [-d SECONDS]):"
+	for s in "${scenarios[@]}"; do
+		printf '  %-16s %s\n' "${s%%|*}" "${s#*|}"
+	done
+}
+
+case ${1:-} in
+-h | --help)
+	usage
+	exit 0
+	;;
+"")
+	list
+	exit 0
+	;;
+-*)
+	echo "$(basename "$0"): unknown option $1 (see -h)" >&2
+	exit 2
+	;;
+esac
+
+name=$1
+shift
+for s in "${scenarios[@]}"; do
+	if [[ ${s%%|*} == "$name" ]]; then
+		exec "$here/$name.sh" "$@"
+	fi
+done
+echo "$(basename "$0"): no scenario called '$name'" >&2
+list >&2
+exit 2

@@ -1,0 +1,545 @@
+// Package proctable is the process table every tab shares: sortable columns
+// supplied by the tab, a live filter, a tree view, following a process across
+// refreshes and a signal menu with a confirm step. It never touches /proc and
+// never sends a signal itself; the tab hands it snapshots and a KillFunc.
+package proctable
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/common"
+)
+
+// Align is how a column's cells sit in their width.
+type Align int
+
+const (
+	AlignLeft Align = iota
+	AlignRight
+)
+
+// Column is one column of the table, supplied by the tab.
+type Column struct {
+	ID    string // "pid", "cpu", ...
+	Title string // header text, e.g. "%CPU"
+	// Width in cells. The last column (COMMAND) is flexible: Width is its
+	// minimum and it takes the remaining width.
+	Width int
+	Align Align
+	// Value formats the cell. The table sanitises every cell, so a value
+	// func may return untrusted text (comm, cmdline) as it is.
+	Value func(p *model.Process) string
+	// Less is the ascending order for this column; ties fall back to PID.
+	Less func(a, b *model.Process) bool
+	// DescendingFirst: numeric columns sort descending by default, as in
+	// top and htop.
+	DescendingFirst bool
+	// Help says what the number means and where it comes from.
+	Help string
+}
+
+type mode int
+
+const (
+	modeNormal mode = iota
+	modeFilter
+	modeSortMenu
+	modeKillMenu
+	modeKillConfirm
+)
+
+// row is one visible line: a process and, in tree view, its prefix
+// (├─ └─ │) stored as a range of Table.prefixBuf so rebuilding the tree
+// does not allocate a string per process.
+type row struct {
+	p                  *model.Process
+	prefStart, prefEnd int32
+}
+
+// span is where a shown column sits on screen.
+type span struct{ col, x, w int }
+
+// Table is the process table widget. It is not safe for concurrent use; the
+// bubbletea program calls it from one goroutine.
+type Table struct {
+	ctx  *common.Context
+	cols []Column
+	kill common.KillFunc
+
+	width, height    int
+	originX, originY int
+	layout           []span // shown columns, recomputed on SetSize
+
+	sortIdx int
+	desc    bool
+	tree    bool
+
+	// all points into the caller's (immutable) snapshot, in sort order;
+	// matched is all after the filter; rows is what is drawn. All three are
+	// reused between snapshots.
+	all     []*model.Process
+	matched []*model.Process
+	rows    []row
+	loaded  bool // SetProcesses was called at least once
+
+	// tree-building scratch, reused
+	prefixBuf  []byte
+	pidIdx     map[int32]int
+	firstChild []int
+	lastChild  []int
+	nextSib    []int
+	isChild    []bool
+	visited    []bool
+	lastStack  []bool
+
+	cursor, offset int
+	selKey         model.ProcKey
+	hasSel         bool
+	// userSel is set once the user picks a row; until then the cursor
+	// stays on the top row as the list reorders (htop), afterwards it stays
+	// on the chosen process.
+	userSel bool
+
+	follow     bool
+	followKey  model.ProcKey
+	followComm string
+
+	filter string
+	mode   mode
+
+	menuCursor int // sort menu and signal menu
+	killKey    model.ProcKey
+	killComm   string
+	killSig    signal
+
+	status    string
+	statusErr bool
+
+	keys keyMap
+}
+
+// New builds a table with the given columns, sorted by the column sortID
+// (the first column if there is none) in that column's default direction.
+func New(ctx *common.Context, cols []Column, sortID string, kill common.KillFunc) *Table {
+	if ctx == nil {
+		ctx = common.NewContext(true)
+	}
+	t := &Table{
+		ctx:    ctx,
+		cols:   slices.Clone(cols),
+		kill:   kill,
+		pidIdx: make(map[int32]int),
+		keys:   defaultKeyMap(),
+	}
+	t.sortIdx = max(0, t.columnIndex(sortID))
+	if len(t.cols) > 0 {
+		t.desc = t.cols[t.sortIdx].DescendingFirst
+	}
+	t.updateKeys()
+	return t
+}
+
+func (t *Table) columnIndex(id string) int {
+	for i := range t.cols {
+		if t.cols[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Columns returns the table's columns, for the help overlay.
+func (t *Table) Columns() []Column { return slices.Clone(t.cols) }
+
+// Explain implements common.Explainer from the columns' Help.
+func (t *Table) Explain() [][2]string {
+	out := make([][2]string, 0, len(t.cols))
+	for _, c := range t.cols {
+		if c.Help != "" {
+			out = append(out, [2]string{c.Title, c.Help})
+		}
+	}
+	return out
+}
+
+// SortID is the id of the sort column.
+func (t *Table) SortID() string {
+	if len(t.cols) == 0 {
+		return ""
+	}
+	return t.cols[t.sortIdx].ID
+}
+
+// Descending reports whether the sort is descending.
+func (t *Table) Descending() bool { return t.desc }
+
+// Selected is the process under the cursor: the one a kill would target.
+func (t *Table) Selected() (model.ProcKey, bool) { return t.selKey, t.hasSel }
+
+// Status is the last message (a signal sent, an error, a followed process
+// that exited); it is cleared by the next key.
+func (t *Table) Status() string { return t.status }
+
+// Capturing is true while the filter input or a menu owns the keyboard.
+func (t *Table) Capturing() bool { return t.mode != modeNormal }
+
+// Following reports whether the selection follows a process.
+func (t *Table) Following() bool { return t.follow }
+
+// Tree reports whether the tree view is on.
+func (t *Table) Tree() bool { return t.tree }
+
+// Filter is the active filter text ("" for none).
+func (t *Table) Filter() string { return t.filter }
+
+// SetOrigin tells the table where its top-left cell is on the screen, so
+// mouse coordinates can be mapped onto header and rows.
+func (t *Table) SetOrigin(x, y int) { t.originX, t.originY = x, y }
+
+// SetSize gives the table width x height cells.
+func (t *Table) SetSize(width, height int) {
+	t.width, t.height = max(0, width), max(0, height)
+	t.computeLayout()
+	t.clampOffset(true)
+}
+
+// computeLayout decides which columns are shown: fixed columns from the
+// left while they fit next to the flexible last column's minimum width;
+// the last column takes what is left.
+func (t *Table) computeLayout() {
+	t.layout = t.layout[:0]
+	n := len(t.cols)
+	if n == 0 || t.width <= 0 {
+		return
+	}
+	last := n - 1
+	minLast := max(1, t.cols[last].Width)
+	x := 0
+	for i := 0; i < last; i++ {
+		w := max(1, t.cols[i].Width)
+		if x+w+1+minLast > t.width {
+			break
+		}
+		t.layout = append(t.layout, span{col: i, x: x, w: w})
+		x += w + 1
+	}
+	t.layout = append(t.layout, span{col: last, x: x, w: t.width - x})
+}
+
+// pageSize is how many process rows fit between header and status line.
+func (t *Table) pageSize() int { return max(0, t.height-2) }
+
+// SetProcesses replaces the process list. procs is shared and immutable: the
+// table keeps pointers into it and never writes through them.
+func (t *Table) SetProcesses(procs []model.Process) {
+	t.loaded = true
+	t.all = t.all[:0]
+	for i := range procs {
+		t.all = append(t.all, &procs[i])
+	}
+	t.sortAll()
+	t.rebuild(false)
+}
+
+func (t *Table) sortAll() {
+	slices.SortFunc(t.all, t.compare)
+}
+
+// compare orders by the sort column, then by PID and start time so equal
+// values keep a stable order between refreshes.
+func (t *Table) compare(a, b *model.Process) int {
+	if len(t.cols) > 0 {
+		if less := t.cols[t.sortIdx].Less; less != nil {
+			switch {
+			case less(a, b):
+				if t.desc {
+					return 1
+				}
+				return -1
+			case less(b, a):
+				if t.desc {
+					return -1
+				}
+				return 1
+			}
+		}
+	}
+	switch {
+	case a.PID != b.PID:
+		if a.PID < b.PID {
+			return -1
+		}
+		return 1
+	case a.StartTicks != b.StartTicks:
+		if a.StartTicks < b.StartTicks {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// rebuild re-applies the filter and tree to the sorted list and puts the
+// cursor back on the selected process. scroll brings it into view (user
+// actions); a refresh leaves the view where the user put it.
+func (t *Table) rebuild(scroll bool) {
+	t.matched = t.matched[:0]
+	if t.filter == "" {
+		t.matched = append(t.matched, t.all...)
+	} else {
+		needle := strings.ToLower(t.filter)
+		for _, p := range t.all {
+			if matches(p, needle) {
+				t.matched = append(t.matched, p)
+			}
+		}
+	}
+	t.rows = t.rows[:0]
+	t.prefixBuf = t.prefixBuf[:0]
+	if t.tree {
+		t.buildTree()
+	} else {
+		for _, p := range t.matched {
+			t.rows = append(t.rows, row{p: p})
+		}
+	}
+	t.settle(scroll)
+}
+
+func matches(p *model.Process, lowerNeedle string) bool {
+	return containsFold(p.Comm, lowerNeedle) ||
+		containsFold(p.Cmdline, lowerNeedle) ||
+		containsFold(p.User, lowerNeedle)
+}
+
+// containsFold reports whether s contains needle (already lower case),
+// ignoring case, without allocating for ASCII needles.
+func containsFold(s, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	for i := 0; i < len(needle); i++ {
+		if needle[i] >= 0x80 {
+			return strings.Contains(strings.ToLower(s), needle)
+		}
+	}
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// maxTreeIndent caps drawn tree levels: deeper levels would only push the
+// command off screen.
+const maxTreeIndent = 40
+
+// buildTree orders matched (already sorted) as a forest: a process whose
+// parent is in the list is drawn under it, siblings keep the sort order.
+func (t *Table) buildTree() {
+	n := len(t.matched)
+	clear(t.pidIdx)
+	for i, p := range t.matched {
+		if _, dup := t.pidIdx[p.PID]; !dup {
+			t.pidIdx[p.PID] = i
+		}
+	}
+	t.firstChild = fill(t.firstChild, n, -1)
+	t.lastChild = fill(t.lastChild, n, -1)
+	t.nextSib = fill(t.nextSib, n, -1)
+	t.isChild = fill(t.isChild, n, false)
+	t.visited = fill(t.visited, n, false)
+	for i, p := range t.matched {
+		j, ok := t.pidIdx[p.PPID]
+		if !ok || j == i || p.PPID == p.PID {
+			continue
+		}
+		t.isChild[i] = true
+		if t.lastChild[j] < 0 {
+			t.firstChild[j] = i
+		} else {
+			t.nextSib[t.lastChild[j]] = i
+		}
+		t.lastChild[j] = i
+	}
+	t.lastStack = t.lastStack[:0]
+	for i := range n {
+		if !t.isChild[i] {
+			t.walk(i, 0, false)
+		}
+	}
+	// Only a parent cycle (impossible in a consistent snapshot) leaves
+	// processes unvisited; show them as roots rather than lose them.
+	for i := range n {
+		if !t.visited[i] {
+			t.walk(i, 0, false)
+		}
+	}
+}
+
+func (t *Table) walk(i, depth int, last bool) {
+	t.visited[i] = true
+	start := len(t.prefixBuf)
+	if depth > 0 {
+		anc := t.lastStack
+		if len(anc) > maxTreeIndent {
+			anc = anc[len(anc)-maxTreeIndent:]
+		}
+		for _, l := range anc {
+			if l {
+				t.prefixBuf = append(t.prefixBuf, "   "...)
+			} else {
+				t.prefixBuf = append(t.prefixBuf, "│  "...)
+			}
+		}
+		if last {
+			t.prefixBuf = append(t.prefixBuf, "└─ "...)
+		} else {
+			t.prefixBuf = append(t.prefixBuf, "├─ "...)
+		}
+	}
+	t.rows = append(t.rows, row{p: t.matched[i], prefStart: int32(start), prefEnd: int32(len(t.prefixBuf))})
+	if depth > 0 {
+		t.lastStack = append(t.lastStack, last)
+	}
+	for c := t.firstChild[i]; c >= 0; c = t.nextSib[c] {
+		if !t.visited[c] {
+			t.walk(c, depth+1, t.nextSib[c] < 0)
+		}
+	}
+	if depth > 0 {
+		t.lastStack = t.lastStack[:len(t.lastStack)-1]
+	}
+}
+
+func fill[T any](s []T, n int, v T) []T {
+	if cap(s) < n {
+		s = make([]T, n)
+	}
+	s = s[:n]
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+func (t *Table) indexOf(k model.ProcKey) int {
+	for i := range t.rows {
+		if p := t.rows[i].p; p.PID == k.PID && p.StartTicks == k.StartTicks {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *Table) inAll(k model.ProcKey) bool {
+	for _, p := range t.all {
+		if p.PID == k.PID && p.StartTicks == k.StartTicks {
+			return true
+		}
+	}
+	return false
+}
+
+// settle puts the cursor on the followed process, else on the process the
+// user selected, else on the same row index, and clamps the view.
+func (t *Table) settle(scroll bool) {
+	idx := -1
+	switch {
+	case t.follow:
+		idx = t.indexOf(t.followKey)
+		if idx >= 0 {
+			scroll = true
+		} else if !t.inAll(t.followKey) {
+			t.setStatus(fmt.Sprintf("followed process %d (%s) exited", t.followKey.PID, t.followComm), false)
+			t.follow = false
+		}
+		// else: hidden by the filter; keep following for when it clears.
+	case t.userSel && t.hasSel:
+		idx = t.indexOf(t.selKey)
+	}
+	if idx < 0 {
+		idx = min(t.cursor, len(t.rows)-1)
+	}
+	t.setCursor(idx)
+	t.clampOffset(scroll)
+}
+
+// setCursor moves the cursor to row i (clamped) and records its process.
+func (t *Table) setCursor(i int) {
+	if len(t.rows) == 0 {
+		t.cursor, t.hasSel = 0, false
+		return
+	}
+	i = max(0, min(i, len(t.rows)-1))
+	t.cursor = i
+	t.selKey = t.rows[i].p.Key()
+	t.hasSel = true
+}
+
+// clampOffset keeps the view inside the rows and, with scroll, the cursor
+// inside the view.
+func (t *Table) clampOffset(scroll bool) {
+	page := t.pageSize()
+	if scroll && page > 0 {
+		if t.cursor < t.offset {
+			t.offset = t.cursor
+		}
+		if t.cursor >= t.offset+page {
+			t.offset = t.cursor - page + 1
+		}
+	}
+	t.offset = max(0, min(t.offset, len(t.rows)-page))
+}
+
+func (t *Table) setStatus(s string, isErr bool) {
+	t.status, t.statusErr = s, isErr
+}
+
+// setSort sorts by column i in the given direction and keeps the selection
+// in view.
+func (t *Table) setSort(i int, desc bool) {
+	if i < 0 || i >= len(t.cols) {
+		return
+	}
+	t.sortIdx, t.desc = i, desc
+	t.sortAll()
+	t.rebuild(true)
+}
+
+func (t *Table) sortByDefault(i int) {
+	if i < 0 || i >= len(t.cols) {
+		return
+	}
+	t.setSort(i, t.cols[i].DescendingFirst)
+}
+
+// sortLabel is "%CPU ▼" for the status line and menus.
+func (t *Table) sortLabel() string {
+	if len(t.cols) == 0 {
+		return ""
+	}
+	return model.Sanitize(t.cols[t.sortIdx].Title) + " " + t.arrow()
+}
+
+func (t *Table) arrow() string {
+	if t.desc {
+		return "▼"
+	}
+	return "▲"
+}
