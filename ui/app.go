@@ -453,7 +453,7 @@ func (a *App) helpView(h int) string {
 	for _, kb := range []key.Binding{
 		key.NewBinding(key.WithHelp("? F1", "this help")),
 		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
-		key.NewBinding(key.WithHelp("z", "pause display (collection goes on)")),
+		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
 		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
 		key.NewBinding(key.WithHelp("1-5", "CPU Memory Cache Disk Net")),
 	} {

@@ -495,6 +495,7 @@ func (t *Tab) charts(cpu *model.CPU, h int) string {
 // and where it comes from.
 func (t *Tab) Explain() [][2]string {
 	out := [][2]string{
+		{"%CPU", "a process's CPU use over the interval: 100 = one full CPU (a process busy on 2 cores shows 200), from utime+stime in /proc/PID/stat, as top and pidstat"},
 		{"bars", "share of each CPU's time over the interval, from /proc/stat (as mpstat -P ALL): usr = user+nice+guest, sys = system, wa = iowait, irq = hardirq+softirq, st = steal; the % is 100 − idle"},
 		{"idle / wa", "wa is idle time while I/O was outstanding: a CPU in iowait is free to run other work"},
 		{"r  b", "runnable tasks (running or waiting for a CPU) and tasks blocked in uninterruptible sleep (procs_running / procs_blocked in /proc/stat; vmstat r and b)"},
@@ -506,7 +507,9 @@ func (t *Tab) Explain() [][2]string {
 		{"softirq/s", "deferred interrupt work per second by type, all CPUs (/proc/softirqs); NET_RX high = network receive load, TIMER/SCHED = timers and load balancing"},
 	}
 	for _, c := range t.table.Columns() {
-		out = append(out, [2]string{c.Title, c.Help})
+		if c.ID != "cpu" {
+			out = append(out, [2]string{c.Title, c.Help})
+		}
 	}
 	return out
 }

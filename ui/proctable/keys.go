@@ -25,8 +25,8 @@ func defaultKeyMap() keyMap {
 		Home:     key.NewBinding(key.WithKeys("home"), key.WithHelp("Home", "first process")),
 		End:      key.NewBinding(key.WithKeys("end"), key.WithHelp("End", "last process")),
 
-		SortPrev: key.NewBinding(key.WithKeys("<"), key.WithHelp("<", "sort by column to the left")),
-		SortNext: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "sort by column to the right")),
+		SortPrev: key.NewBinding(key.WithKeys("<"), key.WithHelp("<", "sort: column to the left")),
+		SortNext: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "sort: column to the right")),
 		SortMenu: key.NewBinding(key.WithKeys("f6"), key.WithHelp("F6", "choose sort column")),
 		Invert:   key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "invert sort order")),
 		SortCPU:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "sort by %CPU")),
@@ -34,7 +34,7 @@ func defaultKeyMap() keyMap {
 		SortTime: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "sort by CPU time")),
 		SortPID:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "sort by PID")),
 
-		Filter:      key.NewBinding(key.WithKeys("/", "f3", "f4"), key.WithHelp("/ F3", "filter by name, command line, user")),
+		Filter:      key.NewBinding(key.WithKeys("/", "f3", "f4"), key.WithHelp("/ F3", "filter: name, cmdline, user")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "clear filter")),
 		Tree:        key.NewBinding(key.WithKeys("t", "f5"), key.WithHelp("t F5", "tree view")),
 		Follow:      key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "follow selected process")),
@@ -79,7 +79,8 @@ func (t *Table) KeyHelp() []key.Binding {
 		}
 	}
 	out := []key.Binding{
-		k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End,
+		// One line for cursor movement: everyone knows the arrows.
+		key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown", "home", "end"), key.WithHelp("↑↓ PgUp/Dn", "move (Home End)")),
 		k.SortPrev, k.SortNext, k.SortMenu, k.Invert,
 	}
 	for _, b := range []key.Binding{k.SortCPU, k.SortMem, k.SortTime, k.SortPID} {
