@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ Flags:
   --interval D    refresh interval, e.g. 1s, 500ms, 2s (default 1s; 100ms to 1h)
   --no-mouse      do not capture the mouse (some tmux setups misbehave)
   --json          (snapshot) print JSON; the only snapshot format so far
+  --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
 
 Keys: ? or F1 in the UI lists every key and explains every number.
 Set NO_COLOR=1 for a colourless display with distinct glyphs.
@@ -50,6 +52,7 @@ type config struct {
 	json     bool
 	snapshot bool
 	version  bool
+	cpuProf  string
 }
 
 // errHelp means --help was asked for: print usage and exit 0.
@@ -67,6 +70,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.noMouse, "no-mouse", false, "")
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.version, "version", false, "")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -89,6 +93,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 }
 
 func main() {
+	// The live heap is small (a few MB) and the allocation rate steady (one
+	// process slice per scan), so the default GC target collects several
+	// times a second for nothing. A 4x target trades about 10 MB of RSS for
+	// a tenth of vitals' CPU time. GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -105,6 +116,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.version {
 		fmt.Fprintln(stdout, "vitals", buildVersion())
 		return 0
+	}
+	if cfg.cpuProf != "" {
+		f, err := os.Create(cfg.cpuProf)
+		if err != nil {
+			fmt.Fprintf(stderr, "vitals: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "vitals: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	sys, err := newSystem(cfg.interval)
 	if err != nil {

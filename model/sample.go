@@ -41,4 +41,11 @@ type ProcessScan struct {
 	// Vanished counts processes that exited between listing /proc and
 	// reading them (normal, not an error).
 	Vanished int `json:"vanished"`
+	// StatusSkipped counts processes whose /proc/PID/status was not read
+	// because schedstat showed they had not run since the last scan.
+	StatusSkipped int `json:"status_skipped"`
+	// StatSkipped counts single-threaded processes that had not run since
+	// the last scan, whose rates are exactly zero; their stat is re-read
+	// every fourth scan (for RSS, nice and parent changes).
+	StatSkipped int `json:"stat_skipped"`
 }

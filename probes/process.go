@@ -3,6 +3,7 @@ package probes
 import (
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -45,6 +46,7 @@ type ProcessScanner struct {
 	bootClock bool // ProcRoot is a live procfs: process ages come from CLOCK_BOOTTIME
 
 	procs   map[model.ProcKey]*procState
+	byPID   map[int32]*procState // the newest process seen with each pid
 	threads map[int32]threadState
 	pids    []int32 // reused listing of ProcRoot
 	tids    []int32 // reused listing of one task directory
@@ -73,6 +75,13 @@ type procState struct {
 	vcsw, nvcsw    uint64
 	runDelay       uint64
 	runDelayOK     bool
+	// The leader's schedstat run time and switch-in count, which tell
+	// whether status can have changed.
+	runTime, switchIns uint64
+	schedOK            bool
+	// last is the process as the last full read saw it, for scans that
+	// find it idle and skip stat.
+	last model.Process
 
 	// threadsGen is the last scan that read every thread of the process
 	// into ProcessScanner.threads.
@@ -112,11 +121,16 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 		users:    newUserNames(cfg.PasswdPath),
 		pageSize: uint64(os.Getpagesize()),
 		procs:    map[model.ProcKey]*procState{},
+		byPID:    map[int32]*procState{},
 		threads:  map[int32]threadState{},
 	}
 	var fs unix.Statfs_t
 	if unix.Fstatfs(rd.rootFD, &fs) == nil && fs.Type == unix.PROC_SUPER_MAGIC {
 		s.bootClock = true
+	} else {
+		// Only procfs regenerates a file on a read at offset 0; a fixture
+		// tree's files are replaced between stages, so keep nothing open.
+		rd.keptLimit = 0
 	}
 	return s, nil
 }
@@ -152,6 +166,9 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	started := time.Now()
 	var scan model.ProcessScan
 	pids, errno := s.rd.listRoot(s.pids[:0])
+	if !slices.IsSorted(pids) { // getdents lists /proc in pid order; make sure
+		slices.Sort(pids)
+	}
 	s.pids = pids
 	if errno != 0 {
 		return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
@@ -196,6 +213,9 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	for key, ps := range s.procs {
 		if ps.gen != c.gen {
 			delete(s.procs, key)
+			if s.byPID[key.PID] == ps {
+				delete(s.byPID, key.PID)
+			}
 		}
 	}
 	for tid, th := range s.threads {
@@ -203,11 +223,14 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 			delete(s.threads, tid)
 		}
 	}
+	s.rd.forgetUnused(c.gen)
 	s.gen = c.gen
 	s.prevNow = now
 	s.prevBoot = c.sinceBoot
 	s.prevDur = time.Since(started)
 	scan.Duration = float64(s.prevDur) / float64(time.Millisecond)
+	scan.StatusSkipped = c.statusSkipped
+	scan.StatSkipped = c.statSkipped
 	return out, scan, bad.err(scan.Processes + scan.Vanished + bad.count)
 }
 
@@ -218,6 +241,9 @@ type scanContext struct {
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot
 	newSince  time.Duration // processes first seen that started after this are new
+
+	statusSkipped int // processes whose status was known unchanged
+	statSkipped   int // processes known idle whose stat was not read
 }
 
 type scanResult int
@@ -234,9 +260,11 @@ const (
 // scanProcess reads one process and fills p with its values over the
 // interval (no rates on the baseline scan).
 func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process) (scanResult, syscall.Errno) {
+	if s.idleSinceLastScan(pid, c, p) {
+		return resultOK, 0
+	}
 	rd := s.rd
-	rd.pidPath(pid, "stat")
-	data, errno := rd.readPath(0)
+	data, errno := rd.readKept(pid, keptStat, c.gen)
 	if vanishedErrno(errno) || (errno == 0 && len(data) == 0) {
 		return resultVanished, 0
 	}
@@ -251,30 +279,43 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	// st.Comm lives in the read buffer, which the next read overwrites.
 	s.comm = append(s.comm[:0], st.Comm...)
 
-	rd.pidPath(pid, "status")
-	data, errno = rd.readPath(0)
-	if vanishedErrno(errno) || (errno == 0 && len(data) == 0) {
-		return resultVanished, 0
-	}
-	if errno != 0 {
-		return resultStatusUnreadable, errno
-	}
-	var status procStatus
-	if !parseProcStatus(data, &status) {
-		return resultStatusMalformed, 0
-	}
-
-	rd.pidPath(pid, "schedstat")
-	data, errno = rd.readPath(0)
-	runDelay, runDelayOK := uint64(0), false
+	data, errno = rd.readKept(pid, keptSchedstat, c.gen)
+	var sched schedstat
+	schedOK := false
 	if errno == 0 {
-		runDelay, runDelayOK = parseSchedstatRunDelay(data)
+		sched, schedOK = parseSchedstat(data)
+	}
+	runDelay, runDelayOK := sched.runDelay, schedOK
+
+	ps := s.procs[key]
+	isNew := ps == nil
+
+	// /proc/PID/status is the costliest file we read (8 µs in the kernel).
+	// Its context-switch counters can only move when the task ran: a task
+	// is switched out only after running, and switching out adds to its
+	// run time. So when the leader's run time and switch-in count are
+	// unchanged since the last scan, status is unchanged too and is not
+	// read — which is the case for almost every idle process.
+	var status procStatus
+	if !isNew && schedOK && ps.schedOK && sched.runTime == ps.runTime && sched.switchIns == ps.switchIns {
+		status = procStatus{UID: ps.uid, VoluntaryCS: ps.vcsw, InvoluntaryCS: ps.nvcsw}
+		c.statusSkipped++
+	} else {
+		rd.pidPath(pid, "status")
+		data, errno = rd.readPath(0)
+		if vanishedErrno(errno) || (errno == 0 && len(data) == 0) {
+			return resultVanished, 0
+		}
+		if errno != 0 {
+			return resultStatusUnreadable, errno
+		}
+		if !parseProcStatus(data, &status) {
+			return resultStatusMalformed, 0
+		}
 	}
 
 	// Only a new process or a changed comm (exec keeps pid and start time)
 	// allocates; the comparison converts nothing.
-	ps := s.procs[key]
-	isNew := ps == nil
 	if isNew {
 		ps = &procState{startTime: s.cfg.BootTime.Add(s.ticks(st.StartTicks))}
 		s.procs[key] = ps
@@ -394,7 +435,63 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	ps.minflt, ps.majflt = st.MinFlt, st.MajFlt
 	ps.vcsw, ps.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
 	ps.runDelay, ps.runDelayOK = runDelay, runDelayOK
+	ps.runTime, ps.switchIns, ps.schedOK = sched.runTime, sched.switchIns, schedOK
+	ps.last = *p
+	s.byPID[pid] = ps
 	return resultOK, 0
+}
+
+// statRefreshEvery bounds how stale the stat-only values of an idle process
+// may get: see idleSinceLastScan.
+const statRefreshEvery = 4
+
+// idleSinceLastScan is the fast path for the common case, a process that
+// has not run since the last scan, at the cost of one schedstat read
+// (about 1 µs) instead of stat (about 4 µs in the kernel).
+//
+// For a single-threaded process, schedstat's run time and switch-in count
+// unchanged means it did not run: its CPU times, faults, threads, comm,
+// state and context switches cannot have changed, so its rates are exactly
+// zero and the rest is as last read. What can change without it running is
+// its RSS (reclaim), nice (renice) and parent (reparenting when the parent
+// exits), so stat is still read every statRefreshEvery scans (round-robin
+// by pid) and at once when its parent has gone from the listing. The
+// schedstat must come through an fd kept since the last scan, which proves
+// it is the same process and not a reused pid.
+func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.Process) bool {
+	ps := s.byPID[pid]
+	if c.baseline || ps == nil || ps.last.Threads != 1 || !ps.schedOK ||
+		(uint64(pid)+c.gen)%statRefreshEvery == 0 || !s.listed(ps.last.PPID) {
+		return false
+	}
+	data, errno := s.rd.readKept(pid, keptSchedstat, c.gen)
+	if errno != 0 || !s.rd.sameTask {
+		return false
+	}
+	sched, ok := parseSchedstat(data)
+	if !ok || sched.runTime != ps.runTime || sched.switchIns != ps.switchIns {
+		return false
+	}
+	*p = ps.last
+	p.CPUPct, p.UserPct, p.SystemPct = 0, 0, 0
+	p.VoluntaryCSPerS, p.InvoluntaryCSPerS = 0, 0
+	p.MinFltPerS, p.MajFltPerS = 0, 0
+	if ps.runDelayOK {
+		p.WaitPct = model.Known(0)
+	}
+	ps.gen = c.gen
+	c.statSkipped++
+	return true
+}
+
+// listed reports whether pid is in this scan's listing of the proc root
+// (pid 0, the parent of init and kthreadd, always is).
+func (s *ProcessScanner) listed(pid int32) bool {
+	if pid == 0 {
+		return true
+	}
+	_, found := slices.BinarySearch(s.pids, pid)
+	return found
 }
 
 // readThreads reads the context switches and run delay of every thread of

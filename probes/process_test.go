@@ -183,6 +183,11 @@ func TestProcessScannerFixtures(t *testing.T) {
 	if scan.Duration <= 0 {
 		t.Errorf("scan duration %v ms", scan.Duration)
 	}
+	// pids 2 and 101 did not run (schedstat run time and switch-ins
+	// unchanged): their status is known unchanged and not read.
+	if scan.StatusSkipped != 2 {
+		t.Errorf("status reads skipped = %d, want 2 (pids 2 and 101)", scan.StatusSkipped)
+	}
 	got := byPID(procs)
 	for _, gone := range []int32{300, 301} {
 		if _, ok := got[gone]; ok {
@@ -318,7 +323,9 @@ func TestProcessScannerThreadModes(t *testing.T) {
 		write(fmt.Sprintf("%d/stat", pid), fmt.Sprintf("%d (p%d) S 1 1 1 0 -1 0 0 0 0 0 %d %d 0 0 20 0 %d 0 %d 1000 10 1 1 1 1 1 1 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 			pid, pid, utime, stime, len(threads), start))
 		write(fmt.Sprintf("%d/status", pid), status(threads[0].vcs, threads[0].nvcs))
-		write(fmt.Sprintf("%d/schedstat", pid), fmt.Sprintf("1 %d 1\n", threads[0].runDelay))
+		// Run time and switch-ins move with the switch counters, as in the
+		// kernel (the scanner relies on it to skip unchanged status files).
+		write(fmt.Sprintf("%d/schedstat", pid), fmt.Sprintf("%d %d %d\n", 1+utime+stime+threads[0].vcs+threads[0].nvcs, threads[0].runDelay, 1+threads[0].vcs+threads[0].nvcs))
 		write(fmt.Sprintf("%d/cmdline", pid), fmt.Sprintf("p%d\x00", pid))
 		for _, th := range threads {
 			write(fmt.Sprintf("%d/task/%d/status", pid, th.tid), status(th.vcs, th.nvcs))

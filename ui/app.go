@@ -43,7 +43,6 @@ type App struct {
 	tabs     []tabEntry
 	active   int
 	snap     *model.Snapshot // what the tabs were last given
-	pending  *model.Snapshot // newest snapshot received while paused
 	paused   bool
 	help     bool
 	helpTop  int
@@ -51,7 +50,9 @@ type App struct {
 	height   int
 	keys     globalKeys
 	quitting bool
-	shownSeq atomic.Uint64 // for tests running the program headless
+	// coalescing is set while a coalescedMsg is due.
+	coalescing bool
+	shownSeq   atomic.Uint64 // for tests running the program headless
 }
 
 type globalKeys struct {
@@ -110,13 +111,22 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.resize()
 		return a, nil
 	case common.SnapshotMsg:
-		// Exactly one waiter is outstanding: each delivery starts the next.
-		cmd := waitForSnapshot(a.store)
-		if a.paused {
-			a.pending = msg.Snap
-			return a, cmd
+		// Exactly one waiter is outstanding: each arrival starts the next.
+		// The probes publish a few milliseconds apart each interval; one
+		// frame after a short window shows them all for the cost of one
+		// render (the first snapshot is shown at once).
+		cmds := []tea.Cmd{waitForSnapshot(a.store)}
+		if a.snap == nil {
+			return a, tea.Batch(append(cmds, a.deliverOrHold(msg.Snap))...)
 		}
-		return a, tea.Batch(cmd, a.deliver(msg.Snap))
+		if !a.coalescing {
+			a.coalescing = true
+			cmds = append(cmds, tea.Tick(coalesceWindow, func(time.Time) tea.Msg { return coalescedMsg{} }))
+		}
+		return a, tea.Batch(cmds...)
+	case coalescedMsg:
+		a.coalescing = false
+		return a, a.deliverOrHold(a.store.Snapshot())
 	case tea.KeyPressMsg:
 		return a, a.handleKey(msg)
 	case tea.MouseClickMsg:
@@ -132,6 +142,21 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, nil
 	}
 	return a, a.tabs[a.active].c.Update(msg)
+}
+
+// coalesceWindow is how long the UI waits after a publish for the other
+// probes' publishes of the same interval.
+const coalesceWindow = 60 * time.Millisecond
+
+type coalescedMsg struct{}
+
+// deliverOrHold shows s, unless the display is paused (resuming shows the
+// newest snapshot then).
+func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
+	if a.paused {
+		return nil
+	}
+	return a.deliver(s)
 }
 
 // deliver hands a snapshot to every tab, visible or not, so that a tab
@@ -181,10 +206,8 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.help, a.helpTop = true, 0
 	case key.Matches(msg, k.Pause):
 		a.paused = !a.paused
-		if !a.paused && a.pending != nil {
-			p := a.pending
-			a.pending = nil
-			return a.deliver(p)
+		if !a.paused {
+			return a.deliver(a.store.Snapshot())
 		}
 	case key.Matches(msg, k.Next):
 		a.switchTab((a.active + 1) % len(a.tabs))
@@ -326,7 +349,7 @@ func (a *App) header() string {
 		return strings.Join(texts, sep)
 	}
 	for prio := 5; prio > 0; prio-- {
-		if lipgloss.Width(join()) <= a.width {
+		if common.Width(join()) <= a.width {
 			break
 		}
 		kept := parts[:0]
@@ -376,7 +399,7 @@ func (a *App) tabBar() string {
 func (a *App) tabAt(x int) int {
 	pos := 0
 	for i := range a.tabs {
-		w := lipgloss.Width(a.tabLabel(i))
+		w := common.Width(a.tabLabel(i))
 		if x >= pos && x < pos+w {
 			return i
 		}
@@ -412,7 +435,7 @@ func (a *App) footer() string {
 			continue
 		}
 		item := s.FooterKey.Render(h.Key) + s.Footer.Render(":"+h.Desc+" ")
-		if lipgloss.Width(b.String())+lipgloss.Width(item) > a.width {
+		if common.Width(b.String())+common.Width(item) > a.width {
 			break // whole items only; ? lists the rest
 		}
 		b.WriteString(item)

@@ -15,9 +15,9 @@ import (
 func Run(ctx context.Context, store *model.Store, noColor bool, opts Options) error {
 	app := New(common.NewContext(noColor), store, opts)
 	// A monitor redraws when data, input or a resize arrives, not at 60 FPS:
-	// the frame ticker only flushes changed frames, 20 wakeups a second
-	// keeps key echo prompt at a negligible cost.
-	p := tea.NewProgram(app, tea.WithContext(ctx), tea.WithFPS(20))
+	// the frame ticker only flushes changed frames; 15 wakeups a second keep
+	// key echo under 70 ms at a negligible cost.
+	p := tea.NewProgram(app, tea.WithContext(ctx), tea.WithFPS(15))
 	_, err := p.Run()
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
 		return nil

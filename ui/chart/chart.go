@@ -9,13 +9,14 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/NimbleMarkets/ntcharts/v2/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/v2/linechart/streamlinechart"
+	"github.com/charmbracelet/x/ansi"
 )
 
-// Line is one data set of a chart.
+// Line is one data set of a chart. Lines are told apart by their runes
+// (Thin), not colour, so that NO_COLOR terminals see the same chart.
 type Line struct {
 	Name   string
 	Values []float64 // oldest first; only the newest that fit are drawn
-	Style  lipgloss.Style
 	// Thin draws the line with thin runes (for reference lines such as the
 	// CPU count under the load).
 	Thin bool
@@ -28,6 +29,10 @@ type Spec struct {
 	Height     int // including the title line
 	YMin, YMax float64
 	Lines      []Line
+	// Style colours the whole plot. It is applied once per line of the
+	// plot rather than per cell, which would cost more than the rest of a
+	// frame.
+	Style lipgloss.Style
 }
 
 // Render draws a right-to-left streaming line chart (newest at the right
@@ -55,7 +60,7 @@ func Render(s Spec) string {
 		if l.Thin {
 			ls = runes.ThinLineStyle
 		}
-		c.SetDataSetStyles(l.Name, ls, l.Style)
+		c.SetDataSetStyles(l.Name, ls, lipgloss.NewStyle())
 		vals := l.Values
 		if n := s.Width; len(vals) > n {
 			vals = vals[len(vals)-n:]
@@ -68,8 +73,12 @@ func Render(s Spec) string {
 		names = append(names, l.Name)
 	}
 	c.DrawDataSets(names)
-	body := c.View()
-	return title + "\n" + pad(body, s.Width, s.Height-1)
+	body := pad(ansi.Strip(c.View()), s.Width, s.Height-1)
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		lines[i] = s.Style.Render(l)
+	}
+	return title + "\n" + strings.Join(lines, "\n")
 }
 
 // pad makes body exactly h lines of w cells.
@@ -87,7 +96,7 @@ func pad(body string, w, h int) string {
 }
 
 func fit(s string, w int) string {
-	sw := lipgloss.Width(s)
+	sw := ansi.StringWidth(s)
 	if sw > w {
 		return lipgloss.NewStyle().MaxWidth(w).Render(s)
 	}

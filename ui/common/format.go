@@ -12,12 +12,24 @@ import (
 // Dash is what a view shows for a value it could not read.
 const Dash = "–"
 
+// Width is the display width of s in cells. Plain ASCII (most of a frame)
+// is measured by its length; anything else by grapheme clusters, ignoring
+// ANSI styles.
+func Width(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c < 0x20 {
+			return lipgloss.Width(s)
+		}
+	}
+	return len(s)
+}
+
 // Fit pads or truncates s (which may hold ANSI styles) to exactly w cells.
 func Fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := lipgloss.Width(s)
+	sw := Width(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}
@@ -32,7 +44,7 @@ func FitRight(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := lipgloss.Width(s)
+	sw := Width(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}

@@ -36,6 +36,17 @@ type Tab struct {
 	height  int
 	originX int
 	originY int
+
+	// The charts are the costliest part of a frame; they change only when
+	// the CPU probe adds a point, not on a process scan or a key press.
+	chartKey   chartCacheKey
+	chartCache string
+}
+
+type chartCacheKey struct {
+	newest        int64 // time of the newest busy point
+	points        int
+	width, height int
 }
 
 // New builds the tab; kill is how the table's kill menu signals processes.
@@ -133,7 +144,7 @@ func (t *Tab) View() string {
 	lines = append(lines, t.stats(cpu, l.statLines)...)
 	lines = append(lines, t.alerts(cpu, alerts, l.alertLines)...)
 	if l.chartLines > 0 {
-		lines = append(lines, strings.Split(t.charts(cpu, l.chartLines), "\n")...)
+		lines = append(lines, strings.Split(t.cachedCharts(cpu, l.chartLines), "\n")...)
 	}
 	if l.tableLines > 0 {
 		t.table.SetSize(t.width, l.tableLines)
@@ -295,7 +306,7 @@ func (t *Tab) totalLine(cpu *model.CPU) string {
 	}
 	legend.WriteString(" idle ")
 	legend.WriteString(common.Pct(cpu.Total.Idle))
-	lw := lipgloss.Width(legend.String())
+	lw := common.Width(legend.String())
 	barW := t.width - lw
 	if barW < 24 {
 		barW = min(t.width, 40)
@@ -450,6 +461,22 @@ func (t *Tab) alerts(cpu *model.CPU, alerts []string, lines int) []string {
 
 // --- history charts ---------------------------------------------------------
 
+func (t *Tab) cachedCharts(cpu *model.CPU, h int) string {
+	key := chartCacheKey{width: t.width, height: h}
+	if t.snap != nil {
+		busy := t.snap.Series(model.SeriesCPUBusy)
+		if n := busy.Len(); n > 0 {
+			key.points = n
+			key.newest = busy.At(n - 1).UnixMilli
+		}
+	}
+	if key != t.chartKey || t.chartCache == "" {
+		t.chartCache = t.charts(cpu, h)
+		t.chartKey = key
+	}
+	return t.chartCache
+}
+
 func (t *Tab) charts(cpu *model.CPU, h int) string {
 	s := t.ctx.Styles
 	var busy, load []float64
@@ -476,7 +503,7 @@ func (t *Tab) charts(cpu *model.CPU, h int) string {
 	}
 	left := chart.Render(chart.Spec{
 		Title: "CPU busy % (100 − idle − iowait)", Width: leftW, Height: h, YMin: 0, YMax: 100,
-		Lines: []chart.Line{{Name: "busy", Values: busy, Style: s.CPUUser}},
+		Lines: []chart.Line{{Name: "busy", Values: busy}}, Style: s.CPUUser,
 	})
 	if rightW <= 0 {
 		return left
@@ -484,9 +511,10 @@ func (t *Tab) charts(cpu *model.CPU, h int) string {
 	right := chart.Render(chart.Spec{
 		Title: "load 1m vs " + strconv.Itoa(int(ncpu)) + " CPUs (thin line)", Width: rightW, Height: h, YMin: 0, YMax: loadMax,
 		Lines: []chart.Line{
-			{Name: "cpus", Values: cpus, Style: s.Faint, Thin: true},
-			{Name: "load", Values: load, Style: s.Warning},
+			{Name: "cpus", Values: cpus, Thin: true},
+			{Name: "load", Values: load},
 		},
+		Style: s.Warning,
 	})
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
 }

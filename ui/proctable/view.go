@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vitals-dev/vitals/model"
@@ -79,7 +78,7 @@ func withMarker(title, arrow string, w int) string {
 	if w <= 1 {
 		return arrow
 	}
-	if lipgloss.Width(title)+1 > w {
+	if common.Width(title)+1 > w {
 		title = ansi.Truncate(title, w-1, "")
 	}
 	return title + arrow
@@ -216,9 +215,9 @@ func (t *Table) drawMenu(body []string) {
 	if t.menuCursor >= vis {
 		start = t.menuCursor - vis + 1
 	}
-	inner := lipgloss.Width(title)
+	inner := common.Width(title)
 	for _, it := range items {
-		inner = max(inner, lipgloss.Width(it)+2)
+		inner = max(inner, common.Width(it)+2)
 	}
 	inner = min(inner, t.width-4)
 
@@ -320,7 +319,7 @@ func (t *Table) statusLine() string {
 // keepTail keeps the last w cells of s, marking a cut with "…": the end of
 // what is being typed is the part to see.
 func keepTail(s string, w int) string {
-	sw := lipgloss.Width(s)
+	sw := common.Width(s)
 	if sw <= w {
 		return s
 	}
@@ -339,7 +338,7 @@ func plural(n int, one, many string) string {
 
 // clip truncates s to w cells without padding it.
 func clip(s string, w int) string {
-	if lipgloss.Width(s) <= w {
+	if common.Width(s) <= w {
 		return s
 	}
 	return common.Fit(s, w)
