@@ -211,7 +211,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 		press(a, "pgdown")
 		page = screen(a)
 	}
-	if !strings.Contains(page, "control characters are shown escaped") {
+	if !strings.Contains(page, "shown escaped") {
 		t.Fatalf("help cannot be scrolled to the end: %s", page)
 	}
 	press(a, "esc")
