@@ -66,11 +66,11 @@ func TestFloatJSON(t *testing.T) {
 	b, _ := json.Marshal(struct {
 		A, B Float
 	}{Known(1.23456), Unknown})
-	if string(b) != `{"A":1.235,"B":null}` {
+	if string(b) != `{"A":1.23456,"B":null}` {
 		t.Fatalf("got %s", b)
 	}
 	var back struct{ A, B Float }
-	if err := json.Unmarshal(b, &back); err != nil || back.A != Known(1.235) || back.B.OK {
+	if err := json.Unmarshal(b, &back); err != nil || back.A != Known(1.23456) || back.B.OK {
 		t.Fatalf("round trip: %+v %v", back, err)
 	}
 }

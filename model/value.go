@@ -31,7 +31,7 @@ func (f Float) MarshalJSON() ([]byte, error) {
 	if !f.OK {
 		return []byte("null"), nil
 	}
-	return strconv.AppendFloat(nil, round(f.V, 3), 'f', -1, 64), nil
+	return strconv.AppendFloat(nil, f.V, 'f', -1, 64), nil
 }
 
 func (f *Float) UnmarshalJSON(b []byte) error {
@@ -45,17 +45,4 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	}
 	*f = Known(v)
 	return nil
-}
-
-// round keeps JSON readable: three decimals are finer than any kernel counter
-// we divide.
-func round(v float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	if v < 0 {
-		return -float64(int64(-v*p+0.5)) / p
-	}
-	return float64(int64(v*p+0.5)) / p
 }
