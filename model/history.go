@@ -15,6 +15,14 @@ const (
 	SeriesLoad1     = "load.1"
 	SeriesRunQueue  = "procs.running"
 	SeriesCtxtPerS  = "cpu.ctxt_per_s"
+
+	SeriesMemUsed      = "mem.used"      // bytes, total − available
+	SeriesMemCache     = "mem.cache"     // bytes, Cached + SReclaimable
+	SeriesMemAvailable = "mem.available" // bytes
+	SeriesSwapUsed     = "swap.used"     // bytes
+	SeriesSwapInOut    = "swap.in_out"   // pages/s, si + so
+	SeriesScanDirect   = "vm.pgscan_direct_per_s"
+	SeriesProcsTotal   = "procs.total"
 )
 
 // Point is one value of a series at one time.

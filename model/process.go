@@ -56,7 +56,35 @@ type Process struct {
 	// Page faults per second (minor: no I/O; major: needed I/O).
 	MinFltPerS float64 `json:"minflt_per_s"`
 	MajFltPerS float64 `json:"majflt_per_s"`
+	// MemPct is RSS as a percentage of MemTotal (top's %MEM).
+	MemPct float64 `json:"mem_pct"`
+
+	// From /proc/PID/smaps_rollup, which costs ~30 µs per process, so it
+	// is read only for processes someone looks at (see Demand): PSS
+	// (shared pages divided among their users), USS (private pages: what
+	// exiting would free), shared and swapped-out bytes. Null when never
+	// read; MemDetail says how fresh.
+	PSSBytes    Float `json:"pss_bytes"`
+	USSBytes    Float `json:"uss_bytes"`
+	SharedBytes Float `json:"shared_bytes"`
+	SwapBytes   Float `json:"swap_bytes"`
+	// MemDetail is "fresh" (read this interval), "stale" (read earlier:
+	// MemDetailAgeS old), "not_read", or "denied" (not permitted).
+	MemDetail     string  `json:"mem_detail"`
+	MemDetailAgeS float64 `json:"mem_detail_age_s,omitempty"`
+
+	// Cgroup is the process's memory cgroup path (v2 unified path, or the
+	// v1 memory controller's), read when the process is first seen.
+	Cgroup string `json:"cgroup"`
 }
+
+// Memory detail freshness values for Process.MemDetail.
+const (
+	DetailFresh   = "fresh"
+	DetailStale   = "stale"
+	DetailNotRead = "not_read"
+	DetailDenied  = "denied"
+)
 
 // Key is the process's identity.
 func (p *Process) Key() ProcKey { return ProcKey{PID: p.PID, StartTicks: p.StartTicks} }

@@ -12,6 +12,8 @@ type Sample struct {
 	Host      Host    `json:"host"`
 	// CPU is nil until the CPU probe has two readings to compare.
 	CPU *CPU `json:"cpu"`
+	// Memory is nil until the memory probe has two readings to compare.
+	Memory *Memory `json:"memory"`
 	// Processes is nil until the scanner has two scans to compare. Order
 	// is unspecified; views sort.
 	Processes []Process `json:"processes"`

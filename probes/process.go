@@ -12,9 +12,6 @@ import (
 	"github.com/vitals-dev/vitals/model"
 )
 
-// seriesProcsTotal is the history of the number of processes. (A name for
-// model's series list once a view charts it.)
-const seriesProcsTotal = "procs.total"
 
 // maxCmdline bounds what is kept of a command line. Nothing draws more than
 // a screen line of it, and some processes carry hundreds of kilobytes.
@@ -152,7 +149,7 @@ func (s *ProcessScanner) Sample(now time.Time, store *model.Store) error {
 		next.Processes = procs
 		next.ProcessScan = scan
 		next.Time = now
-		h.Record(seriesProcsTotal, now, float64(len(procs)))
+		h.Record(model.SeriesProcsTotal, now, float64(len(procs)))
 	})
 	return err
 }
