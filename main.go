@@ -150,6 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err = ui.Run(ctx, sys.store, os.Getenv("NO_COLOR") != "", ui.Options{
 		Interval: cfg.interval,
 		NoMouse:  cfg.noMouse,
+		Demand:   sys.demand,
 		Kill: func(key model.ProcKey, sig int) error {
 			return probes.SignalProcess("/proc", key, sig)
 		},
@@ -165,6 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type system struct {
 	store  *model.Store
 	probes []probes.Probe
+	demand *model.Demand
 }
 
 func newSystem(interval time.Duration) (*system, error) {

@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/vitals-dev/vitals/ui/comingtab"
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/cputab"
+	"github.com/vitals-dev/vitals/ui/memtab"
 )
 
 // Smallest terminal we draw into; below it we say so instead of drawing.
@@ -28,6 +30,9 @@ type Options struct {
 	Interval time.Duration
 	Kill     common.KillFunc
 	NoMouse  bool
+	// Demand, when set, receives which processes the active tab shows,
+	// so probes read costly details only for those.
+	Demand *model.Demand
 }
 
 type tabEntry struct {
@@ -37,19 +42,20 @@ type tabEntry struct {
 
 // App is the root bubbletea model.
 type App struct {
-	ctx      *common.Context
-	opts     Options
-	store    *model.Store
-	tabs     []tabEntry
-	active   int
-	snap     *model.Snapshot // what the tabs were last given
-	paused   bool
-	help     bool
-	helpTop  int
-	width    int
-	height   int
-	keys     globalKeys
-	quitting bool
+	ctx        *common.Context
+	opts       Options
+	store      *model.Store
+	tabs       []tabEntry
+	active     int
+	snap       *model.Snapshot // what the tabs were last given
+	paused     bool
+	help       bool
+	helpTop    int
+	width      int
+	height     int
+	keys       globalKeys
+	quitting   bool
+	lastDemand model.DemandSet
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -79,7 +85,7 @@ func New(ctx *common.Context, store *model.Store, opts Options) *App {
 	a := &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys()}
 	a.tabs = []tabEntry{
 		{"CPU", cputab.New(ctx, opts.Kill)},
-		{"Memory", comingtab.New(ctx, "Memory", "free, vmstat paging and swap, zone watermarks, slab caches, memory cgroups and per-process RSS/PSS/USS.")},
+		{"Memory", memtab.New(ctx, opts.Kill)},
 		{"Cache", comingtab.New(ctx, "Cache", "page-cache hit ratios for the system (cachestat) and per process (cachetop), from eBPF.")},
 		{"Disk", comingtab.New(ctx, "Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O.")},
 		{"Net", comingtab.New(ctx, "Net", "per-interface traffic (sar -n DEV), TCP counters and retransmits, and per-process network bytes.")},
@@ -105,6 +111,29 @@ func (a *App) Init() tea.Cmd {
 
 // Update implements tea.Model.
 func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := a.update(msg)
+	a.publishDemand()
+	return m, cmd
+}
+
+// publishDemand tells the probes which processes the active tab shows,
+// when that changed.
+func (a *App) publishDemand() {
+	if a.opts.Demand == nil {
+		return
+	}
+	var d model.DemandSet
+	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && !a.help {
+		d = r.Demand()
+	}
+	if d.All == a.lastDemand.All && slices.Equal(d.Keys, a.lastDemand.Keys) {
+		return
+	}
+	a.lastDemand = d
+	a.opts.Demand.Set(d)
+}
+
+func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height

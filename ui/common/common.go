@@ -65,3 +65,9 @@ type SnapshotMsg struct{ Snap *model.Snapshot }
 // the pid still belongs to that process (pids are reused). The UI never
 // touches /proc itself; main injects the implementation.
 type KillFunc func(key model.ProcKey, sig int) error
+
+// DemandReporter is implemented by tabs that show per-process details read
+// on demand; the root passes what they report to the probes.
+type DemandReporter interface {
+	Demand() model.DemandSet
+}

@@ -2,6 +2,7 @@ package common
 
 import (
 	"strconv"
+	"strings"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -107,4 +108,28 @@ func Bytes(v uint64) string {
 		return strconv.FormatFloat(f, 'f', 1, 64) + string(suffix[i])
 	}
 	return strconv.FormatFloat(f, 'f', 0, 64) + string(suffix[i])
+}
+
+// DisplayCommand is the command line as the table shows it: argv[0] without
+// its directory (the arguments usually matter more in a narrow pane), and
+// the process name first when it is not the program's (a script run by an
+// interpreter, a process that renamed itself), since that is the name other
+// tools and the warnings use.
+func DisplayCommand(comm, cmdline string) string {
+	if strings.HasPrefix(cmdline, "[") || cmdline == "" {
+		return cmdline
+	}
+	argv0, rest, _ := strings.Cut(cmdline, " ")
+	if i := strings.LastIndexByte(argv0, '/'); i >= 0 && i < len(argv0)-1 {
+		argv0 = argv0[i+1:]
+	}
+	shown := argv0
+	if rest != "" {
+		shown += " " + rest
+	}
+	// comm is the first 15 bytes of the program's name.
+	if comm != "" && !strings.HasPrefix(argv0, comm) {
+		return comm + ": " + shown
+	}
+	return shown
 }

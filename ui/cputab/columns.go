@@ -67,7 +67,7 @@ func Columns() []proctable.Column {
 			Less:  func(a, b *model.Process) bool { return a.CPUTimeTicks < b.CPUTimeTicks },
 			Help:  "total CPU time used since the process started, minutes:seconds.hundredths (top's TIME+)"},
 		{ID: "command", Title: "COMMAND", Width: 12,
-			Value: func(p *model.Process) string { return DisplayCommand(p.Comm, p.Cmdline) },
+			Value: func(p *model.Process) string { return common.DisplayCommand(p.Comm, p.Cmdline) },
 			Less:  func(a, b *model.Process) bool { return a.Cmdline < b.Cmdline },
 			Help:  "command line (/proc/PID/cmdline) with the program's directory dropped, or [comm] for kernel threads; when the process name differs from the program (a script, a renamed worker) the name comes first, \"name: interpreter script\". Control characters are shown escaped (\\e, \\n)"},
 	}
@@ -102,28 +102,4 @@ func pad2(v uint64) string {
 		return "0" + strconv.FormatUint(v, 10)
 	}
 	return strconv.FormatUint(v, 10)
-}
-
-// DisplayCommand is the command line as the table shows it: argv[0] without
-// its directory (the arguments usually matter more in a narrow pane), and
-// the process name first when it is not the program's (a script run by an
-// interpreter, a process that renamed itself), since that is the name other
-// tools and the warnings use.
-func DisplayCommand(comm, cmdline string) string {
-	if strings.HasPrefix(cmdline, "[") || cmdline == "" {
-		return cmdline
-	}
-	argv0, rest, _ := strings.Cut(cmdline, " ")
-	if i := strings.LastIndexByte(argv0, '/'); i >= 0 && i < len(argv0)-1 {
-		argv0 = argv0[i+1:]
-	}
-	shown := argv0
-	if rest != "" {
-		shown += " " + rest
-	}
-	// comm is the first 15 bytes of the program's name.
-	if comm != "" && !strings.HasPrefix(argv0, comm) {
-		return comm + ": " + shown
-	}
-	return shown
 }

@@ -39,6 +39,9 @@ type Column struct {
 	DescendingFirst bool
 	// Help says what the number means and where it comes from.
 	Help string
+	// Detail marks a value read on demand (smaps_rollup): sorting by it
+	// needs the value of every process, not only of the rows on screen.
+	Detail bool
 }
 
 type mode int
@@ -178,6 +181,25 @@ func (t *Table) Descending() bool { return t.desc }
 
 // Selected is the process under the cursor: the one a kill would target.
 func (t *Table) Selected() (model.ProcKey, bool) { return t.selKey, t.hasSel }
+
+// VisibleKeys appends the identities of the rows on screen (and of the
+// selected process) to dst: the processes whose costly details are worth
+// reading.
+func (t *Table) VisibleKeys(dst []model.ProcKey) []model.ProcKey {
+	end := min(len(t.rows), t.offset+t.pageSize())
+	for i := t.offset; i < end; i++ {
+		dst = append(dst, t.rows[i].p.Key())
+	}
+	if t.hasSel {
+		dst = append(dst, t.selKey)
+	}
+	return dst
+}
+
+// SortNeedsDetail is true when the sort column is a Detail column.
+func (t *Table) SortNeedsDetail() bool {
+	return t.sortIdx >= 0 && t.sortIdx < len(t.cols) && t.cols[t.sortIdx].Detail
+}
 
 // Status is the last message (a signal sent, an error, a followed process
 // that exited); it is cleared by the next key.

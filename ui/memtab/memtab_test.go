@@ -1,0 +1,235 @@
+package memtab
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/common"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var now = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+
+const gib = 1 << 30
+const mib = 1 << 20
+
+func fixtureMemory() *model.Memory {
+	return &model.Memory{
+		TotalBytes: 16 * gib, FreeBytes: 1 * gib, AvailableBytes: model.Known(1.2 * gib),
+		UsedBytes: 14*gib + 819*mib, BuffersBytes: 64 * mib, CacheBytes: 512 * mib, SharedBytes: 32 * mib,
+		SlabReclaimableBytes: 200 * mib, SlabUnreclaimableBytes: 100 * mib, DirtyBytes: 5 * mib,
+		AnonBytes: 13 * gib, FileBytes: 600 * mib, ActiveFileBytes: 400 * mib, InactiveFileBytes: 200 * mib,
+		Swap: model.Swap{TotalBytes: 2 * gib, FreeBytes: 1 * gib, UsedBytes: 1 * gib, CachedBytes: 10 * mib},
+		VM: model.VMRates{
+			SwapInPagesPerS: model.Known(120), SwapOutPagesPerS: model.Known(340),
+			PageInKBPerS: model.Known(480), PageOutKBPerS: model.Known(1360),
+			FaultsPerS: model.Known(25000), MajorFaultsPerS: model.Known(800),
+			ScanKswapdPerS: model.Known(5000), ScanDirectPerS: model.Known(1500),
+			StealKswapdPerS: model.Known(4000), StealDirectPerS: model.Known(1200),
+			RefaultAnonPerS: model.Known(90), RefaultFilePerS: model.Known(2500),
+		},
+		OOMKills: 3, OOMKillsDelta: 1, LastOOMKill: now.Add(-30 * time.Second),
+		PSI:        &model.Pressure{Some: model.PressureAvg{Avg10: 35.5, Avg60: 12, Avg300: 3}, Full: &model.PressureAvg{Avg10: 20}},
+		Zones:      []model.ZoneWatermarks{{Node: 0, Zone: "DMA32", FreePages: 90000, MinPages: 4000, LowPages: 5000, HighPages: 6000, Managed: 700000}, {Node: 0, Zone: "Normal", FreePages: 9000, MinPages: 8000, LowPages: 10000, HighPages: 12000, Managed: 3500000}},
+		Swappiness: model.Known(60), MinFreeKbytes: model.Known(67584),
+		Slab: []model.SlabCache{{Name: "dentry", ActiveObjs: 900000, NumObjs: 1000000, ObjSize: 192, SizeBytes: 190 * mib}, {Name: "ext4_inode_cache", ActiveObjs: 50000, NumObjs: 60000, ObjSize: 1176, SizeBytes: 70 * mib}},
+		Cgroups: []model.MemCgroup{
+			{Path: "/system.slice/logd.service", Version: 2, UsageBytes: 3 * gib, WorkingSetBytes: 2 * gib, AnonBytes: 100 * mib, FileBytes: 2900 * mib, InactiveFileBytes: 1 * gib, LimitBytes: model.Known(4 * gib), OOMKills: 0, PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 1.5}}, Processes: 1, RSSSumBytes: 120 * mib},
+			{Path: "/user.slice", Version: 2, UsageBytes: 1 * gib, WorkingSetBytes: 900 * mib, AnonBytes: 800 * mib, Processes: 12, RSSSumBytes: 850 * mib, OOMKills: 2},
+		},
+	}
+}
+
+func fixtureSnapshot() *model.Snapshot {
+	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
+	s.Update(func(next *model.Sample, h *model.History) {
+		next.Time = now
+		next.Memory = fixtureMemory()
+		next.Processes = []model.Process{
+			{PID: 10, User: "root", Comm: "java", Cmdline: "/usr/bin/java -Xmx8g App", State: "S", RSSBytes: 9 * gib, VSZBytes: 12 * gib, MemPct: 56.2,
+				PSSBytes: model.Known(8.5 * gib), USSBytes: model.Known(8.4 * gib), SharedBytes: model.Known(100 * mib), SwapBytes: model.Known(500 * mib), MemDetail: model.DetailFresh, MinFltPerS: 1200, MajFltPerS: 300},
+			{PID: 20, User: "postgres", Comm: "postgres", Cmdline: "postgres: writer", State: "D", RSSBytes: 2 * gib, VSZBytes: 3 * gib, MemPct: 12.5,
+				PSSBytes: model.Known(600 * mib), USSBytes: model.Known(50 * mib), SharedBytes: model.Known(1900 * mib), SwapBytes: model.Known(0), MemDetail: model.DetailStale, MemDetailAgeS: 3},
+			{PID: 30, User: "nobody", Comm: "secret", Cmdline: "secret", State: "S", RSSBytes: 100 * mib, MemPct: 0.6, PSSBytes: model.Unknown, MemDetail: model.DetailDenied},
+			{PID: 40, User: "root", Comm: "sleep", Cmdline: "sleep 100", State: "S", RSSBytes: 1 * mib, MemPct: 0, MemDetail: model.DetailNotRead},
+		}
+		for i := 0; i < 100; i++ {
+			ts := now.Add(time.Duration(i-100) * time.Second)
+			h.Record(model.SeriesMemUsed, ts, float64(10*gib+i*50*mib))
+			h.Record(model.SeriesMemCache, ts, float64(2*gib-i*15*mib))
+			h.Record(model.SeriesMemAvailable, ts, float64(6*gib-i*48*mib))
+		}
+	})
+	return s.Snapshot()
+}
+
+func newTab(noColor bool, w, h int) *Tab {
+	ctx := common.NewContext(noColor)
+	ctx.Now = func() time.Time { return now }
+	t := New(ctx, nil)
+	t.SetSize(w, h)
+	t.Update(common.SnapshotMsg{Snap: fixtureSnapshot()})
+	return t
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		os.WriteFile(path+".actual", []byte(got), 0o644)
+		t.Errorf("%s differs from the golden file; see %s.actual", name, path)
+	}
+}
+
+func press(t *Tab, k string) { t.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+
+func TestGoldenPanels(t *testing.T) {
+	for _, sz := range [][2]int{{80, 21}, {160, 45}} {
+		tab := newTab(false, sz[0], sz[1])
+		suffix := "_" + itoa(sz[0]) + "x" + itoa(sz[1])
+		golden(t, "processes"+suffix, ansi.Strip(tab.View()))
+		for _, p := range []string{"cgroups", "slab", "zones"} {
+			press(tab, "v")
+			golden(t, p+suffix, ansi.Strip(tab.View()))
+		}
+	}
+	golden(t, "processes_80x21_nocolor", ansi.Strip(newTab(true, 80, 21).View()))
+}
+
+func itoa(i int) string {
+	s := ""
+	for ; i > 0; i /= 10 {
+		s = string(rune('0'+i%10)) + s
+	}
+	return s
+}
+
+func TestContent(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	s := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"used 15G (92.5%)", "buff/cache 576M", "avail 1.2G", "of 16G",
+		"swap 1.0G used of 2.0G (50.0%)", "si 120 so 340 pages/s", "bi 480 bo 1360 KiB/s",
+		"scan/s kswapd 5000 direct 1500", "refault/s anon 90 file 2500", "OOM kills 3 (+1)",
+		"PSI mem some 35.50/12.00/3.00% full 20.00", "node0 Normal below low: kswapd is reclaiming", "swappiness 60",
+		"OOM KILL at", "direct reclaim 1500 pages/s", "swapping: si 120 so 340",
+		"PID", "RSS", "PSS", "USS", "SWAP", "%MEM", "java -Xmx8g App", "600M~", "n/a",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	// Sorted by RSS, largest first.
+	if strings.Index(s, "java") > strings.Index(s, "postgres: writer") {
+		t.Error("not sorted by RSS")
+	}
+}
+
+func TestAlerts(t *testing.T) {
+	m := fixtureMemory()
+	a := Alerts(m, now)
+	if len(a) == 0 || !strings.HasPrefix(a[0], "OOM KILL") {
+		t.Fatalf("OOM kill not first: %q", a)
+	}
+	// The OOM kill stays visible for five minutes, then goes.
+	if a := Alerts(m, now.Add(4*time.Minute)); !strings.HasPrefix(a[0], "OOM KILL") {
+		t.Error("OOM kill forgotten within 5 minutes")
+	}
+	if a := Alerts(m, now.Add(6*time.Minute)); strings.HasPrefix(a[0], "OOM KILL") {
+		t.Error("OOM kill still shown after 5 minutes")
+	}
+	quiet := &model.Memory{TotalBytes: 16 * gib, AvailableBytes: model.Known(8 * gib),
+		VM:    model.VMRates{ScanDirectPerS: model.Known(0), SwapInPagesPerS: model.Known(0), SwapOutPagesPerS: model.Known(0)},
+		Zones: []model.ZoneWatermarks{{Zone: "Normal", FreePages: 100000, MinPages: 1, LowPages: 2, HighPages: 3}}}
+	if a := Alerts(quiet, now); len(a) != 0 {
+		t.Errorf("quiet system has alerts %q", a)
+	}
+	// Unknown available (old kernel) is not "low".
+	quiet.AvailableBytes = model.Unknown
+	if a := Alerts(quiet, now); len(a) != 0 {
+		t.Errorf("unknown available raised %q", a)
+	}
+}
+
+func TestUnavailableSaysWhy(t *testing.T) {
+	tab := newTab(false, 160, 45)
+	m := fixtureMemory()
+	m.PSI, m.Slab, m.Cgroups, m.Zones = nil, nil, nil, nil
+	m.Unavailable = map[string]string{"psi": "kernel has no /proc/pressure", "slab": "needs root", "cgroups": "no memory controller", "zones": "zoneinfo unreadable"}
+	s := model.NewStore(model.Host{}, 1, 10)
+	s.Update(func(next *model.Sample, _ *model.History) { next.Memory = m; next.Time = now })
+	tab.Update(common.SnapshotMsg{Snap: s.Snapshot()})
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"PSI mem – (kernel has no /proc/pressure)", "watermarks – (zoneinfo unreadable)"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	for i, want := range []string{"no memory cgroups: no memory controller", "slab caches: needs root", "zoneinfo unreadable"} {
+		press(tab, "v")
+		if v := ansi.Strip(tab.View()); !strings.Contains(v, want) {
+			t.Errorf("panel %d lacks %q", i+1, want)
+		}
+	}
+}
+
+func TestDemand(t *testing.T) {
+	tab := newTab(false, 120, 40)
+	tab.View()
+	d := tab.Demand()
+	if d.All || len(d.Keys) < 4 {
+		t.Fatalf("demand %+v: want the 4 visible processes", d)
+	}
+	// Sorting by PSS needs every process's PSS.
+	for i := 0; i < 10 && tab.table.SortID() != "pss"; i++ {
+		press(tab, ">")
+	}
+	if tab.table.SortID() != "pss" || !tab.Demand().All {
+		t.Fatalf("sorted by %s, demand %+v", tab.table.SortID(), tab.Demand())
+	}
+	press(tab, "v")
+	if d := tab.Demand(); d.All || len(d.Keys) != 0 {
+		t.Fatalf("cgroups panel still demands %+v", d)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		tab := newTab(noColor, 80, 24)
+		for _, w := range []int{1, 10, 20, 40, 79, 80, 120, 250} {
+			for _, h := range []int{1, 2, 3, 5, 8, 12, 21, 45, 67} {
+				for p := 0; p < int(panelCount); p++ {
+					tab.SetSize(w, h)
+					lines := strings.Split(tab.View(), "\n")
+					if len(lines) != h {
+						t.Fatalf("%dx%d panel %d: %d lines", w, h, p, len(lines))
+					}
+					for i, l := range lines {
+						if lipgloss.Width(l) > w {
+							t.Fatalf("%dx%d panel %d line %d: %d cells", w, h, p, i, lipgloss.Width(l))
+						}
+					}
+					press(tab, "v")
+				}
+			}
+		}
+	}
+}
