@@ -130,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sys, err := newSystem(cfg.interval)
+	sys, err := newSystem(cfg.interval, cfg.snapshot)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
 		return 1
@@ -169,7 +169,7 @@ type system struct {
 	demand *model.Demand
 }
 
-func newSystem(interval time.Duration) (*system, error) {
+func newSystem(interval time.Duration, snapshot bool) (*system, error) {
 	host, err := probes.ReadHost("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("read host information: %w", err)
@@ -179,15 +179,36 @@ func newSystem(interval time.Duration) (*system, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start CPU probe: %w", err)
 	}
+	// The UI sets demand (which processes are on screen, whether the slab
+	// panel is open); a snapshot has no UI and reads everything.
+	var demand *model.Demand
+	if !snapshot {
+		demand = &model.Demand{}
+	}
+	mem, err := probes.NewMemoryProbe(probes.MemoryProbeConfig{ProcRoot: "/proc", Demand: demand})
+	if err != nil {
+		return nil, fmt.Errorf("start memory probe: %w", err)
+	}
+	scanDemand := demand
+	if snapshot {
+		scanDemand = &model.Demand{}
+		scanDemand.Set(model.DemandSet{All: true})
+	}
 	scanner, err := probes.NewProcessScanner(probes.ProcessScannerConfig{
 		ProcRoot: "/proc", PasswdPath: "/etc/passwd",
 		BootTime: host.BootTime, ClockTicks: host.ClockTicks,
+		Demand: scanDemand,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start process scanner: %w", err)
 	}
+	cgroups, err := probes.NewCgroupProbe(probes.CgroupProbeConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc"})
+	if err != nil {
+		return nil, fmt.Errorf("start cgroup probe: %w", err)
+	}
 	store := model.NewStore(host, interval.Seconds(), model.DefaultHistoryCapacity)
-	return &system{store: store, probes: []probes.Probe{cpu, scanner}}, nil
+	// The cgroup probe sums the processes' RSS, so it runs after the scanner.
+	return &system{store: store, probes: []probes.Probe{cpu, mem, scanner, cgroups}, demand: demand}, nil
 }
 
 // mode says in the header what vitals can see. eBPF probes arrive with the

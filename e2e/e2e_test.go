@@ -324,10 +324,20 @@ func TestTUIInTmux(t *testing.T) {
 		})
 	}
 
-	// 2. Tabs by number, Tab and Shift-Tab. Tabs 2-5 are not built yet and
-	// say so.
+	// 2. Tabs by number, Tab and Shift-Tab. The Memory tab shows the
+	// free-like bar and the table sorted by RSS; tabs 3-5 are not built yet
+	// and say so.
 	keys(s, "2")
-	waitForAll(t, s, 2*time.Second, "Memory", "coming")
+	waitForAll(t, s, 4*time.Second, "mem [", "avail", "RSS▼", "v: ")
+	// v cycles the lower panel: cgroups, slab, zones, back to processes.
+	keys(s, "v")
+	waitForAll(t, s, 3*time.Second, "CGROUP", "WORKSET")
+	keys(s, "v")
+	waitForAll(t, s, 3*time.Second, "CACHE SIZE")
+	keys(s, "v")
+	waitForAll(t, s, 3*time.Second, "watermarks", "high")
+	keys(s, "v")
+	waitForAll(t, s, 3*time.Second, "RSS▼")
 	for _, tab := range []struct{ key, name string }{{"3", "Cache"}, {"4", "Disk"}, {"5", "Net"}} {
 		backToCPU("1")
 		keys(s, tab.key)
@@ -335,7 +345,7 @@ func TestTUIInTmux(t *testing.T) {
 	}
 	backToCPU("1")
 	keys(s, "Tab")
-	waitForAll(t, s, 2*time.Second, "Memory", "coming")
+	waitForAll(t, s, 2*time.Second, "mem [", "RSS▼")
 	backToCPU("BTab")
 
 	// 3. Help overlay: it explains the columns and where numbers come from.
@@ -418,9 +428,21 @@ func TestSnapshotJSON(t *testing.T) {
 			Count int                `json:"count"`
 			Total map[string]float64 `json:"total"`
 		} `json:"cpu"`
+		Memory *struct {
+			Total     uint64   `json:"total_bytes"`
+			Used      uint64   `json:"used_bytes"`
+			Available *float64 `json:"available_bytes"`
+			Swap      struct {
+				Total uint64 `json:"total_bytes"`
+			} `json:"swap"`
+			VM map[string]*float64 `json:"vmstat"`
+		} `json:"memory"`
 		Processes []struct {
-			PID  int    `json:"pid"`
-			Comm string `json:"comm"`
+			PID       int      `json:"pid"`
+			Comm      string   `json:"comm"`
+			RSS       uint64   `json:"rss_bytes"`
+			PSS       *float64 `json:"pss_bytes"`
+			MemDetail string   `json:"mem_detail"`
 		} `json:"processes"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &snap); err != nil {
@@ -447,12 +469,31 @@ func TestSnapshotJSON(t *testing.T) {
 	if math.Abs(sum-100) > 0.5 {
 		t.Errorf("cpu.total fields sum to %.3f, want 100 ± 0.5: %v", sum, snap.CPU.Total)
 	}
+	// memory.*: total equals /proc/meminfo's MemTotal; used is below it.
+	if snap.Memory == nil {
+		t.Fatalf("snapshot has no memory object")
+	}
+	meminfo, _ := os.ReadFile("/proc/meminfo")
+	var totalKB uint64
+	fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(meminfo), "\n", 2)[0], "MemTotal:")), "%d", &totalKB)
+	if snap.Memory.Total != totalKB*1024 || snap.Memory.Used == 0 || snap.Memory.Used >= snap.Memory.Total {
+		t.Errorf("memory total %d used %d, /proc/meminfo MemTotal %d kB", snap.Memory.Total, snap.Memory.Used, totalKB)
+	}
+	for _, k := range []string{"swap_in_pages_per_s", "page_out_kb_per_s", "pgscan_direct_per_s"} {
+		if _, ok := snap.Memory.VM[k]; !ok {
+			t.Errorf("memory.vmstat.%s missing", k)
+		}
+	}
 	found := false
 	for _, p := range snap.Processes {
 		if p.PID == sleeper.Process.Pid {
 			found = true
 			if p.Comm != "sleep" {
 				t.Errorf("process %d: comm = %q, want \"sleep\"", p.PID, p.Comm)
+			}
+			// The snapshot reads smaps_rollup for every process.
+			if p.RSS == 0 || p.PSS == nil || p.MemDetail != "fresh" {
+				t.Errorf("sleep: rss %d pss %v detail %q; want its memory details read", p.RSS, p.PSS, p.MemDetail)
 			}
 		}
 	}

@@ -17,6 +17,8 @@ type DemandSet struct {
 	// All asks for every process: the user sorts by a detail column
 	// (PSS, USS, swap), which needs the value of every row.
 	All bool
+	// Slab asks for the slab caches (/proc/slabinfo, about 1 ms to parse).
+	Slab bool
 }
 
 // Set replaces the wanted set. The slice must not be modified afterwards.

@@ -12,7 +12,6 @@ import (
 	"github.com/vitals-dev/vitals/model"
 )
 
-
 // maxCmdline bounds what is kept of a command line. Nothing draws more than
 // a screen line of it, and some processes carry hundreds of kilobytes.
 const maxCmdline = 32 << 10
@@ -24,6 +23,12 @@ type ProcessScannerConfig struct {
 	PasswdPath string    // "/etc/passwd" or a fixture
 	BootTime   time.Time // from /proc/stat btime: StartTime = BootTime + StartTicks/ClockTicks
 	ClockTicks int       // USER_HZ, 100 on Linux
+	// Demand names the processes whose smaps_rollup (PSS, USS, shared,
+	// swap) is read each scan; nil reads none.
+	Demand *model.Demand
+	// MemTotalBytes, called once per scan, is the total for %MEM. Nil
+	// reads MemTotal from <ProcRoot>/meminfo once, at construction.
+	MemTotalBytes func() uint64
 }
 
 // ProcessScanner reads every process once per interval and turns the
@@ -34,13 +39,19 @@ type ProcessScannerConfig struct {
 // thing, the []model.Process it returns; readers keep older snapshots, so
 // that slice cannot be reused.
 //
+// For the Memory tab it also keeps each process's memory cgroup (read once)
+// and reads smaps_rollup (PSS, USS, shared, swap) only for the processes
+// cfg.Demand names: see smaps.go for what that costs.
+//
 // A ProcessScanner is used from one goroutine (the probe runner's).
 type ProcessScanner struct {
 	cfg       ProcessScannerConfig
 	rd        *procReader
 	users     *userNames
 	pageSize  uint64
-	bootClock bool // ProcRoot is a live procfs: process ages come from CLOCK_BOOTTIME
+	bootClock bool   // ProcRoot is a live procfs: process ages come from CLOCK_BOOTTIME
+	memTotal  uint64 // bytes, for %MEM; 0 when unknown
+	demand    demandLookup
 
 	procs   map[model.ProcKey]*procState
 	byPID   map[int32]*procState // the newest process seen with each pid
@@ -54,6 +65,9 @@ type ProcessScanner struct {
 	prevBoot time.Duration // the same moment as time since boot
 	prevDur  time.Duration // how long the previous scan took
 	ts       unix.Timespec
+
+	// smapsReads counts the smaps_rollup files the last scan read.
+	smapsReads int
 }
 
 // procState is what the scanner remembers of one process between scans.
@@ -64,6 +78,7 @@ type procState struct {
 	uid       uint32
 	user      string
 	startTime time.Time
+	cgroup    string // memory cgroup path, read when first seen
 
 	// Counters at the last scan; the leader's for the context switches and
 	// run delay (see threadsGen).
@@ -83,6 +98,17 @@ type procState struct {
 	// threadsGen is the last scan that read every thread of the process
 	// into ProcessScanner.threads.
 	threadsGen uint64
+
+	// noUserMemory: no address space (a kernel thread or zombie; see
+	// hasNoUserMemory), so its memory detail is zero without reading
+	// smaps_rollup, which would fail with ESRCH.
+	noUserMemory bool
+	// The last smaps_rollup reading: memGen is the scan that took it (0:
+	// never), memAt its time. memDenied: the last attempt was refused.
+	mem       smapsRollup
+	memGen    uint64
+	memAt     time.Time
+	memDenied bool
 }
 
 // threadState is one thread's counters at the last scan that read them.
@@ -120,6 +146,11 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 		procs:    map[model.ProcKey]*procState{},
 		byPID:    map[int32]*procState{},
 		threads:  map[int32]threadState{},
+	}
+	if cfg.MemTotalBytes == nil {
+		// Without it %MEM reads 0; the scanner still works (fixture
+		// trees often have no meminfo).
+		s.memTotal, _ = readMemTotal(cfg.ProcRoot)
 	}
 	var fs unix.Statfs_t
 	if unix.Fstatfs(rd.rootFD, &fs) == nil && fs.Type == unix.PROC_SUPER_MAGIC {
@@ -174,8 +205,17 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	c := scanContext{
 		gen:       s.gen + 1,
 		baseline:  s.gen == 0,
+		now:       now,
 		sinceBoot: s.sinceBoot(now),
 	}
+	if s.cfg.MemTotalBytes != nil {
+		s.memTotal = s.cfg.MemTotalBytes()
+	}
+	var demand model.DemandSet
+	if s.cfg.Demand != nil {
+		demand = s.cfg.Demand.Get()
+	}
+	s.demand.reset(demand)
 	if !c.baseline {
 		c.interval = now.Sub(s.prevNow).Seconds()
 		// A process the previous scan did not list is new unless it
@@ -228,6 +268,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	scan.Duration = float64(s.prevDur) / float64(time.Millisecond)
 	scan.StatusSkipped = c.statusSkipped
 	scan.StatSkipped = c.statSkipped
+	s.smapsReads = c.smapsReads
 	return out, scan, bad.err(scan.Processes + scan.Vanished + bad.count)
 }
 
@@ -235,12 +276,14 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 type scanContext struct {
 	gen       uint64
 	baseline  bool
+	now       time.Time
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot
 	newSince  time.Duration // processes first seen that started after this are new
 
 	statusSkipped int // processes whose status was known unchanged
 	statSkipped   int // processes known idle whose stat was not read
+	smapsReads    int // smaps_rollup files read
 }
 
 type scanResult int
@@ -314,7 +357,12 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	// Only a new process or a changed comm (exec keeps pid and start time)
 	// allocates; the comparison converts nothing.
 	if isNew {
-		ps = &procState{startTime: s.cfg.BootTime.Add(s.ticks(st.StartTicks))}
+		ps = &procState{
+			startTime: s.cfg.BootTime.Add(s.ticks(st.StartTicks)),
+			// A process changes cgroup only when moved (rare: a service
+			// manager placing a child); exec keeps it.
+			cgroup: s.readCgroup(pid),
+		}
 		s.procs[key] = ps
 	}
 	if isNew || string(s.comm) != ps.comm {
@@ -401,6 +449,8 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		CPUTimeTicks: cpuTicks,
 		RSSBytes:     st.RSSPages * s.pageSize,
 		VSZBytes:     st.VSize,
+		MemPct:       s.memPct(st.RSSPages * s.pageSize),
+		Cgroup:       ps.cgroup,
 	}
 	if dt > 0 {
 		hz := float64(s.cfg.ClockTicks)
@@ -433,8 +483,10 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	ps.vcsw, ps.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
 	ps.runDelay, ps.runDelayOK = runDelay, runDelayOK
 	ps.runTime, ps.switchIns, ps.schedOK = sched.runTime, sched.switchIns, schedOK
+	ps.noUserMemory = hasNoUserMemory(&st)
 	ps.last = *p
 	s.byPID[pid] = ps
+	s.memDetail(pid, ps, c, p)
 	return resultOK, 0
 }
 
@@ -476,9 +528,84 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	if ps.runDelayOK {
 		p.WaitPct = model.Known(0)
 	}
+	p.MemPct = s.memPct(p.RSSBytes) // MemTotal may have changed (memory hotplug, a balloon)
 	ps.gen = c.gen
 	c.statSkipped++
+	// Memory can change without the process running (reclaim, swap-out,
+	// another process unmapping pages it shared), so a demanded process
+	// is read on the fast path too.
+	s.memDetail(pid, ps, c, p)
 	return true
+}
+
+// memPct is rss as a percentage of MemTotal (top's %MEM).
+func (s *ProcessScanner) memPct(rss uint64) float64 {
+	if s.memTotal == 0 {
+		return 0
+	}
+	return float64(rss) / float64(s.memTotal) * 100
+}
+
+// readCgroup returns the memory cgroup path of pid, "" when unreadable.
+func (s *ProcessScanner) readCgroup(pid int32) string {
+	s.rd.pidPath(pid, "cgroup")
+	data, errno := s.rd.readPath(0)
+	if errno != 0 {
+		return ""
+	}
+	path, _ := MemoryCgroupPath(data)
+	return path
+}
+
+// memDetail reads smaps_rollup if the UI wants pid's memory detail, then
+// fills p's PSS, USS, shared and swap from the newest reading with its
+// freshness. Every process gets them, demanded or not: a row scrolled off
+// screen keeps its last values, marked stale with their age. Reading
+// demanded processes allocates nothing: the file lands in the reused
+// buffer and is parsed in place.
+func (s *ProcessScanner) memDetail(pid int32, ps *procState, c *scanContext, p *model.Process) {
+	p.MemDetailAgeS = 0
+	if ps.noUserMemory {
+		zero := model.Known(0)
+		p.PSSBytes, p.USSBytes, p.SharedBytes, p.SwapBytes = zero, zero, zero, zero
+		p.MemDetail = model.DetailFresh
+		return
+	}
+	// The baseline scan publishes nothing, so reading then would be wasted.
+	if !c.baseline && s.demand.wants(model.ProcKey{PID: pid, StartTicks: p.StartTicks}) {
+		s.rd.pidPath(pid, "smaps_rollup")
+		data, errno := s.rd.readPath(0)
+		var m smapsRollup
+		switch smapsErrnoOutcome(errno) {
+		case smapsRead:
+			if parseSmapsRollup(data, &m) {
+				ps.mem, ps.memGen, ps.memAt, ps.memDenied = m, c.gen, c.now, false
+				c.smapsReads++
+			}
+		case smapsDenied:
+			ps.memDenied = true
+		}
+	}
+	switch {
+	case ps.memDenied:
+		p.PSSBytes, p.USSBytes, p.SharedBytes, p.SwapBytes = model.Unknown, model.Unknown, model.Unknown, model.Unknown
+		p.MemDetail = model.DetailDenied
+	case ps.memGen == 0:
+		p.PSSBytes, p.USSBytes, p.SharedBytes, p.SwapBytes = model.Unknown, model.Unknown, model.Unknown, model.Unknown
+		p.MemDetail = model.DetailNotRead
+	default:
+		m := &ps.mem
+		p.PSSBytes = model.Known(float64(m.PSS))
+		p.USSBytes = model.Known(float64(m.USS()))
+		p.SharedBytes = model.Known(float64(m.Shared()))
+		p.SwapBytes = model.Known(float64(m.Swap))
+		if ps.memGen == c.gen {
+			p.MemDetail = model.DetailFresh
+		} else {
+			p.MemDetail = model.DetailStale
+			p.MemDetailAgeS = c.now.Sub(ps.memAt).Seconds()
+		}
+	}
 }
 
 // listed reports whether pid is in this scan's listing of the proc root

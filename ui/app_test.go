@@ -49,8 +49,8 @@ func fixtureStore(t testing.TB) *model.Store {
 		next.Memory = &model.Memory{
 			TotalBytes: 8 << 30, FreeBytes: 5 << 30, AvailableBytes: model.Known(6 << 30), UsedBytes: 2 << 30,
 			BuffersBytes: 100 << 20, CacheBytes: 900 << 20, SharedBytes: 50 << 20,
-			VM:    model.VMRates{SwapInPagesPerS: model.Known(0), SwapOutPagesPerS: model.Known(0), ScanDirectPerS: model.Known(0)},
-			Zones: []model.ZoneWatermarks{{Node: 0, Zone: "Normal", FreePages: 1 << 20, MinPages: 4000, LowPages: 5000, HighPages: 6000}},
+			VM:         model.VMRates{SwapInPagesPerS: model.Known(0), SwapOutPagesPerS: model.Known(0), ScanDirectPerS: model.Known(0)},
+			Zones:      []model.ZoneWatermarks{{Node: 0, Zone: "Normal", FreePages: 1 << 20, MinPages: 4000, LowPages: 5000, HighPages: 6000}},
 			Swappiness: model.Known(60), MinFreeKbytes: model.Known(67584),
 			Unavailable: map[string]string{"psi": "kernel has no /proc/pressure"},
 		}

@@ -96,6 +96,9 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 // Demand implements common.DemandReporter: PSS/USS/swap are read for the
 // rows on screen, or for every process while the table sorts by one.
 func (t *Tab) Demand() model.DemandSet {
+	if t.panel == panelSlab {
+		return model.DemandSet{Slab: true}
+	}
 	if t.panel != panelProcesses {
 		return model.DemandSet{}
 	}
