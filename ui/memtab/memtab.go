@@ -656,7 +656,7 @@ func (t *Tab) Explain() [][2]string {
 		{"used", "total − available, as free(1) computes it (/proc/meminfo MemTotal − MemAvailable)"},
 		{"buff/cache", "Buffers + Cached + SReclaimable: page cache and reclaimable kernel caches. Mostly free-able on demand: a full cache is not a problem"},
 		{"avail", "MemAvailable: the kernel's estimate of memory that can be allocated without swapping. The number to watch"},
-		{"swap si so", "swap space in use (/proc/meminfo) and pages swapped in / out per second (pswpin, pswpout in /proc/vmstat; vmstat si/so)"},
+		{"swap si so", "swap space in use (/proc/meminfo) and pages swapped in / out per second (pswpin, pswpout in /proc/vmstat); vmstat's si/so show the same in KiB/s (× 4)"},
 		{"bi bo", "KiB read from / written to block devices per second (pgpgin, pgpgout; vmstat bi/bo)"},
 		{"faults major", "page faults per second, and major faults (needed I/O) (pgfault, pgmajfault; sar -B)"},
 		{"scan steal", "pages scanned and reclaimed per second by kswapd (background) and directly by allocating tasks (pgscan_*, pgsteal_*; sar -B). Direct reclaim means allocations stall: memory is saturated"},
