@@ -90,6 +90,12 @@ type VMRates struct {
 	ScanDirectPerS  Float `json:"pgscan_direct_per_s"`
 	StealKswapdPerS Float `json:"pgsteal_kswapd_per_s"`
 	StealDirectPerS Float `json:"pgsteal_direct_per_s"`
+	// All pages scanned / reclaimed per second, whoever did it
+	// (pgscan_anon + pgscan_file). Reclaim forced by a cgroup's memory
+	// limit is counted only here: the kernel leaves it out of the kswapd
+	// and direct counters.
+	ScanAllPerS  Float `json:"pgscan_per_s"`
+	StealAllPerS Float `json:"pgsteal_per_s"`
 	// Refaults per second: evicted pages needed again soon (thrashing).
 	RefaultAnonPerS Float `json:"workingset_refault_anon_per_s"`
 	RefaultFilePerS Float `json:"workingset_refault_file_per_s"`

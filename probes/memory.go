@@ -260,6 +260,8 @@ var vmRateFields = [...]struct {
 	{vmPgscanDirect, "vmstat.pgscan_direct_per_s", func(v *model.VMRates) *model.Float { return &v.ScanDirectPerS }},
 	{vmPgstealKswapd, "vmstat.pgsteal_kswapd_per_s", func(v *model.VMRates) *model.Float { return &v.StealKswapdPerS }},
 	{vmPgstealDirect, "vmstat.pgsteal_direct_per_s", func(v *model.VMRates) *model.Float { return &v.StealDirectPerS }},
+	{vmPgscanAll, "vmstat.pgscan_per_s", func(v *model.VMRates) *model.Float { return &v.ScanAllPerS }},
+	{vmPgstealAll, "vmstat.pgsteal_per_s", func(v *model.VMRates) *model.Float { return &v.StealAllPerS }},
 	{vmRefaultAnon, "vmstat.workingset_refault_anon_per_s", func(v *model.VMRates) *model.Float { return &v.RefaultAnonPerS }},
 	{vmRefaultFile, "vmstat.workingset_refault_file_per_s", func(v *model.VMRates) *model.Float { return &v.RefaultFilePerS }},
 }

@@ -152,8 +152,13 @@ func TestMemoryProbeFixtureIntervals(t *testing.T) {
 		ScanDirectPerS:   model.Known(300),
 		StealKswapdPerS:  model.Known(300),
 		StealDirectPerS:  model.Known(200),
-		RefaultAnonPerS:  model.Known(20),
-		RefaultFilePerS:  model.Unknown, // went backwards
+		// pgscan_anon+file 3100 → 4500 and pgsteal_anon+file 2580 → 3580
+		// over 2 s: 700 = kswapd 400 + direct 300, so no cgroup-limit
+		// reclaim in this interval.
+		ScanAllPerS:     model.Known(700),
+		StealAllPerS:    model.Known(500),
+		RefaultAnonPerS: model.Known(20),
+		RefaultFilePerS: model.Unknown, // went backwards
 	})
 	wantPSI := &model.Pressure{
 		Some: model.PressureAvg{Avg10: 1.5, Avg60: 0.75, Avg300: 0.25, TotalUs: 123456},
@@ -199,6 +204,7 @@ func TestMemoryProbeFixtureIntervals(t *testing.T) {
 		SwapInPagesPerS: zero, SwapOutPagesPerS: zero, PageInKBPerS: zero, PageOutKBPerS: zero,
 		FaultsPerS: zero, MajorFaultsPerS: zero, ScanKswapdPerS: zero, ScanDirectPerS: zero,
 		StealKswapdPerS: zero, StealDirectPerS: zero, RefaultAnonPerS: zero, RefaultFilePerS: zero,
+		ScanAllPerS: zero, StealAllPerS: zero,
 	})
 	if m.OOMKills != 4 || m.OOMKillsDelta != 0 || !m.LastOOMKill.Equal(memAt(2)) {
 		t.Errorf("t1 again: OOMKills %d delta %d last %v; want 4, 0, %v", m.OOMKills, m.OOMKillsDelta, m.LastOOMKill, memAt(2))
@@ -300,6 +306,8 @@ func TestMemoryProbeNoSwapNoPSINoAvailable(t *testing.T) {
 		"psi":                                  "kernel has no /proc/pressure (CONFIG_PSI off or booted with psi=0)",
 		"slab":                                 slabReason,
 		"vmstat.workingset_refault_anon_per_s": "kernel has no workingset_refault_anon counter in /proc/vmstat",
+		"vmstat.pgscan_per_s":                  "kernel has no pgscan_anon+pgscan_file counter in /proc/vmstat",
+		"vmstat.pgsteal_per_s":                 "kernel has no pgsteal_anon+pgsteal_file counter in /proc/vmstat",
 		"oom_kills":                            "kernel has no oom_kill counter in /proc/vmstat (before 4.13)",
 	}
 	if !reflect.DeepEqual(m.Unavailable, wantUnavailable) {

@@ -23,6 +23,11 @@ const (
 	vmRefaultAnon
 	vmRefaultFile
 	vmOOMKill
+	// All reclaim, whoever did it: pgscan_anon + pgscan_file (5.8+). The
+	// kernel leaves reclaim forced by a cgroup's memory limit out of the
+	// kswapd/direct counters and counts it only here.
+	vmPgscanAll
+	vmPgstealAll
 	vmCounterCount
 )
 
@@ -41,6 +46,8 @@ var vmCounterNames = [vmCounterCount]string{
 	vmRefaultAnon:   "workingset_refault_anon",
 	vmRefaultFile:   "workingset_refault_file",
 	vmOOMKill:       "oom_kill",
+	vmPgscanAll:     "pgscan_anon+pgscan_file",
+	vmPgstealAll:    "pgsteal_anon+pgsteal_file",
 }
 
 // vmstatCounters holds the counters of one read of /proc/vmstat. A counter
@@ -77,6 +84,8 @@ func parseVmstat(data []byte, c *vmstatCounters) {
 	var zoned vmstatCounters // per-zone sums of the reclaim counters
 	var refault uint64
 	hasRefault := false
+	var scanAll, stealAll uint64
+	scanParts, stealParts := 0, 0
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -123,6 +132,12 @@ func parseVmstat(data []byte, c *vmstatCounters) {
 			refault, hasRefault = v, true
 		case "oom_kill":
 			c.set(vmOOMKill, v)
+		case "pgscan_anon", "pgscan_file":
+			scanAll += v
+			scanParts++
+		case "pgsteal_anon", "pgsteal_file":
+			stealAll += v
+			stealParts++
 		default:
 			if k, ok := zonedReclaimCounter(name); ok {
 				zoned.set(k, zoned.v[k]+v)
@@ -136,6 +151,12 @@ func parseVmstat(data []byte, c *vmstatCounters) {
 	}
 	if !c.has[vmRefaultFile] && hasRefault {
 		c.set(vmRefaultFile, refault)
+	}
+	if scanParts == 2 {
+		c.set(vmPgscanAll, scanAll)
+	}
+	if stealParts == 2 {
+		c.set(vmPgstealAll, stealAll)
 	}
 }
 

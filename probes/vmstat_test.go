@@ -39,6 +39,7 @@ func TestParseVmstatCurrentKernel(t *testing.T) {
 		vmPgfault: 1020000, vmPgmajfault: 540,
 		vmPgscanKswapd: 3800, vmPgscanDirect: 700, vmPgstealKswapd: 3100, vmPgstealDirect: 480,
 		vmRefaultAnon: 50, vmRefaultFile: 8000, vmOOMKill: 4,
+		vmPgscanAll: 1500 + 3000, vmPgstealAll: 1200 + 2380,
 	})
 }
 

@@ -20,13 +20,13 @@ usage() {
 	cat <<EOF
 Usage: $(basename "$0") [-d SECONDS] [-m MiB] [-r MiB_PER_S] [-a MiB] [-p DIR] [-h]
 
-Creates a memory cgroup (vitals-demo-reclaim-PID, v1 or v2) limited to MiB
-and runs two load processes in it:
+Creates a memory cgroup (vitals-demo-reclaim-PID, v1 or v2) with a memory
+limit of -m MiB and runs two load processes in it:
   demo-cacheread  reads a file twice the limit's size, $READ_RATE MiB/s, over and
                   over: its page cache fills the cgroup, so the kernel must
                   reclaim (evict) cache inside it all the time;
   demo-reclaim    (memhog/main.go) after a few seconds, grows anonymous
-                  memory by RATE MiB/s towards ANON MiB. Anonymous memory
+                  memory by -r MiB/s towards -a MiB. Anonymous memory
                   cannot be evicted without swap, so once the cache is
                   squeezed out the cgroup runs out of memory and its OOM
                   killer kills demo-reclaim; it is started again after 5 s,
@@ -37,7 +37,7 @@ and runs two load processes in it:
               MemTotal (default $limit)
   -r MiB/s    growth rate of demo-reclaim, 1 to 1024 (default $rate)
   -a MiB      how far demo-reclaim grows (default twice the limit: it is
-              OOM-killed on the way); below the limit it is not killed and
+              OOM-killed on the way); well below the limit it is not killed and
               only squeezes the cache; at most 25 % of MemTotal
   -p DIR      where to put the file; must be on a disk, not tmpfs
               (default \$TMPDIR or /var/tmp: $dir)
@@ -314,6 +314,8 @@ end=$((SECONDS + duration))
 reader=$!
 pids=("$reader")
 
+fate="OOM-killed at the limit, restarted 5 s later"
+((anon >= limit)) || fate="below the limit: it squeezes the cache, an OOM kill is unlikely"
 swap_note=
 if (($(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo) > 0)); then
 	swap_note="
@@ -324,7 +326,7 @@ cat <<EOF
 reclaim: cgroup v$cgver $cg, limit $limit MiB;
 demo-cacheread reads a $file_mib MiB file at $READ_RATE MiB/s in it, round and round, and
 after a few seconds demo-reclaim grows by $rate MiB/s towards $anon MiB in it
-(OOM-killed at the limit, restarted 5 s later); $duration s in all. Ctrl-C stops it.
+($fate); $duration s in all. Ctrl-C stops it.
 
 What to look for on vitals' Memory tab (key 2):
   - the cgroup /${cg#"$cgroot"/} in the cgroups table: usage climbs to the

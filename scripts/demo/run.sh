@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — list the training scenarios for vitals' CPU tab, or run one.
+# run.sh — list the training scenarios for vitals' CPU and Memory tabs, or
+# run one.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,6 +10,9 @@ scenarios=(
 	"cpu-bound|one process (demo-cpuhog) burns a full CPU in user space"
 	"ctxswitch-storm|32 threads of one process (demo-cswitch) ping-pong: cs/s far above 10k"
 	"iowait|small synchronous writes (demo-iowait): iowait, D state, blocked tasks"
+	"mem-leak|RSS of one process (demo-leak) climbs 20 MiB/s to a cap: a memory leak"
+	"page-cache|demo-cachefill reads a big file: buff/cache grows, used stays flat"
+	"reclaim|a 256 MiB memory cgroup: cache reclaim, refaults, OOM kills (root)"
 )
 
 usage() {
@@ -17,7 +21,8 @@ Usage: $(basename "$0") [-h] [NAME [ARGS...]]
 
 Without NAME, lists the scenarios. With NAME, runs scripts/demo/NAME.sh with
 ARGS (every scenario takes -d SECONDS, default 60, at most 600, and -h).
-Run vitals in another terminal (or tmux pane) and watch its CPU tab.
+Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
+for the first three, its Memory tab (key 2) for the others.
 See README.md beside this script for what each scenario teaches.
 EOF
 }

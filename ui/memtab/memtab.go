@@ -222,8 +222,8 @@ func (t *Tab) summary(m *model.Memory) []string {
 
 	// Paging and reclaim (sar -B).
 	out = append(out, l("faults/s ")+rate(m.VM.FaultsPerS)+l(" major ")+rate(m.VM.MajorFaultsPerS)+
-		l("   scan/s kswapd ")+rate(m.VM.ScanKswapdPerS)+l(" direct ")+rate(m.VM.ScanDirectPerS)+
-		l("   steal/s kswapd ")+rate(m.VM.StealKswapdPerS)+l(" direct ")+rate(m.VM.StealDirectPerS)+
+		l("   scan/s ")+rate(m.VM.ScanAllPerS)+l(" (kswapd ")+rate(m.VM.ScanKswapdPerS)+l(" direct ")+rate(m.VM.ScanDirectPerS)+l(")")+
+		l("   steal/s ")+rate(m.VM.StealAllPerS)+l(" (kswapd ")+rate(m.VM.StealKswapdPerS)+l(" direct ")+rate(m.VM.StealDirectPerS)+l(")")+
 		l("   refault/s anon ")+rate(m.VM.RefaultAnonPerS)+l(" file ")+rate(m.VM.RefaultFilePerS)+
 		l("   OOM kills ")+oomCount(s, m))
 
@@ -362,6 +362,14 @@ func Alerts(m *model.Memory, now time.Time) []string {
 	}
 	if m.VM.ScanDirectPerS.OK && m.VM.ScanDirectPerS.V > 0 {
 		out = append(out, "direct reclaim "+common.Count(m.VM.ScanDirectPerS.V)+" pages/s: allocating tasks reclaim themselves and stall — memory is saturated")
+	}
+	// Reclaim that is neither kswapd's nor direct is a cgroup at its
+	// memory limit reclaiming its own pages (the kernel counts it only in
+	// the totals).
+	if all := m.VM.ScanAllPerS; all.OK {
+		if limit := all.V - m.VM.ScanKswapdPerS.Or(0) - m.VM.ScanDirectPerS.Or(0); limit > 0 {
+			out = append(out, "cgroup limit reclaim "+common.Count(limit)+" pages/s: a cgroup at its memory limit is reclaiming (see v: cgroups)")
+		}
 	}
 	si, so := m.VM.SwapInPagesPerS.Or(0), m.VM.SwapOutPagesPerS.Or(0)
 	if si+so > 0 {
@@ -659,7 +667,7 @@ func (t *Tab) Explain() [][2]string {
 		{"swap si so", "swap space in use (/proc/meminfo) and pages swapped in / out per second (pswpin, pswpout in /proc/vmstat); vmstat's si/so show the same in KiB/s (× 4)"},
 		{"bi bo", "KiB read from / written to block devices per second (pgpgin, pgpgout; vmstat bi/bo)"},
 		{"faults major", "page faults per second, and major faults (needed I/O) (pgfault, pgmajfault; sar -B)"},
-		{"scan steal", "pages scanned and reclaimed per second by kswapd (background) and directly by allocating tasks (pgscan_*, pgsteal_*; sar -B). Direct reclaim means allocations stall: memory is saturated"},
+		{"scan steal", "pages scanned and reclaimed per second in all (pgscan_anon+pgscan_file), and of those by kswapd (background) and directly by allocating tasks (pgscan_kswapd, pgscan_direct; sar -B). Direct reclaim means allocations stall: memory is saturated. The rest is reclaim forced by a cgroup's memory limit, which the kernel counts only in the total"},
 		{"refault", "evicted pages that were needed again (workingset_refault_*): sustained refaults are thrashing"},
 		{"OOM kills", "the kernel's oom_kill counter (/proc/vmstat); an increase stays highlighted for 5 minutes"},
 		{"PSI mem", "/proc/pressure/memory: % of time some (full: all) tasks stalled on memory, over 10/60/300 s"},

@@ -36,6 +36,7 @@ func fixtureMemory() *model.Memory {
 			FaultsPerS: model.Known(25000), MajorFaultsPerS: model.Known(800),
 			ScanKswapdPerS: model.Known(5000), ScanDirectPerS: model.Known(1500),
 			StealKswapdPerS: model.Known(4000), StealDirectPerS: model.Known(1200),
+			ScanAllPerS: model.Known(9000), StealAllPerS: model.Known(7000),
 			RefaultAnonPerS: model.Known(90), RefaultFilePerS: model.Known(2500),
 		},
 		OOMKills: 3, OOMKillsDelta: 1, LastOOMKill: now.Add(-30 * time.Second),
@@ -128,7 +129,7 @@ func TestContent(t *testing.T) {
 	for _, want := range []string{
 		"used 15G (92.5%)", "buff/cache 576M", "avail 1.2G", "of 16G",
 		"swap 1.0G used of 2.0G (50.0%)", "si 120 so 340 pages/s", "bi 480 bo 1360 KiB/s",
-		"scan/s kswapd 5000 direct 1500", "refault/s anon 90 file 2500", "OOM kills 3 (+1)",
+		"scan/s 9000 (kswapd 5000 direct 1500)", "cgroup limit reclaim 2500 pages/s", "refault/s anon 90 file 2500", "OOM kills 3 (+1)",
 		"PSI mem some 35.50/12.00/3.00% full 20.00", "node0 Normal below low: kswapd is reclaiming", "swappiness 60",
 		"OOM KILL at", "direct reclaim 1500 pages/s", "swapping: si 120 so 340",
 		"PID", "RSS", "PSS", "USS", "SWAP", "%MEM", "java -Xmx8g App", "600M~", "n/a",
@@ -161,6 +162,12 @@ func TestAlerts(t *testing.T) {
 		Zones: []model.ZoneWatermarks{{Zone: "Normal", FreePages: 100000, MinPages: 1, LowPages: 2, HighPages: 3}}}
 	if a := Alerts(quiet, now); len(a) != 0 {
 		t.Errorf("quiet system has alerts %q", a)
+	}
+	// Reclaim that is neither kswapd's nor direct is a cgroup at its limit.
+	squeezed := *quiet
+	squeezed.VM.ScanAllPerS = model.Known(800)
+	if a := Alerts(&squeezed, now); len(a) != 1 || !strings.HasPrefix(a[0], "cgroup limit reclaim 800 pages/s") {
+		t.Errorf("cgroup-limit reclaim: %q", a)
 	}
 	// Unknown available (old kernel) is not "low".
 	quiet.AvailableBytes = model.Unknown
