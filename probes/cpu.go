@@ -3,7 +3,6 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -288,27 +286,7 @@ func parseLoadEntities(loadavg string) (runnable, total uint64, err error) {
 
 // readPSI reads /proc/pressure/cpu, or says in words why it cannot.
 func (p *CPUProbe) readPSI() (*model.Pressure, string) {
-	path := filepath.Join(p.procRoot, "pressure/cpu")
-	stats, err := p.fs.PSIStatsForResource("cpu")
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, psiMissing
-	case errors.Is(err, syscall.EOPNOTSUPP):
-		return nil, "PSI is compiled in but disabled (kernel booted with psi=0)"
-	case err != nil:
-		return nil, fmt.Sprintf("read %s: %v", path, err)
-	case stats.Some == nil:
-		return nil, fmt.Sprintf("%s has no \"some\" line", path)
-	}
-	avg := func(l *procfs.PSILine) model.PressureAvg {
-		return model.PressureAvg{Avg10: l.Avg10, Avg60: l.Avg60, Avg300: l.Avg300, TotalUs: l.Total}
-	}
-	psi := &model.Pressure{Some: avg(stats.Some)}
-	if stats.Full != nil {
-		full := avg(stats.Full)
-		psi.Full = &full
-	}
-	return psi, ""
+	return readSystemPressure(p.fs, p.procRoot, "cpu")
 }
 
 // softirqTable is /proc/softirqs: one counter per softirq type and CPU. It is

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -316,27 +315,7 @@ func (p *MemoryProbe) fillVM(m *model.Memory, prev, cur *memReading) {
 
 // readPSI reads /proc/pressure/memory, or says in words why it cannot.
 func (p *MemoryProbe) readPSI() (*model.Pressure, string) {
-	path := filepath.Join(p.procRoot, "pressure/memory")
-	stats, err := p.fs.PSIStatsForResource("memory")
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, psiMissing
-	case errors.Is(err, syscall.EOPNOTSUPP):
-		return nil, "PSI is compiled in but disabled (kernel booted with psi=0)"
-	case err != nil:
-		return nil, fmt.Sprintf("read %s: %v", path, err)
-	case stats.Some == nil:
-		return nil, fmt.Sprintf("%s has no \"some\" line", path)
-	}
-	avg := func(l *procfs.PSILine) model.PressureAvg {
-		return model.PressureAvg{Avg10: l.Avg10, Avg60: l.Avg60, Avg300: l.Avg300, TotalUs: l.Total}
-	}
-	psi := &model.Pressure{Some: avg(stats.Some)}
-	if stats.Full != nil {
-		full := avg(stats.Full)
-		psi.Full = &full
-	}
-	return psi, ""
+	return readSystemPressure(p.fs, p.procRoot, "memory")
 }
 
 // readZones reads the free pages and watermarks of every zone that has

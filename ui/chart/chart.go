@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/NimbleMarkets/ntcharts/v2/canvas"
 	"github.com/NimbleMarkets/ntcharts/v2/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/v2/linechart/streamlinechart"
 	"github.com/charmbracelet/x/ansi"
@@ -48,12 +49,21 @@ func Render(s Spec) string {
 	if s.YMax <= s.YMin {
 		s.YMax = s.YMin + 1
 	}
+	// ntcharts maps its range onto rows steps of (max−min)/rows, so its
+	// top row stands for max minus one step and a value at max falls off
+	// the canvas (a CPU at 100 % drew nothing). Widen the range by one step
+	// so that the top row is exactly YMax.
+	rows := float64(s.Height - 1)
+	top := s.YMax
+	if rows > 1 {
+		top = s.YMin + (s.YMax-s.YMin)*rows/(rows-1)
+	}
 	c := streamlinechart.New(s.Width, s.Height-1,
-		streamlinechart.WithYRange(s.YMin, s.YMax),
+		streamlinechart.WithYRange(s.YMin, top),
 		streamlinechart.WithXYSteps(0, 2),
 	)
 	c.YLabelFormatter = func(_ int, v float64) string { return short(v) }
-	c.SetViewYRange(s.YMin, s.YMax)
+	c.SetViewYRange(s.YMin, top)
 	names := make([]string, 0, len(s.Lines))
 	for _, l := range s.Lines {
 		ls := runes.ArcLineStyle
@@ -73,26 +83,23 @@ func Render(s Spec) string {
 		names = append(names, l.Name)
 	}
 	c.DrawDataSets(names)
-	body := pad(ansi.Strip(c.View()), s.Width, s.Height-1)
-	lines := strings.Split(body, "\n")
-	for i, l := range lines {
-		lines[i] = s.Style.Render(l)
+	// Read the drawn runes straight off the canvas: its View styles every
+	// cell with lipgloss, which cost more than the rest of a frame. The
+	// plot takes one style per line instead.
+	lines := make([]string, s.Height-1)
+	var row strings.Builder
+	for y := range lines {
+		row.Reset()
+		for x := 0; x < s.Width; x++ {
+			r := c.Canvas.Cell(canvas.Point{X: x, Y: y}).Rune
+			if r == 0 {
+				r = ' '
+			}
+			row.WriteRune(r)
+		}
+		lines[y] = s.Style.Render(fit(row.String(), s.Width))
 	}
 	return title + "\n" + strings.Join(lines, "\n")
-}
-
-// pad makes body exactly h lines of w cells.
-func pad(body string, w, h int) string {
-	lines := strings.Split(body, "\n")
-	out := make([]string, h)
-	for i := range out {
-		if i < len(lines) {
-			out[i] = fit(lines[i], w)
-		} else {
-			out[i] = strings.Repeat(" ", w)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 func fit(s string, w int) string {
