@@ -188,16 +188,13 @@ func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
 	return a.deliver(s)
 }
 
-// deliver hands a snapshot to every tab, visible or not, so that a tab
-// switched to is already current.
+// deliver hands a snapshot to the visible tab. A hidden tab is given the
+// current snapshot when it is switched to (switchTab), so it is never stale
+// when seen, and does not re-sort thousands of rows every interval unseen.
 func (a *App) deliver(s *model.Snapshot) tea.Cmd {
 	a.snap = s
 	a.shownSeq.Store(s.Seq)
-	var cmds []tea.Cmd
-	for _, t := range a.tabs {
-		cmds = append(cmds, t.c.Update(common.SnapshotMsg{Snap: s}))
-	}
-	return tea.Batch(cmds...)
+	return a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: s})
 }
 
 func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -251,9 +248,12 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (a *App) switchTab(i int) {
-	if i >= 0 && i < len(a.tabs) {
+	if i >= 0 && i < len(a.tabs) && i != a.active {
 		a.active = i
 		a.resize()
+		if a.snap != nil {
+			a.tabs[i].c.Update(common.SnapshotMsg{Snap: a.snap})
+		}
 	}
 }
 

@@ -28,8 +28,8 @@ func NewContext(noColor bool) *Context {
 }
 
 // Component is one tab or widget. The root calls SetSize before View and
-// routes every SnapshotMsg to every tab, visible or not, so a tab switched to
-// is already current.
+// gives the visible tab every SnapshotMsg (a tab switched to gets the
+// current snapshot first, so it is never stale when seen).
 type Component interface {
 	// SetSize gives the component exactly this many cells.
 	SetSize(width, height int)
@@ -58,7 +58,8 @@ type Explainer interface {
 	Explain() [][2]string
 }
 
-// SnapshotMsg delivers a new model snapshot to every component.
+// SnapshotMsg delivers a new model snapshot to a component (the root gives
+// it to the visible tab, and to a tab when it is switched to).
 type SnapshotMsg struct{ Snap *model.Snapshot }
 
 // KillFunc sends sig to the process identified by key, after checking that
