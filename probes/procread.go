@@ -70,16 +70,15 @@ func newProcReader(root string) (*procReader, error) {
 	}, nil
 }
 
-// keptFDLimit leaves most of the fd limit to everything else: a quarter of
-// it, at most 8,192 fds (two per process: 4,096 processes read by pread,
-// the rest by open+read+close). Go raises the soft limit to the hard one
-// at start-up.
+// keptFDLimit is how many fds the scanner may keep open: half of the fd
+// limit (Go raises the soft limit to the hard one at start-up), at most
+// 16,384. vitals needs only a handful of other fds.
 func keptFDLimit() int {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0
 	}
-	return int(min(lim.Cur/4, 8192))
+	return int(min(lim.Cur/2, 16384))
 }
 
 func (r *procReader) close() error {
@@ -116,7 +115,15 @@ func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.
 		}
 	}
 	r.pidPath(pid, keptNames[file])
-	if r.keptFDs >= r.keptLimit {
+	// schedstat fds come first: one per process is what the idle fast path
+	// needs to skip stat. stat fds may use only half of the budget, so with
+	// many processes every one keeps its schedstat fd (at 10,000 processes
+	// and a 20,000 fd limit: all of them) and the rest reads stat by path.
+	limit := r.keptLimit
+	if file == keptStat {
+		limit /= 2
+	}
+	if r.keptFDs >= limit {
 		return r.readPath(0)
 	}
 	fd, errno := r.openPath(syscall.O_RDONLY)

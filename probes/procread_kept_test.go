@@ -74,3 +74,45 @@ func TestReadKeptLimit(t *testing.T) {
 		t.Fatalf("%d fds kept, limit 1", rd.keptFDs)
 	}
 }
+
+// With more processes than fds, every process keeps its schedstat fd (the
+// idle fast path needs it) and stat fds take at most half of the budget.
+func TestReadKeptPrefersSchedstat(t *testing.T) {
+	rd, err := newProcReader("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.close()
+	rd.keptLimit = 4
+	var pids []int32
+	for i := 0; i < 3; i++ {
+		c := exec.Command("sleep", "100")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		pids = append(pids, int32(c.Process.Pid))
+	}
+	for _, pid := range pids {
+		if _, errno := rd.readKept(pid, keptStat, 1); errno != 0 {
+			t.Fatal(errno)
+		}
+		if _, errno := rd.readKept(pid, keptSchedstat, 1); errno != 0 {
+			t.Fatal(errno)
+		}
+	}
+	stats, scheds := 0, 0
+	for _, pid := range pids {
+		if k := rd.kept[pid]; k != nil {
+			if k.fd[keptStat] >= 0 {
+				stats++
+			}
+			if k.fd[keptSchedstat] >= 0 {
+				scheds++
+			}
+		}
+	}
+	if scheds != 3 || stats != 1 || rd.keptFDs != 4 {
+		t.Fatalf("kept %d schedstat and %d stat fds (%d in all), want 3, 1 and 4", scheds, stats, rd.keptFDs)
+	}
+}
