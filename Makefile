@@ -8,6 +8,9 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/vitals
 
+# make generate / check-generate / vmlinux: the eBPF objects (bpf/).
+include bpf/generate.mk
+
 # Debian packages the tests use: tmux drives the end-to-end test; sysstat
 # (mpstat, pidstat) and procps (vmstat) are the independent sources our
 # numbers are checked against.
@@ -38,7 +41,9 @@ vet:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-test: test-deps vet
+# check-generate proves the committed eBPF objects match their sources
+# when clang is installed, and says it skipped otherwise.
+test: test-deps vet check-generate
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 # Benchmarks, not timed tests: the per-process scan cost, then whole-program
