@@ -4,8 +4,8 @@
 # everything it started is gone.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
-duration=60
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<EOF
@@ -20,68 +20,18 @@ Stops by itself; Ctrl-C stops it early. Leaves no process or file behind.
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
+demo_parse_args '' "$@"
+demo_setup "${TMPDIR:-/tmp}" cpu
 
-while getopts ':d:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-duration=$((10#$duration))
-
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/vitals-demo-cpu.XXXXXX")
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs.
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
-cleanup() {
-	stop_children
-	rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The kernel names a process (comm) after the file it executed, so a script
-# called demo-cpuhog shows up under that name in every tool (the interpreter
-# path must be absolute: through env, comm would be "bash"). The loop bounds
-# itself too, in case this script is SIGKILLed and cannot clean up.
-cat >"$workdir/demo-cpuhog" <<HOG
-#!$(command -v bash)
-# Spin in user space for \$1 seconds.
-end=\$((SECONDS + \$1))
+# demo_script names the process demo-cpuhog. The loop bounds itself too, in
+# case this script is SIGKILLed and cannot clean up.
+demo_script demo-cpuhog <<'HOG'
+# Spin in user space for $1 seconds.
+end=$((SECONDS + $1))
 while ((SECONDS < end)); do
 	for ((i = 0; i < 100000; i++)); do :; done
 done
 HOG
-chmod +x "$workdir/demo-cpuhog"
 "$workdir/demo-cpuhog" "$duration" &
 pids+=($!)
 hog=$!
@@ -101,6 +51,4 @@ What to look for on vitals' CPU tab (key 1):
 Compare with: top -p $hog, pidstat -u -p $hog 1, mpstat -P ALL 1.
 EOF
 
-wait "$hog" || true
-pids=()
-echo "cpu-bound: done."
+demo_finish "$hog"

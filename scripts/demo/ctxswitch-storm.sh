@@ -4,8 +4,9 @@
 # cswitch/main.go beside this script), for a bounded time.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
-duration=60
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 threads=32
 spin=0
 
@@ -28,70 +29,16 @@ it early. Leaves no process or file behind.
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
-
-while getopts ':d:t:s:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	t) threads=$OPTARG ;;
-	s) spin=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-if ! [[ $threads =~ ^[0-9]+$ ]] || ((10#$threads < 2 || 10#$threads > 1024 || 10#$threads % 2)); then
+demo_parse_args 't:threads s:spin' "$@"
+if ! is_whole "$threads" 2 1024 || ((10#$threads % 2)); then
 	die "-t $threads: want an even number from 2 to 1024"
 fi
-if ! [[ $spin =~ ^[0-9]+$ ]] || ((10#$spin > 100000000)); then
-	die "-s $spin: want a whole number from 0 to 100000000"
-fi
-duration=$((10#$duration)) threads=$((10#$threads)) spin=$((10#$spin))
+is_whole "$spin" 0 100000000 || die "-s $spin: want a whole number from 0 to 100000000"
+threads=$((10#$threads)) spin=$((10#$spin))
+demo_need_go cswitch
+demo_setup "${TMPDIR:-/tmp}" cswitch
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-gobin=$(command -v go || true)
-[[ -n $gobin ]] || gobin=/usr/local/go/bin/go
-[[ -x $gobin ]] || die "Go is needed to build cswitch/main.go (no go in PATH or /usr/local/go/bin)"
-
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/vitals-demo-cswitch.XXXXXX")
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs.
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
-cleanup() {
-	stop_children
-	rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "ctxswitch-storm: building cswitch/main.go ..."
-(cd "$here/cswitch" && "$gobin" build -o "$workdir/demo-cswitch" .)
+demo_go_build cswitch demo-cswitch
 
 # The program stops itself after -d and when this script dies (parent-death
 # signal), so even a SIGKILLed script leaves no storm running.
@@ -118,6 +65,4 @@ What to look for on vitals' CPU tab (key 1):
 When it ends, demo-cswitch prints its own totals from getrusage(2).
 EOF
 
-wait "$storm" || true
-pids=()
-echo "ctxswitch-storm: done."
+demo_finish "$storm"

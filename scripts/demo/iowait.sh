@@ -4,8 +4,9 @@
 # for a bounded time; its temp file is removed at the end.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
-duration=60
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 dir=${TMPDIR:-/var/tmp}
 mode=shred
 
@@ -30,67 +31,15 @@ Stops by itself; Ctrl-C stops it early. Leaves no process or file behind.
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
-
-while getopts ':d:p:m:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	p) dir=$OPTARG ;;
-	m) mode=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-duration=$((10#$duration))
+demo_parse_args 'p:dir m:mode' "$@"
 case $mode in
 shred | dd) ;;
 *) die "-m $mode: want shred or dd" ;;
 esac
-[[ -d $dir && -w $dir ]] || die "-p $dir: not a writable directory"
-fstype=$(df --output=fstype "$dir" | tail -n 1)
-case $fstype in
-tmpfs | ramfs) die "-p $dir is on $fstype (memory): writes there never wait for a disk; pick a directory on a disk" ;;
-esac
+demo_disk_dir "$dir" "writes there never wait for a disk"
 tool=$(command -v "$mode") || die "$mode not found (it is part of coreutils)"
 
-workdir=$(mktemp -d "$dir/vitals-demo-iowait.XXXXXX")
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs the
-# child and its process group (timeout(1) puts itself in a group of its own).
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
-cleanup() {
-	stop_children
-	rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+demo_setup "$dir" iowait
 
 file=$workdir/data
 head -c 4096 /dev/zero >"$file"
@@ -103,15 +52,13 @@ shred)
 	ln -s "$tool" "$workdir/demo-iowait"
 	;;
 dd)
-	cat >"$workdir/demo-iowait" <<LOOP
-#!$(command -v bash)
+	demo_script demo-iowait <<LOOP
 # Rewrite \$1 (4 KiB blocks, 1 MiB in all) with a flush per block, for \$2 s.
 end=\$((SECONDS + \$2))
 while ((SECONDS < end)); do
 	"$tool" if=/dev/zero of="\$1" bs=4k count=256 oflag=dsync conv=notrunc status=none
 done
 LOOP
-	chmod +x "$workdir/demo-iowait"
 	;;
 esac
 

@@ -5,8 +5,9 @@
 # time is up; then everything it started is gone.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
-duration=60
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 cap_mib=1024
 rate=20
 
@@ -29,41 +30,15 @@ it early. Leaves no process or file behind.
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
-
-while getopts ':d:m:r:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	m) cap_mib=$OPTARG ;;
-	r) rate=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-if ! [[ $cap_mib =~ ^[0-9]+$ ]] || ((10#$cap_mib < 1 || 10#$cap_mib > 65536)); then
-	die "-m $cap_mib: want MiB from 1 to 65536"
-fi
-if ! [[ $rate =~ ^[0-9]+$ ]] || ((10#$rate < 1 || 10#$rate > 1024)); then
-	die "-r $rate: want whole MiB per second from 1 to 1024"
-fi
-duration=$((10#$duration)) cap_mib=$((10#$cap_mib)) rate=$((10#$rate))
+demo_parse_args 'm:cap_mib r:rate' "$@"
+is_whole "$cap_mib" 1 65536 || die "-m $cap_mib: want MiB from 1 to 65536"
+is_whole "$rate" 1 1024 || die "-r $rate: want whole MiB per second from 1 to 1024"
+cap_mib=$((10#$cap_mib)) rate=$((10#$rate))
 
 # Never take more than a quarter of the RAM, nor half of what is available
 # now: the lesson is the climb, not an out-of-memory machine.
-total_mib=$(($(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo) / 1024))
-avail_mib=$(($(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo) / 1024))
+total_mib=$(($(meminfo_kib MemTotal) / 1024))
+avail_mib=$(($(meminfo_kib MemAvailable) / 1024))
 limit=$((total_mib / 4))
 ((avail_mib / 2 >= limit)) || limit=$((avail_mib / 2))
 if ((cap_mib > limit)); then
@@ -72,39 +47,9 @@ if ((cap_mib > limit)); then
 fi
 ((cap_mib >= 1)) || die "too little memory available ($avail_mib MiB) to run safely"
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-gobin=$(command -v go || true)
-[[ -n $gobin ]] || gobin=/usr/local/go/bin/go
-[[ -x $gobin ]] || die "Go is needed to build memhog/main.go (no go in PATH or /usr/local/go/bin)"
-
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/vitals-demo-leak.XXXXXX")
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs.
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
-cleanup() {
-	stop_children
-	rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "mem-leak: building memhog/main.go ..."
-(cd "$here/memhog" && "$gobin" build -o "$workdir/demo-leak" .)
+demo_need_go memhog
+demo_setup "${TMPDIR:-/tmp}" leak
+demo_go_build memhog demo-leak
 
 # The program stops itself after -d and when this script dies (parent-death
 # signal), so even a SIGKILLed script leaves no leak running.
@@ -132,6 +77,4 @@ demo-leak prints its own VmRSS every 10 s; compare with: ps -o rss,comm -p $leak
 grep -E 'VmRSS|RssAnon' /proc/$leak/status, free -m 1, vmstat 1.
 EOF
 
-wait "$leak" || true
-pids=()
-echo "mem-leak: done."
+demo_finish "$leak"

@@ -5,8 +5,9 @@
 # my RAM" — it did not). The file is removed at the end.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
-duration=60
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 size=2048
 rate=64
 dir=${TMPDIR:-/var/tmp}
@@ -32,48 +33,17 @@ Stops by itself; Ctrl-C stops it early. Leaves no process or file behind.
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
-
-while getopts ':d:s:r:p:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	s) size=$OPTARG ;;
-	r) rate=$OPTARG ;;
-	p) dir=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-if ! [[ $size =~ ^[0-9]+$ ]] || ((10#$size < 16 || 10#$size > 1048576)); then
-	die "-s $size: want MiB from 16 to 1048576"
-fi
-if ! [[ $rate =~ ^[0-9]+$ ]] || ((10#$rate < 1 || 10#$rate > 4096)); then
-	die "-r $rate: want whole MiB per second from 1 to 4096"
-fi
-duration=$((10#$duration)) size=$((10#$size)) rate=$((10#$rate))
-[[ -d $dir && -w $dir ]] || die "-p $dir: not a writable directory"
-fstype=$(df --output=fstype "$dir" | tail -n 1)
-case $fstype in
-tmpfs | ramfs) die "-p $dir is on $fstype (memory): its files are not page cache of a disk; pick a directory on a disk" ;;
-esac
+demo_parse_args 's:size r:rate p:dir' "$@"
+is_whole "$size" 16 1048576 || die "-s $size: want MiB from 16 to 1048576"
+is_whole "$rate" 1 4096 || die "-r $rate: want whole MiB per second from 1 to 4096"
+size=$((10#$size)) rate=$((10#$rate))
+demo_disk_dir "$dir" "its files are not page cache of a disk"
 dd=$(command -v dd) || die "dd not found (it is part of coreutils)"
 
 # The file must fit twice over: in a quarter of the RAM (the lesson is the
 # cache, not memory pressure) and on the disk with 1 GiB to spare.
-total_mib=$(($(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo) / 1024))
-disk_mib=$(df --output=avail -B 1M "$dir" | tail -n 1 | tr -d ' ')
+total_mib=$(($(meminfo_kib MemTotal) / 1024))
+disk_mib=$(free_mib "$dir")
 limit=$((total_mib / 4))
 ((disk_mib - 1024 >= limit)) || limit=$((disk_mib - 1024))
 if ((size > limit)); then
@@ -84,58 +54,28 @@ fi
 
 # A SIGKILLed earlier run could not remove its (large) file: if no
 # demo-cachefill is running, remove such leftovers.
-if ! pgrep -x demo-cachefill >/dev/null; then
-	for old in "$dir"/vitals-demo-cachefill.*; do
-		[[ -d $old ]] || continue
-		rm -rf "$old" && echo "page-cache: removed $old, left by an earlier run"
-	done
-fi
+demo_remove_leftovers "$dir" cachefill demo-cachefill
 
-workdir=$(mktemp -d "$dir/vitals-demo-cachefill.XXXXXX")
-file=$workdir/data
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs the
-# child and its process group (timeout(1) puts itself in a group of its own,
-# with demo-cachefill and its dd and sleep children).
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
 cached_mib() {
-	awk '$1 == "Cached:" { print int($2 / 1024) }' /proc/meminfo
+	echo $(($(meminfo_kib Cached) / 1024))
 }
 cleanup() {
 	local before
 	stop_children
-	if [[ -e $file ]]; then
+	if [[ -e $workdir/data ]]; then
 		before=$(cached_mib)
 		rm -rf "$workdir"
 		echo "page-cache: removed the file; Cached went from $before to $(cached_mib) MiB (deleting a file frees its cache)."
 	fi
 	rm -rf "$workdir"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+demo_setup "$dir" cachefill cleanup
+file=$workdir/data
 
-# The kernel names a process (comm) after the file it executed, so this
-# small script called demo-cachefill shows up under that name. It bounds
-# itself (a deadline checked between short dd runs), and timeout(1) bounds
-# it too, in case this script is SIGKILLed and cannot clean up.
-{
-	echo "#!$(command -v bash)"
-	cat <<'FILL'
+# demo_script names the process demo-cachefill. It bounds itself (a
+# deadline checked between short dd runs), and timeout(1) bounds it too, in
+# case this script is SIGKILLed and cannot clean up.
+demo_script demo-cachefill <<'FILL'
 # demo-cachefill FILE MiB RATE SECONDS DD: write FILE (MiB) with O_DIRECT,
 # drop its cached pages, read it through the page cache at RATE MiB/s, read
 # it again from the cache, then hold until SECONDS have passed.
@@ -186,8 +126,6 @@ fi
 # 5. Hold (the cache stays) until the time is up.
 while ((SECONDS < end)); do sleep 1; done
 FILL
-} >"$workdir/demo-cachefill"
-chmod +x "$workdir/demo-cachefill"
 
 timeout "$((duration + 5))" "$workdir/demo-cachefill" "$file" "$size" "$rate" "$duration" "$dd" &
 pids+=($!)
@@ -217,6 +155,4 @@ Compare with: free -m -s 1, vmstat 1 (bi, bo; its memory columns do not
 refresh in procps 4.0.2, Debian 12), fincore $file
 EOF
 
-wait "${pids[0]}" || true
-pids=()
-echo "page-cache: done."
+demo_finish "${pids[0]}"

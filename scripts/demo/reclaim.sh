@@ -7,9 +7,10 @@
 # end.
 set -euo pipefail
 
-readonly MAX_SECONDS=600
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 readonly READ_RATE=64 # MiB/s, how fast demo-cacheread reads its file
-duration=60
 limit=256
 rate=32
 anon=
@@ -49,40 +50,14 @@ behind, and prints what the kernel counted (reclaim, refaults, OOM kills).
 EOF
 }
 
-die() {
-	echo "$(basename "$0"): $*" >&2
-	exit 2
-}
-
-while getopts ':d:m:r:a:p:h' opt; do
-	case $opt in
-	d) duration=$OPTARG ;;
-	m) limit=$OPTARG ;;
-	r) rate=$OPTARG ;;
-	a) anon=$OPTARG ;;
-	p) dir=$OPTARG ;;
-	h)
-		usage
-		exit 0
-		;;
-	:) die "option -$OPTARG needs a value (see -h)" ;;
-	*) die "unknown option -$OPTARG (see -h)" ;;
-	esac
-done
-shift $((OPTIND - 1))
-(($# == 0)) || die "unexpected argument: $1 (see -h)"
-if ! [[ $duration =~ ^[0-9]+$ ]] || ((10#$duration < 1 || 10#$duration > MAX_SECONDS)); then
-	die "-d $duration: want whole seconds from 1 to $MAX_SECONDS"
-fi
-total_mib=$(($(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo) / 1024))
+demo_parse_args 'm:limit r:rate a:anon p:dir' "$@"
+total_mib=$(($(meminfo_kib MemTotal) / 1024))
 quarter=$((total_mib / 4))
-if ! [[ $limit =~ ^[0-9]+$ ]] || ((10#$limit < 32 || 10#$limit > 4096 || 10#$limit > quarter)); then
+if ! is_whole "$limit" 32 4096 || ((10#$limit > quarter)); then
 	die "-m $limit: want MiB from 32 to 4096, at most 25 % of MemTotal ($quarter MiB)"
 fi
 limit=$((10#$limit))
-if ! [[ $rate =~ ^[0-9]+$ ]] || ((10#$rate < 1 || 10#$rate > 1024)); then
-	die "-r $rate: want whole MiB per second from 1 to 1024"
-fi
+is_whole "$rate" 1 1024 || die "-r $rate: want whole MiB per second from 1 to 1024"
 [[ -n $anon ]] || anon=$((2 * limit))
 if ! [[ $anon =~ ^[0-9]+$ ]] || ((10#$anon < 1)); then
 	die "-a $anon: want MiB from 1 to 25 % of MemTotal ($quarter MiB)"
@@ -92,15 +67,11 @@ if ((anon > quarter)); then
 	echo "reclaim: lowering -a from $anon to $quarter MiB (25 % of MemTotal)"
 	anon=$quarter
 fi
-duration=$((10#$duration)) rate=$((10#$rate))
-[[ -d $dir && -w $dir ]] || die "-p $dir: not a writable directory"
-fstype=$(df --output=fstype "$dir" | tail -n 1)
-case $fstype in
-tmpfs | ramfs) die "-p $dir is on $fstype (memory): without swap its pages cannot be reclaimed; pick a directory on a disk" ;;
-esac
+rate=$((10#$rate))
+demo_disk_dir "$dir" "without swap its pages cannot be reclaimed"
 dd=$(command -v dd) || die "dd not found (it is part of coreutils)"
 file_mib=$((2 * limit))
-disk_mib=$(df --output=avail -B 1M "$dir" | tail -n 1 | tr -d ' ')
+disk_mib=$(free_mib "$dir")
 ((disk_mib - 1024 >= file_mib)) || die "$dir has $disk_mib MiB free; want $file_mib MiB for the file plus 1 GiB to spare"
 
 if ((EUID != 0)); then
@@ -136,42 +107,13 @@ for old in "$cgroot"/vitals-demo-reclaim-*; do
 	! kill -0 "${old##*-}" 2>/dev/null || continue
 	rmdir "$old" 2>/dev/null && echo "reclaim: removed $old, left by an earlier run"
 done
-if ! pgrep -x demo-cacheread >/dev/null; then
-	for old in "$dir"/vitals-demo-reclaim.*; do
-		[[ -d $old ]] || continue
-		rm -rf "$old" && echo "reclaim: removed $old, left by an earlier run"
-	done
-fi
+demo_remove_leftovers "$dir" reclaim demo-cacheread
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-gobin=$(command -v go || true)
-[[ -n $gobin ]] || gobin=/usr/local/go/bin/go
-[[ -x $gobin ]] || die "Go is needed to build memhog/main.go (no go in PATH or /usr/local/go/bin)"
+demo_need_go memhog
 
-workdir=$(mktemp -d "$dir/vitals-demo-reclaim.XXXXXX")
-file=$workdir/data
 cg=$cgroot/vitals-demo-reclaim-$$
 cg_made=0 enabled_memory=0
 runs=0 kills=0 vm_before='' psi_before=0
-pids=()
-
-# stop_children sends TERM to every child, gives them 2 s, then KILLs the
-# child and its process group (timeout(1) puts itself in a group of its own,
-# with demo-cacheread and its dd and sleep children).
-stop_children() {
-	local pid alive _
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for _ in {1..20}; do
-		alive=0
-		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	pids=()
-}
 
 # The counters this scenario moves, from /proc/vmstat.
 vmsnap() {
@@ -248,12 +190,10 @@ cleanup() {
 	rm -rf "$workdir"
 	remove_cgroup
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+demo_setup "$dir" reclaim cleanup
+file=$workdir/data
 
-echo "reclaim: building memhog/main.go ..."
-(cd "$here/memhog" && "$gobin" build -o "$workdir/demo-reclaim" .)
+demo_go_build memhog demo-reclaim
 
 # The file is written with O_DIRECT from outside the cgroup, so none of it
 # is cached (or charged) yet: only reading it inside the cgroup charges it.
@@ -261,9 +201,7 @@ echo "reclaim: building memhog/main.go ..."
 
 # demo-cacheread reads the file at READ_RATE MiB/s, in a loop; bounded by its
 # own deadline and by timeout(1), in case this script is SIGKILLed.
-{
-	echo "#!$(command -v bash)"
-	cat <<'READ'
+demo_script demo-cacheread <<'READ'
 # demo-cacheread FILE MiB RATE SECONDS DD: read FILE (MiB) RATE MiB each
 # second, round and round, until SECONDS have passed.
 set -u
@@ -282,8 +220,6 @@ while ((SECONDS < end)); do
 	((left <= 0)) || sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
 done
 READ
-} >"$workdir/demo-cacheread"
-chmod +x "$workdir/demo-cacheread"
 
 # The cgroup: a child of the hierarchy's root, never the root itself (whose
 # limits this script does not touch).
@@ -317,7 +253,7 @@ pids=("$reader")
 fate="OOM-killed at the limit, restarted 5 s later"
 ((anon >= limit)) || fate="below the limit: it squeezes the cache, an OOM kill is unlikely"
 swap_note=
-if (($(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo) > 0)); then
+if (($(meminfo_kib SwapTotal) > 0)); then
 	swap_note="
   - swap is on here: the cgroup may swap demo-reclaim's memory out (so, SWAP
     column) instead of OOM-killing it, until it reaches $anon MiB and holds."
@@ -393,6 +329,4 @@ while ((SECONDS < end)); do
 	wait $! || true
 	pids=("$reader")
 done
-wait "$reader" || true
-pids=()
-echo "reclaim: done."
+demo_finish "$reader"

@@ -3,7 +3,8 @@
 # run one.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # name|one-line description; each name is a NAME.sh beside this script.
 scenarios=(
@@ -20,7 +21,7 @@ usage() {
 Usage: $(basename "$0") [-h] [NAME [ARGS...]]
 
 Without NAME, lists the scenarios. With NAME, runs scripts/demo/NAME.sh with
-ARGS (every scenario takes -d SECONDS, default 60, at most 600, and -h).
+ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SECONDS, and -h).
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
 for the first three, its Memory tab (key 2) for the others.
 See README.md beside this script for what each scenario teaches.
@@ -44,17 +45,14 @@ case ${1:-} in
 	list
 	exit 0
 	;;
--*)
-	echo "$(basename "$0"): unknown option $1 (see -h)" >&2
-	exit 2
-	;;
+-*) die "unknown option $1 (see -h)" ;;
 esac
 
 name=$1
 shift
 for s in "${scenarios[@]}"; do
 	if [[ ${s%%|*} == "$name" ]]; then
-		exec "$here/$name.sh" "$@"
+		exec "$demo_dir/$name.sh" "$@"
 	fi
 done
 echo "$(basename "$0"): no scenario called '$name'" >&2
