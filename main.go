@@ -21,6 +21,7 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/probes"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 	"github.com/vitals-dev/vitals/ui"
 )
 
@@ -32,11 +33,15 @@ const usage = `vitals — Linux performance at a glance (CPU · Memory · Cache 
 Usage:
   vitals [flags]                     start the interactive UI
   vitals snapshot --json [flags]     print one sample of every metric as JSON
+  vitals probes [--bpf-tier T]       list each eBPF feature, its active tier, and
+                                     why every other tier is not in use
   vitals --version | --help
 
 Flags:
   --interval D    refresh interval, e.g. 1s, 500ms, 2s (default 1s; 100ms to 1h)
   --no-mouse      do not capture the mouse (some tmux setups misbehave)
+  --bpf-tier T    force the eBPF attach tier: fentry, kprobe, tp_btf, raw_tp,
+                  tracepoint, or procfs (no eBPF); default: the first that works
   --json          (snapshot) print JSON; the only snapshot format so far
   --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
 
@@ -53,6 +58,8 @@ type config struct {
 	snapshot bool
 	version  bool
 	cpuProf  string
+	probes   bool
+	bpfTier  string
 }
 
 // errHelp means --help was asked for: print usage and exit 0.
@@ -63,6 +70,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if len(args) > 0 && args[0] == "snapshot" {
 		c.snapshot = true
 		args = args[1:]
+	} else if len(args) > 0 && args[0] == "probes" {
+		c.probes = true
+		args = args[1:]
 	}
 	fs := flag.NewFlagSet("vitals", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -71,6 +81,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "")
+	fs.StringVar(&c.bpfTier, "bpf-tier", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -78,10 +89,15 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (subcommands: snapshot)", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q (subcommands: snapshot, probes)", fs.Arg(0))
 	}
 	if c.interval < 100*time.Millisecond || c.interval > time.Hour {
 		return c, fmt.Errorf("--interval %v is out of range: use 100ms to 1h", c.interval)
+	}
+	switch c.bpfTier {
+	case "", "fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "procfs":
+	default:
+		return c, fmt.Errorf("--bpf-tier %q: use fentry, kprobe, tp_btf, raw_tp, tracepoint or procfs", c.bpfTier)
 	}
 	if c.snapshot && !c.json {
 		return c, errors.New("snapshot needs --json (the only output format so far)")
@@ -130,11 +146,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sys, err := newSystem(cfg.interval, cfg.snapshot)
+	if cfg.probes {
+		return listProbes(stdout, stderr, cfg.bpfTier)
+	}
+	sys, err := newSystem(cfg.interval, cfg.snapshot, cfg.bpfTier)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
 		return 1
 	}
+	defer sys.close()
 	if cfg.snapshot {
 		if err := sys.snapshot(stdout, cfg.interval); err != nil {
 			fmt.Fprintf(stderr, "vitals: %v\n", err)
@@ -169,12 +189,11 @@ type system struct {
 	demand *model.Demand
 }
 
-func newSystem(interval time.Duration, snapshot bool) (*system, error) {
+func newSystem(interval time.Duration, snapshot bool, bpfTier string) (*system, error) {
 	host, err := probes.ReadHost("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("read host information: %w", err)
 	}
-	host.Mode = mode()
 	cpu, err := probes.NewCPUProbe(probes.CPUProbeConfig{ProcRoot: "/proc", SysRoot: "/sys"})
 	if err != nil {
 		return nil, fmt.Errorf("start CPU probe: %w", err)
@@ -206,18 +225,51 @@ func newSystem(interval time.Duration, snapshot bool) (*system, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start cgroup probe: %w", err)
 	}
+	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier})
+	if err != nil {
+		return nil, fmt.Errorf("start page-cache probe: %w", err)
+	}
+	host.Mode = mode(cache.Report())
 	store := model.NewStore(host, interval.Seconds(), model.DefaultHistoryCapacity)
 	// The cgroup probe sums the processes' RSS, so it runs after the scanner.
-	return &system{store: store, probes: []probes.Probe{cpu, mem, scanner, cgroups}, demand: demand}, nil
+	return &system{store: store, probes: []probes.Probe{cpu, mem, scanner, cgroups, cache}, demand: demand}, nil
 }
 
-// mode says in the header what vitals can see. eBPF probes arrive with the
-// Cache tab; until then, even as root, every number comes from procfs.
-func mode() string {
-	if os.Geteuid() != 0 {
+// mode says in the header what vitals can see: "eBPF" when the eBPF
+// features loaded, otherwise procfs and why.
+func mode(r ebpf.Report) string {
+	switch {
+	case r.Active != "" && r.Active != "procfs":
+		return "eBPF"
+	case os.Geteuid() != 0:
 		return "procfs only: not root"
+	case r.Reason != "":
+		return "procfs only: eBPF " + r.Reason
+	default:
+		return "procfs only"
 	}
-	return "root, procfs (no eBPF probes yet)"
+}
+
+// close releases what the probes hold (BPF programs, links, maps, fds).
+func (s *system) close() {
+	for _, p := range s.probes {
+		if c, ok := p.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// listProbes loads every eBPF feature once, prints which tier is active
+// and why the others are not, and releases everything.
+func listProbes(stdout, stderr io.Writer, bpfTier string) int {
+	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier})
+	if err != nil {
+		fmt.Fprintf(stderr, "vitals: %v\n", err)
+		return 1
+	}
+	defer cache.Close()
+	fmt.Fprintln(stdout, cache.Report().String())
+	return 0
 }
 
 // snapshot takes a baseline, waits one interval and prints the sample.

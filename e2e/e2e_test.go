@@ -341,7 +341,15 @@ func TestTUIInTmux(t *testing.T) {
 	waitForAll(t, s, 3*time.Second, "watermarks", "high")
 	keys(s, "v")
 	waitForAll(t, s, 3*time.Second, "RSS▼")
-	for _, tab := range []struct{ key, name string }{{"3", "Cache"}, {"4", "Disk"}, {"5", "Net"}} {
+	// The Cache tab: eBPF with its tier as root, the labelled estimate
+	// otherwise; either way the cachetop columns.
+	backToCPU("1")
+	keys(s, "3")
+	waitForAll(t, s, 4*time.Second, "HITS", "READ_HIT%")
+	waitUntil(t, s, `cache source ("eBPF, tier" or "ESTIMATE")`, 4*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "eBPF, tier") || strings.Contains(scr, "ESTIMATE")
+	})
+	for _, tab := range []struct{ key, name string }{{"4", "Disk"}, {"5", "Net"}} {
 		backToCPU("1")
 		keys(s, tab.key)
 		waitForAll(t, s, 2*time.Second, tab.name, "coming")

@@ -23,6 +23,10 @@ const (
 	SeriesSwapInOut    = "swap.in_out"   // pages/s, si + so
 	SeriesScanDirect   = "vm.pgscan_direct_per_s"
 	SeriesProcsTotal   = "procs.total"
+
+	SeriesCacheHitRatio = "cache.hit_ratio" // %, system-wide
+	SeriesCacheAccesses = "cache.accesses"  // pages/s
+	SeriesCacheMisses   = "cache.misses"    // pages/s
 )
 
 // Point is one value of a series at one time.

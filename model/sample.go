@@ -14,6 +14,8 @@ type Sample struct {
 	CPU *CPU `json:"cpu"`
 	// Memory is nil until the memory probe has two readings to compare.
 	Memory *Memory `json:"memory"`
+	// Cache is nil until the page-cache probe has drained once.
+	Cache *Cache `json:"cache"`
 	// Processes is nil until the scanner has two scans to compare. Order
 	// is unspecified; views sort.
 	Processes []Process `json:"processes"`

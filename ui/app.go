@@ -16,6 +16,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/cachetab"
 	"github.com/vitals-dev/vitals/ui/comingtab"
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/cputab"
@@ -86,7 +87,7 @@ func New(ctx *common.Context, store *model.Store, opts Options) *App {
 	a.tabs = []tabEntry{
 		{"CPU", cputab.New(ctx, opts.Kill)},
 		{"Memory", memtab.New(ctx, opts.Kill)},
-		{"Cache", comingtab.New(ctx, "Cache", "page-cache hit ratios for the system (cachestat) and per process (cachetop), from eBPF.")},
+		{"Cache", cachetab.New(ctx, opts.Kill)},
 		{"Disk", comingtab.New(ctx, "Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O.")},
 		{"Net", comingtab.New(ctx, "Net", "per-interface traffic (sar -n DEV), TCP counters and retransmits, and per-process network bytes.")},
 	}

@@ -190,8 +190,12 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 	if s := screen(a); !strings.Contains(s, "avail") || !strings.Contains(s, "RSS") || strings.Contains(s, "coming") {
 		t.Errorf("Memory tab: %q", s)
 	}
-	for i, name := range []string{"Cache", "Disk", "Net"} {
-		press(a, itoa(i+3))
+	press(a, "3")
+	if s := screen(a); !strings.Contains(s, "Cache: collecting the first interval") || strings.Contains(s, "coming") {
+		t.Errorf("Cache tab without data: %q", s)
+	}
+	for i, name := range []string{"Disk", "Net"} {
+		press(a, itoa(i+4))
 		s := screen(a)
 		if !strings.Contains(s, name+" tab: coming soon") || strings.Contains(s, "%CPU") {
 			t.Errorf("tab %d: %q", i+2, s)

@@ -142,7 +142,12 @@ static __always_inline void count(enum counter c, u64 n)
 	if (!pc)
 		return;
 	switch (c) {
-	case C_ACCESSED: __sync_fetch_and_add(&pc->accessed, n); break;
+	case C_ACCESSED:
+		// The entry may have been created before exec (a shell forking
+		// cat): reads come after exec, so take the name again here.
+		bpf_get_current_comm(pc->comm, sizeof(pc->comm));
+		__sync_fetch_and_add(&pc->accessed, n);
+		break;
 	case C_ADDED: __sync_fetch_and_add(&pc->added, n); break;
 	case C_DIRTIED: __sync_fetch_and_add(&pc->dirtied, n); break;
 	case C_WRITE_ADDED: __sync_fetch_and_add(&pc->write_added, n); break;

@@ -1,0 +1,225 @@
+// Package cachetab is the Cache tab: bcc's cachestat (system page-cache hit
+// ratio) and cachetop (per process), live.
+package cachetab
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/chart"
+	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/proctable"
+)
+
+// Tab is the Cache tab component.
+type Tab struct {
+	ctx              *common.Context
+	table            *proctable.Table
+	snap             *model.Snapshot
+	width, height    int
+	originX, originY int
+
+	// counts are this interval's cachetop rows by pid; the table's column
+	// functions read them, so the table keeps its process-table keys.
+	counts map[int32]*model.CacheProcess
+	rows   []model.Process
+}
+
+// New builds the tab; kill is how the table's kill menu signals processes.
+func New(ctx *common.Context, kill common.KillFunc) *Tab {
+	t := &Tab{ctx: ctx, counts: map[int32]*model.CacheProcess{}}
+	t.table = proctable.New(ctx, t.columns(), "hits", kill)
+	return t
+}
+
+func (t *Tab) SetSize(w, h int)            { t.width, t.height = w, h }
+func (t *Tab) SetOrigin(x, y int)          { t.originX, t.originY = x, y }
+func (t *Tab) Capturing() bool             { return t.table.Capturing() }
+func (t *Tab) KeyHelp() []key.Binding      { return t.table.KeyHelp() }
+func (t *Tab) ShortKeyHelp() []key.Binding { return t.table.ShortKeyHelp() }
+
+// Update implements common.Component.
+func (t *Tab) Update(msg tea.Msg) tea.Cmd {
+	if m, ok := msg.(common.SnapshotMsg); ok {
+		t.snap = m.Snap
+		t.join()
+		return nil
+	}
+	return t.table.Update(msg)
+}
+
+// join pairs each cachetop row with its process. A process that exited
+// before the counts were drained (a short-lived reader: what cachetop is
+// good at catching) still gets a row, from what the kernel recorded.
+func (t *Tab) join() {
+	clear(t.counts)
+	t.rows = t.rows[:0]
+	if t.snap == nil || t.snap.Sample == nil || t.snap.Sample.Cache == nil {
+		t.table.SetProcesses(nil)
+		return
+	}
+	c := t.snap.Sample.Cache
+	byPID := make(map[int32]*model.Process, len(t.snap.Sample.Processes))
+	for i := range t.snap.Sample.Processes {
+		p := &t.snap.Sample.Processes[i]
+		byPID[p.PID] = p
+	}
+	for i := range c.Processes {
+		cp := &c.Processes[i]
+		t.counts[cp.PID] = cp
+		if p, ok := byPID[cp.PID]; ok {
+			t.rows = append(t.rows, *p)
+			continue
+		}
+		t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
+	}
+	t.table.SetProcesses(t.rows)
+}
+
+func (t *Tab) count(p *model.Process) *model.CacheProcess {
+	if c := t.counts[p.PID]; c != nil {
+		return c
+	}
+	return &model.CacheProcess{}
+}
+
+func (t *Tab) columns() []proctable.Column {
+	n := func(v uint64) string { return common.Count(float64(v)) }
+	return []proctable.Column{
+		{ID: "pid", Title: "PID", Width: 7, Align: proctable.AlignRight,
+			Value: func(p *model.Process) string { return strconv.Itoa(int(p.PID)) },
+			Less:  func(a, b *model.Process) bool { return a.PID < b.PID },
+			Help:  "process id"},
+		{ID: "user", Title: "USER", Width: 9,
+			Value: func(p *model.Process) string { return p.User },
+			Less:  func(a, b *model.Process) bool { return a.User < b.User },
+			Help:  "user of the process"},
+		{ID: "hits", Title: "HITS", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
+			Value: func(p *model.Process) string { return n(t.count(p).Hits) },
+			Less:  func(a, b *model.Process) bool { return t.count(a).Hits < t.count(b).Hits },
+			Help:  "pages read in this interval that were already in the page cache (accessed − misses)"},
+		{ID: "misses", Title: "MISSES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
+			Value: func(p *model.Process) string { return n(t.count(p).Misses) },
+			Less:  func(a, b *model.Process) bool { return t.count(a).Misses < t.count(b).Misses },
+			Help:  "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read"},
+		{ID: "dirties", Title: "DIRTIES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
+			Value: func(p *model.Process) string { return n(t.count(p).Dirties) },
+			Less:  func(a, b *model.Process) bool { return t.count(a).Dirties < t.count(b).Dirties },
+			Help:  "pages the process wrote into the page cache (dirtied) in this interval"},
+		{ID: "readhit", Title: "READ_HIT%", Width: 10, Align: proctable.AlignRight, DescendingFirst: true,
+			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).ReadHitPct, 1) },
+			Less:  func(a, b *model.Process) bool { return t.count(a).ReadHitPct.Or(-1) < t.count(b).ReadHitPct.Or(-1) },
+			Help:  "hits / pages read: the share of its reads the cache served (– when it read nothing)"},
+		{ID: "writehit", Title: "WRITE_HIT%", Width: 11, Align: proctable.AlignRight, DescendingFirst: true,
+			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).WriteHitPct, 1) },
+			Less:  func(a, b *model.Process) bool { return t.count(a).WriteHitPct.Or(-1) < t.count(b).WriteHitPct.Or(-1) },
+			Help:  "share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"},
+		{ID: "command", Title: "COMMAND", Width: 12,
+			Value: func(p *model.Process) string { return common.DisplayCommand(p.Comm, p.Cmdline) },
+			Less:  func(a, b *model.Process) bool { return a.Comm < b.Comm },
+			Help:  "command line; [comm] (exited) when the process ended before the interval's counts were read"},
+	}
+}
+
+// View implements common.Component.
+func (t *Tab) View() string {
+	if t.width <= 0 || t.height <= 0 {
+		return ""
+	}
+	s := t.ctx.Styles
+	l := func(x string) string { return s.Faint.Render(x) }
+	var lines []string
+	var c *model.Cache
+	if t.snap != nil && t.snap.Sample != nil {
+		c = t.snap.Sample.Cache
+	}
+	switch {
+	case c == nil:
+		msg := "Cache: collecting the first interval…"
+		if t.snap != nil && t.snap.Sample != nil && t.snap.Sample.Errors["cache"] != "" {
+			msg = "Cache: " + t.snap.Sample.Errors["cache"]
+		}
+		lines = append(lines, s.Faint.Render(msg))
+	case c.Source == "ebpf":
+		lines = append(lines, l("source ")+s.OK.Render("eBPF, tier "+c.Tier)+l(t.otherTiers(c)))
+	default:
+		lines = append(lines, s.Warning.Render("ESTIMATE")+l(" from /proc/PID/io (1 − read_bytes/rchar per process, no system line): eBPF "+c.Reason))
+	}
+	if c != nil && c.System != nil {
+		sys := c.System
+		lines = append(lines, l("accesses/s ")+common.Count(sys.AccessesPerS)+l("  hits/s ")+common.Count(sys.HitsPerS)+
+			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
+			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
+			l("   buffers ")+common.Bytes(sys.BuffersBytes)+l("  cached ")+common.Bytes(sys.CachedBytes))
+		if ch := min(8, max(5, t.height/4)); t.height-len(lines) >= ch+6 {
+			lines = append(lines, strings.Split(t.charts(ch), "\n")...)
+		}
+	}
+	if rest := t.height - len(lines); rest > 0 {
+		t.table.SetSize(t.width, rest)
+		t.table.SetOrigin(t.originX, t.originY+len(lines))
+		lines = append(lines, strings.Split(t.table.View(), "\n")...)
+	}
+	for i := range lines {
+		lines[i] = common.Fit(lines[i], t.width)
+	}
+	for len(lines) < t.height {
+		lines = append(lines, strings.Repeat(" ", t.width))
+	}
+	return strings.Join(lines[:t.height], "\n")
+}
+
+// otherTiers says briefly why faster tiers are not in use.
+func (t *Tab) otherTiers(c *model.Cache) string {
+	var parts []string
+	for _, tr := range c.Tiers {
+		if tr.Status == "failed" {
+			parts = append(parts, tr.Tier+": "+tr.Reason)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  (" + strings.Join(parts, "; ") + ")"
+}
+
+func (t *Tab) charts(h int) string {
+	s := t.ctx.Styles
+	var ratio, misses []float64
+	if t.snap != nil {
+		ratio = t.snap.Series(model.SeriesCacheHitRatio).Last(t.width, nil)
+		misses = t.snap.Series(model.SeriesCacheMisses).Last(t.width, nil)
+	}
+	maxMiss := 10.0
+	for _, v := range misses {
+		maxMiss = max(maxMiss, v*1.1)
+	}
+	lw := t.width / 2
+	left := chart.Render(chart.Spec{Title: "hit ratio %", Width: lw, Height: h, YMin: 0, YMax: 100,
+		Lines: []chart.Line{{Name: "ratio", Values: ratio}}, Style: s.OK})
+	right := chart.Render(chart.Spec{Title: "misses pages/s", Width: t.width - lw - 1, Height: h, YMin: 0, YMax: maxMiss,
+		Lines: []chart.Line{{Name: "misses", Values: misses}}, Style: s.Warning})
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+}
+
+// Explain implements common.Explainer.
+func (t *Tab) Explain() [][2]string {
+	out := [][2]string{
+		{"source", "eBPF: page-cache events counted in the kernel per process (tracepoints mm_filemap_get_pages, mm_filemap_add_to_page_cache, writeback_dirty_folio, or fentry/kprobe where the kernel allows), with the tier in use; ESTIMATE: not root, 1 − Δread_bytes/Δrchar from /proc/PID/io"},
+		{"accesses", "pages reads asked for, counted once per read() and clamped to the end of the file"},
+		{"misses", "pages added to the page cache minus pages written (writes are not read misses), clamped to [0, accesses]"},
+		{"hits", "accesses − misses; hit ratio = hits / accesses"},
+		{"dirties", "pages written into the page cache"},
+		{"not seen", "reads through already-mapped pages (mmap: watch major faults on the Memory tab instead), tmpfs and direct I/O bypass the page-cache read path"},
+		{"buffers cached", "Buffers and Cached from /proc/meminfo"},
+	}
+	for _, c := range t.table.Columns() {
+		out = append(out, [2]string{c.Title, c.Help})
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package cachetab
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/common"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var now = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+
+func snapshot(c *model.Cache) *model.Snapshot {
+	s := model.NewStore(model.Host{}, 1, 100)
+	s.Update(func(next *model.Sample, h *model.History) {
+		next.Time = now
+		next.Cache = c
+		next.Processes = []model.Process{
+			{PID: 100, User: "root", Comm: "postgres", Cmdline: "postgres: checkpointer"},
+			{PID: 200, User: "www", Comm: "nginx", Cmdline: "nginx: worker process"},
+		}
+		for i := 0; i < 60; i++ {
+			ts := now.Add(time.Duration(i-60) * time.Second)
+			h.Record(model.SeriesCacheHitRatio, ts, float64(50+i%50))
+			h.Record(model.SeriesCacheMisses, ts, float64(i*10))
+		}
+	})
+	return s.Snapshot()
+}
+
+func ebpfCache() *model.Cache {
+	return &model.Cache{
+		Source: "ebpf", Tier: "tp_btf",
+		Tiers: []model.CacheTier{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}},
+		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: 6 << 20, CachedBytes: 300 << 20},
+		Processes: []model.CacheProcess{
+			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
+			{PID: 200, User: "www", Comm: "nginx", Hits: 9000, Misses: 20, ReadHitPct: model.Known(99.8), WriteHitPct: model.Unknown},
+			{PID: 300, User: "root", Comm: "cat\x1b[31m", Hits: 3, Misses: 0, ReadHitPct: model.Known(100), WriteHitPct: model.Unknown},
+		},
+	}
+}
+
+func newTab(c *model.Cache, w, h int) *Tab {
+	t := New(common.NewContext(false), nil)
+	t.SetSize(w, h)
+	t.Update(common.SnapshotMsg{Snap: snapshot(c)})
+	return t
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		os.WriteFile(path+".actual", []byte(got), 0o644)
+		t.Errorf("%s differs from the golden file", name)
+	}
+}
+
+func TestEBPFView(t *testing.T) {
+	tab := newTab(ebpfCache(), 160, 30)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"eBPF, tier tp_btf", "fentry: permission denied", "accesses/s 12.0k", "misses/s 300", "hit ratio 97.5%", "cached 300M",
+		"HITS", "READ_HIT%", "WRITE_HIT%", "nginx: worker process", "99.8", `[cat\e[31m] (exited)`} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	if strings.Index(v, "nginx") > strings.Index(v, "postgres") {
+		t.Error("not sorted by HITS like cachetop")
+	}
+	if strings.Contains(tab.View(), "\x1b[31m]") {
+		t.Error("process name reached the terminal raw")
+	}
+	golden(t, "ebpf_80x24", ansi.Strip(newTab(ebpfCache(), 80, 22).View()))
+	golden(t, "ebpf_160x30", v)
+}
+
+func TestEstimateView(t *testing.T) {
+	c := &model.Cache{Source: "procfs estimate", Reason: "needs root or CAP_BPF+CAP_PERFMON",
+		Processes: []model.CacheProcess{{PID: 200, User: "www", Comm: "nginx", Hits: 750, Misses: 250, ReadHitPct: model.Known(75), Estimate: true}}}
+	tab := newTab(c, 120, 20)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"ESTIMATE", "needs root or CAP_BPF+CAP_PERFMON", "75.0"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "hit ratio") {
+		t.Error("the estimate has no system line, it must not show one")
+	}
+	golden(t, "estimate_120x20", v)
+}
+
+func TestSizes(t *testing.T) {
+	tab := newTab(ebpfCache(), 80, 24)
+	for _, w := range []int{1, 10, 20, 40, 80, 160, 250} {
+		for _, h := range []int{1, 2, 3, 5, 10, 22, 50, 67} {
+			tab.SetSize(w, h)
+			lines := strings.Split(tab.View(), "\n")
+			if len(lines) != h {
+				t.Fatalf("%dx%d: %d lines", w, h, len(lines))
+			}
+			for i, l := range lines {
+				if lipgloss.Width(l) > w {
+					t.Fatalf("%dx%d line %d: %d cells", w, h, i, lipgloss.Width(l))
+				}
+			}
+		}
+	}
+	empty := New(common.NewContext(true), nil)
+	empty.SetSize(80, 10)
+	if !strings.Contains(empty.View(), "collecting the first interval") {
+		t.Error("no-data view")
+	}
+}
