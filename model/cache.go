@@ -24,6 +24,34 @@ type Cache struct {
 	// System is nil with the procfs estimate.
 	System    *CacheSystem   `json:"system"`
 	Processes []CacheProcess `json:"processes"`
+
+	// Files is pcstat for one process (the one Demand.FilesOf names): its
+	// open regular files and how much of each is in the page cache.
+	Files *ProcessFiles `json:"files,omitempty"`
+}
+
+// ProcessFiles is the page-cache residency of one process's open files.
+type ProcessFiles struct {
+	PID        int32  `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+	// Method is "cachestat" (the cachestat(2) syscall, Linux 6.5+) or
+	// "mincore" (mapping each file to ask, older kernels).
+	Method string          `json:"method"`
+	Files  []FileResidency `json:"files"`
+	// Reason says why the list is empty or partial (not permitted, the
+	// process exited).
+	Reason string `json:"reason,omitempty"`
+}
+
+// FileResidency is one open regular file: its size and how many of its
+// pages are in the page cache (and of those, dirty).
+type FileResidency struct {
+	// Path is untrusted text (file names may hold any byte but / and NUL).
+	Path        string `json:"path"`
+	SizeBytes   uint64 `json:"size_bytes"`
+	Pages       uint64 `json:"pages"`
+	CachedPages uint64 `json:"cached_pages"`
+	DirtyPages  uint64 `json:"dirty_pages"`
 }
 
 // CacheTier is one attach tier's outcome.

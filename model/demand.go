@@ -19,6 +19,9 @@ type DemandSet struct {
 	All bool
 	// Slab asks for the slab caches (/proc/slabinfo, about 1 ms to parse).
 	Slab bool
+	// FilesOf asks for the page-cache residency of this process's open
+	// files (pcstat); zero PID = none.
+	FilesOf ProcKey
 }
 
 // Set replaces the wanted set. The slice must not be modified afterwards.
