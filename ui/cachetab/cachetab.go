@@ -28,26 +28,62 @@ type Tab struct {
 	// functions read them, so the table keeps its process-table keys.
 	counts map[int32]*model.CacheProcess
 	rows   []model.Process
+
+	// files shows pcstat for the selected process in the lower half.
+	files    bool
+	filesKey key.Binding
 }
 
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
-	t := &Tab{ctx: ctx, counts: map[int32]*model.CacheProcess{}}
+	t := &Tab{ctx: ctx, counts: map[int32]*model.CacheProcess{},
+		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
 	t.table = proctable.New(ctx, t.columns(), "hits", kill)
 	return t
 }
 
-func (t *Tab) SetSize(w, h int)            { t.width, t.height = w, h }
-func (t *Tab) SetOrigin(x, y int)          { t.originX, t.originY = x, y }
-func (t *Tab) Capturing() bool             { return t.table.Capturing() }
-func (t *Tab) KeyHelp() []key.Binding      { return t.table.KeyHelp() }
-func (t *Tab) ShortKeyHelp() []key.Binding { return t.table.ShortKeyHelp() }
+func (t *Tab) SetSize(w, h int)   { t.width, t.height = w, h }
+func (t *Tab) SetOrigin(x, y int) { t.originX, t.originY = x, y }
+func (t *Tab) Capturing() bool    { return t.table.Capturing() }
+
+// KeyHelp implements common.Component.
+func (t *Tab) KeyHelp() []key.Binding {
+	if t.table.Capturing() {
+		return t.table.KeyHelp()
+	}
+	return append([]key.Binding{t.filesKey}, t.table.KeyHelp()...)
+}
+
+// ShortKeyHelp implements common.ShortHelper.
+func (t *Tab) ShortKeyHelp() []key.Binding {
+	if t.table.Capturing() {
+		return t.table.ShortKeyHelp()
+	}
+	return append([]key.Binding{key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files"))}, t.table.ShortKeyHelp()...)
+}
+
+// Demand implements common.DemandReporter: pcstat for the selected
+// process while the files panel is open.
+func (t *Tab) Demand() model.DemandSet {
+	if !t.files {
+		return model.DemandSet{}
+	}
+	k, ok := t.table.Selected()
+	if !ok {
+		return model.DemandSet{}
+	}
+	return model.DemandSet{FilesOf: k}
+}
 
 // Update implements common.Component.
 func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(common.SnapshotMsg); ok {
 		t.snap = m.Snap
 		t.join()
+		return nil
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok && !t.table.Capturing() && key.Matches(k, t.filesKey) {
+		t.files = !t.files
 		return nil
 	}
 	return t.table.Update(msg)
@@ -161,9 +197,17 @@ func (t *Tab) View() string {
 		}
 	}
 	if rest := t.height - len(lines); rest > 0 {
-		t.table.SetSize(t.width, rest)
+		tableH, filesH := rest, 0
+		if t.files && rest >= 8 {
+			filesH = rest / 2
+			tableH = rest - filesH
+		}
+		t.table.SetSize(t.width, tableH)
 		t.table.SetOrigin(t.originX, t.originY+len(lines))
 		lines = append(lines, strings.Split(t.table.View(), "\n")...)
+		if filesH > 0 {
+			lines = append(lines, t.filesView(c, filesH)...)
+		}
 	}
 	for i := range lines {
 		lines[i] = common.Fit(lines[i], t.width)
@@ -172,6 +216,40 @@ func (t *Tab) View() string {
 		lines = append(lines, strings.Repeat(" ", t.width))
 	}
 	return strings.Join(lines[:t.height], "\n")
+}
+
+// filesView is pcstat for the selected process: its open regular files,
+// largest share in the page cache first.
+func (t *Tab) filesView(c *model.Cache, h int) []string {
+	s := t.ctx.Styles
+	k, ok := t.table.Selected()
+	if !ok {
+		return []string{s.Faint.Render("files: select a process")}
+	}
+	if c == nil || c.Files == nil || c.Files.PID != k.PID {
+		return []string{s.Faint.Render("files of " + strconv.Itoa(int(k.PID)) + ": reading (next refresh)…")}
+	}
+	f := c.Files
+	head := s.Bold.Render("open files of "+strconv.Itoa(int(f.PID))) + s.Faint.Render(" in the page cache, via "+f.Method)
+	if f.Reason != "" {
+		head += s.Warning.Render("  " + model.Sanitize(f.Reason))
+	}
+	out := []string{head, s.TableHeader.Render(common.FitRight("SIZE", 8) + common.FitRight("CACHED", 9) + common.FitRight("CACHED%", 8) + common.FitRight("DIRTY", 8) + "  PATH")}
+	for _, fr := range f.Files {
+		if len(out) >= h {
+			break
+		}
+		pct := common.Dash
+		if fr.Pages > 0 {
+			pct = common.Pct(float64(fr.CachedPages) * 100 / float64(fr.Pages))
+		}
+		out = append(out, common.FitRight(common.Bytes(fr.SizeBytes), 8)+common.FitRight(common.Bytes(fr.CachedPages*4096), 9)+
+			common.FitRight(pct, 8)+common.FitRight(common.Bytes(fr.DirtyPages*4096), 8)+"  "+model.Sanitize(fr.Path))
+	}
+	if len(f.Files) == 0 && len(out) < h {
+		out = append(out, s.Faint.Render("no open regular files"))
+	}
+	return out
 }
 
 // otherTiers says briefly why faster tiers are not in use.
@@ -217,6 +295,17 @@ func (t *Tab) Explain() [][2]string {
 		{"dirties", "pages written into the page cache"},
 		{"not seen", "reads through already-mapped pages (mmap: watch major faults on the Memory tab instead), tmpfs and direct I/O bypass the page-cache read path"},
 		{"buffers cached", "Buffers and Cached from /proc/meminfo"},
+		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},
+	}
+	// The tier report, as vitals probes prints it.
+	if t.snap != nil && t.snap.Sample != nil && t.snap.Sample.Cache != nil {
+		for _, tr := range t.snap.Sample.Cache.Tiers {
+			text := tr.Status
+			if tr.Reason != "" {
+				text += ": " + tr.Reason
+			}
+			out = append(out, [2]string{"tier " + tr.Tier, text})
+		}
 	}
 	for _, c := range t.table.Columns() {
 		out = append(out, [2]string{c.Title, c.Help})

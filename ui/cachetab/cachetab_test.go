@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -40,7 +41,7 @@ func snapshot(c *model.Cache) *model.Snapshot {
 func ebpfCache() *model.Cache {
 	return &model.Cache{
 		Source: "ebpf", Tier: "tp_btf",
-		Tiers: []model.CacheTier{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}},
+		Tiers:  []model.CacheTier{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}},
 		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: 6 << 20, CachedBytes: 300 << 20},
 		Processes: []model.CacheProcess{
 			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
@@ -129,5 +130,31 @@ func TestSizes(t *testing.T) {
 	empty.SetSize(80, 10)
 	if !strings.Contains(empty.View(), "collecting the first interval") {
 		t.Error("no-data view")
+	}
+}
+
+func TestFilesPanel(t *testing.T) {
+	c := ebpfCache()
+	c.Files = &model.ProcessFiles{PID: 200, Method: "cachestat", Files: []model.FileResidency{
+		{Path: "/var/log/big.log", SizeBytes: 8 << 20, Pages: 2048, CachedPages: 1024, DirtyPages: 16},
+		{Path: "/tmp/evil\x1b[2J", SizeBytes: 4096, Pages: 1, CachedPages: 1},
+	}}
+	tab := newTab(c, 120, 30)
+	if d := tab.Demand(); d.FilesOf.PID != 0 {
+		t.Fatalf("files panel closed, demand %+v", d)
+	}
+	tab.Update(tea.KeyPressMsg{Code: 'f', Text: "f"})
+	tab.View()
+	if d := tab.Demand(); d.FilesOf.PID != 200 {
+		t.Fatalf("demand %+v, want the selected process (200, top by HITS)", d)
+	}
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"open files of 200", "via cachestat", "/var/log/big.log", "50.0", "8.0M", `/tmp/evil\e[2J`} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(tab.View(), "evil\x1b[2J") {
+		t.Error("file name reached the terminal raw")
 	}
 }
