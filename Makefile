@@ -16,7 +16,7 @@ include bpf/generate.mk
 # numbers are checked against.
 TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat vmstat:procps
 
-.PHONY: all build run test test-deps vet bench bench-scan bench-overhead clean
+.PHONY: all build run test test-deps vet bench bench-scan bench-overhead bench-ebpf clean
 
 all: build
 
@@ -46,15 +46,19 @@ vet:
 test: test-deps vet check-generate
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-# Benchmarks, not timed tests: the per-process scan cost, then whole-program
-# CPU per second next to htop and btop (../shared/bench/overhead.sh).
-bench: bench-scan bench-overhead
+# Benchmarks, not timed tests: the per-process scan cost, whole-program CPU
+# per second next to htop and btop (../shared/bench/overhead.sh), and the
+# slowdown of a cached-read loop with the eBPF page-cache probes attached.
+bench: bench-scan bench-overhead bench-ebpf
 
 bench-scan:
 	$(GO) test -run '^$$' -bench 'ProcessScan' -benchtime 20x -count 3 ./probes/
 
 bench-overhead: build
 	scripts/bench-overhead.sh
+
+bench-ebpf:
+	$(GO) test -run '^$$' -bench 'CachedRead' -benchtime 2s -count 3 ./probes/ebpf/
 
 clean:
 	rm -rf bin
