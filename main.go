@@ -225,7 +225,7 @@ func newSystem(interval time.Duration, snapshot bool, bpfTier string) (*system, 
 	if err != nil {
 		return nil, fmt.Errorf("start cgroup probe: %w", err)
 	}
-	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier})
+	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier, Demand: demand})
 	if err != nil {
 		return nil, fmt.Errorf("start page-cache probe: %w", err)
 	}

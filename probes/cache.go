@@ -38,6 +38,9 @@ type CacheProbeConfig struct {
 	// eBPF tier name (fentry, kprobe, tp_btf, raw_tp, tracepoint) for only
 	// that one, or "procfs" to skip eBPF and use the procfs estimate.
 	ForceTier string
+	// Demand, when set, names the process whose open files get pcstat
+	// (Demand.FilesOf) in Cache.Files, once per Read.
+	Demand *model.Demand
 }
 
 // CacheProbe is bcc's cachestat and cachetop: page-cache hits and misses for
@@ -45,6 +48,7 @@ type CacheProbeConfig struct {
 // privileges for that, estimated per process from /proc/PID/io.
 type CacheProbe struct {
 	procRoot string
+	demand   *model.Demand
 	users    *userNames
 	gen      uint64 // Read generation, for users
 
@@ -92,7 +96,7 @@ func NewCacheProbe(cfg CacheProbeConfig) (*CacheProbe, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("cache probe: %s is not a directory", cfg.ProcRoot)
 	}
-	p := &CacheProbe{procRoot: cfg.ProcRoot, users: newUserNames(cfg.PasswdPath)}
+	p := &CacheProbe{procRoot: cfg.ProcRoot, demand: cfg.Demand, users: newUserNames(cfg.PasswdPath)}
 	if cfg.ForceTier == CacheTierProcfs {
 		rep := ebpf.Report{Feature: ebpf.CacheStatFeature().Name, Reason: "tier forced to " + CacheTierProcfs}
 		for _, t := range ebpf.CacheStatFeature().Tiers {
@@ -162,13 +166,22 @@ func (p *CacheProbe) Sample(now time.Time, store *model.Store) error {
 // Read returns the page-cache counts since the previous Read, or nil on the
 // first call (the baseline). Counts are pages per interval for processes
 // and pages per second (over now minus the previous call's now) for the
-// system.
+// system. With a Demand naming a process (FilesOf), Files is pcstat for it.
 func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 	p.gen++
+	var c *model.Cache
+	var err error
 	if p.ebpf {
-		return p.readEBPF(now)
+		c, err = p.readEBPF(now)
+	} else {
+		c, err = p.readProcfs(now)
 	}
-	return p.readProcfs(now)
+	if c != nil && p.demand != nil {
+		if key := p.demand.Get().FilesOf; key.PID != 0 {
+			c.Files = ReadProcessFiles(p.procRoot, key, pcstatMaxFiles)
+		}
+	}
+	return c, err
 }
 
 func (p *CacheProbe) newCache(source string) *model.Cache {

@@ -89,9 +89,11 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	return t.table.Update(msg)
 }
 
-// join pairs each cachetop row with its process. A process that exited
-// before the counts were drained (a short-lived reader: what cachetop is
-// good at catching) still gets a row, from what the kernel recorded.
+// join lists every process with this interval's cachetop counts (none for
+// most: they sort last), so that any process can be selected for its open
+// files (f). A process that exited before the counts were drained (a
+// short-lived reader: what cachetop is good at catching) still gets a row,
+// from what the kernel recorded.
 func (t *Tab) join() {
 	clear(t.counts)
 	t.rows = t.rows[:0]
@@ -100,19 +102,18 @@ func (t *Tab) join() {
 		return
 	}
 	c := t.snap.Sample.Cache
-	byPID := make(map[int32]*model.Process, len(t.snap.Sample.Processes))
-	for i := range t.snap.Sample.Processes {
-		p := &t.snap.Sample.Processes[i]
-		byPID[p.PID] = p
+	procs := t.snap.Sample.Processes
+	live := make(map[int32]bool, len(procs))
+	for i := range procs {
+		live[procs[i].PID] = true
 	}
+	t.rows = append(t.rows, procs...)
 	for i := range c.Processes {
 		cp := &c.Processes[i]
 		t.counts[cp.PID] = cp
-		if p, ok := byPID[cp.PID]; ok {
-			t.rows = append(t.rows, *p)
-			continue
+		if !live[cp.PID] {
+			t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
 		}
-		t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
 	}
 	t.table.SetProcesses(t.rows)
 }
