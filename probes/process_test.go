@@ -691,17 +691,18 @@ func TestProcessScannerLive(t *testing.T) {
 	if age := time.Since(b.StartTime); age < 0 || age > 10*time.Second {
 		t.Errorf("busy child started %v ago", age)
 	}
-	// A CPU-bound loop is always either running or runnable: CPU and wait
-	// add up to the whole interval even when other work competes for the
-	// two CPUs; on an otherwise idle machine CPU alone does.
+	// A CPU-bound loop is always either running or runnable, so CPU and
+	// wait add up to about the whole interval even when other work (other
+	// test packages run in parallel) competes for the two CPUs. Not
+	// exactly: on a VM, time the hypervisor steals is in neither, and CPU
+	// time is counted in 10 ms ticks. The exact check is the comparison
+	// with pidstat over the same second, below; this one only catches
+	// nonsense.
 	if !b.WaitPct.OK {
 		t.Error("busy child: wait unknown")
 	}
-	if sum := b.CPUPct + b.WaitPct.V; sum < 90 || sum > 105 {
-		t.Errorf("busy child: cpu %.1f%% + wait %.1f%% = %.1f%%, want 90-105", b.CPUPct, b.WaitPct.V, sum)
-	}
-	if b.WaitPct.V < 5 && (b.CPUPct < 90 || b.CPUPct > 105) {
-		t.Errorf("busy child on a quiet machine: cpu %.1f%%, want 90-105", b.CPUPct)
+	if sum := b.CPUPct + b.WaitPct.V; sum < 75 || sum > 105 {
+		t.Errorf("busy child: cpu %.1f%% + wait %.1f%% = %.1f%%, want 75-105", b.CPUPct, b.WaitPct.V, sum)
 	}
 
 	sl, ok := got[int32(sleeper.Process.Pid)]
