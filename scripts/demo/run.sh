@@ -14,6 +14,8 @@ scenarios=(
 	"mem-leak|RSS of one process (demo-leak) climbs 20 MiB/s to a cap: a memory leak"
 	"page-cache|demo-cachefill reads a big file: buff/cache grows, used stays flat"
 	"reclaim|a 256 MiB memory cgroup: cache reclaim, refaults, OOM kills (root)"
+	"cache-direct-io|one file read buffered (demo-buffered) and O_DIRECT (demo-direct)"
+	"cache-cold-warm|demo-coldread reads a file cold, then warm: READ_HIT% 0, then 100"
 )
 
 usage() {
@@ -23,7 +25,8 @@ Usage: $(basename "$0") [-h] [NAME [ARGS...]]
 Without NAME, lists the scenarios. With NAME, runs scripts/demo/NAME.sh with
 ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SECONDS, and -h).
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
-for the first three, its Memory tab (key 2) for the others.
+for the first three, its Memory tab (key 2) for the next three, its Cache
+tab (key 3, as root) for the cache-* ones.
 See README.md beside this script for what each scenario teaches.
 EOF
 }
