@@ -28,7 +28,7 @@ const cacheChildEnv = "VITALS_TEST_CACHE_CHILD"
 func TestCacheChildHelper(t *testing.T) {
 	spec := os.Getenv(cacheChildEnv)
 	if spec == "" {
-		t.Skip("helper for the cache probe tests")
+		return // only does something when a test runs it as its child
 	}
 	if err := runCacheChild(spec); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)

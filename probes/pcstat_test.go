@@ -25,7 +25,7 @@ const pcstatChildEnv = "VITALS_TEST_PCSTAT_CHILD"
 func TestPcstatChildHelper(t *testing.T) {
 	spec := os.Getenv(pcstatChildEnv)
 	if spec == "" {
-		t.Skip("helper for the pcstat tests")
+		return // only does something when a test runs it as its child
 	}
 	pid, rest, _ := strings.Cut(spec, ":")
 	ticks, method, _ := strings.Cut(rest, ":")
