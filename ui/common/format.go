@@ -3,6 +3,7 @@ package common
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -13,16 +14,80 @@ import (
 // Dash is what a view shows for a value it could not read.
 const Dash = "–"
 
-// Width is the display width of s in cells. Plain ASCII (most of a frame)
-// is measured by its length; anything else by grapheme clusters, ignoring
-// ANSI styles.
+// Width is the display width of s in cells, ignoring ANSI escape
+// sequences. Frames are measured line by line every refresh, so the common
+// case is done here without grapheme segmentation: ASCII, SGR/OSC escapes,
+// and the single-cell symbols vitals draws itself (box drawing, dashes,
+// arrows, ellipsis, middle dot). Anything else — wide or combining
+// characters, emoji in a process name — is measured by grapheme clusters.
 func Width(s string) int {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 || c < 0x20 {
-			return lipgloss.Width(s)
+	w := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == 0x1b:
+			n := escapeLen(s[i:])
+			if n == 0 {
+				return lipgloss.Width(s)
+			}
+			i += n
+		case c >= 0x20 && c < 0x7f:
+			w++
+			i++
+		case c < 0x80:
+			return lipgloss.Width(s) // other control characters
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !singleCell(r) {
+				return lipgloss.Width(s)
+			}
+			w++
+			i += size
 		}
 	}
-	return len(s)
+	return w
+}
+
+// escapeLen is the length of the CSI (ESC [ … final) or OSC (ESC ] … BEL or
+// ESC \) sequence at the start of s, or 0 if it is neither.
+func escapeLen(s string) int {
+	if len(s) < 2 {
+		return 0
+	}
+	switch s[1] {
+	case '[':
+		for i := 2; i < len(s); i++ {
+			if s[i] >= 0x40 && s[i] <= 0x7e {
+				return i + 1
+			}
+		}
+	case ']':
+		for i := 2; i < len(s); i++ {
+			if s[i] == 0x07 {
+				return i + 1
+			}
+			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+		}
+	}
+	return 0
+}
+
+// singleCell lists the non-ASCII runes vitals draws, all one cell wide in
+// every terminal font.
+func singleCell(r rune) bool {
+	switch {
+	case r >= 0x2500 && r <= 0x257f: // box drawing (tables, charts, tree)
+		return true
+	case r >= 0x2580 && r <= 0x259f: // block elements
+		return true
+	}
+	switch r {
+	case '–', '—', '…', '·', '▲', '▼', '▸', '×', '−', '│', '≥', '≤', '█':
+		return true
+	}
+	return false
 }
 
 // Fit pads or truncates s (which may hold ANSI styles) to exactly w cells.

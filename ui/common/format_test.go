@@ -1,6 +1,10 @@
 package common
 
-import "testing"
+import (
+	"testing"
+
+	"charm.land/lipgloss/v2"
+)
 
 func TestDisplayCommand(t *testing.T) {
 	cases := []struct{ comm, cmdline, want string }{
@@ -16,5 +20,25 @@ func TestDisplayCommand(t *testing.T) {
 		if got := DisplayCommand(c.comm, c.cmdline); got != c.want {
 			t.Errorf("DisplayCommand(%q, %q) = %q, want %q", c.comm, c.cmdline, got, c.want)
 		}
+	}
+}
+
+// Width must agree with lipgloss (grapheme clusters, ANSI ignored) on
+// everything a frame can hold.
+func TestWidthMatchesLipgloss(t *testing.T) {
+	cases := []string{
+		"", "plain ascii", "\x1b[1mbold\x1b[0m and \x1b[38;5;2mgreen\x1b[m",
+		"│ box ├──┤ ╭╮ ▼ – … · −", "\x1b]8;;http://x\x07link\x1b]8;;\x07",
+		"wide 日本語", "emoji 👍 and e\u0301", "tab\there", "\x1b[31m▼\x1b[0m%CPU",
+		"half \x1b[", "evil\\e[2J",
+	}
+	for _, s := range cases {
+		if got, want := Width(s), lipgloss.Width(s); got != want {
+			t.Errorf("Width(%q) = %d, lipgloss says %d", s, got, want)
+		}
+	}
+	plain := "\x1b[1m    PID USER\x1b[0m      S  THR  NI  %CPU▼ │ ok –"
+	if n := testing.AllocsPerRun(100, func() { _ = Width(plain) }); n != 0 {
+		t.Errorf("Width allocates %v times on a styled line", n)
 	}
 }
