@@ -162,7 +162,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	// The one place signals are handled: each ends the program cleanly
+	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	for _, p := range sys.probes {
 		go probes.Run(ctx, p, cfg.interval, sys.store)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -541,4 +542,28 @@ func TestCommandLine(t *testing.T) {
 			t.Errorf("vitals --interval 0: stderr %q does not say what is wrong with the interval", stderr)
 		}
 	})
+}
+
+// SIGTERM, SIGHUP (the pane closes) and SIGINT each end vitals at once with
+// exit status 0 and the terminal restored. bubbletea's own signal handler
+// used to race vitals' for the same signal and hang the exit.
+func TestSignalsEndCleanly(t *testing.T) {
+	bin := vitalsBinary(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := newSession(t, 80, 24, shellQuote(bin)+"; echo "+exitMarker+" rc=$?; sleep 30")
+			waitForAll(t, s, 5*time.Second, "PID", "%CPU")
+			out, err := exec.Command("pgrep", "-f", "^"+bin+"$").Output()
+			if err != nil {
+				t.Fatalf("pgrep: %v", err)
+			}
+			for _, f := range strings.Fields(string(out)) {
+				pid, _ := strconv.Atoi(f)
+				if err := syscall.Kill(pid, sig); err != nil {
+					t.Fatalf("kill %d: %v", pid, err)
+				}
+			}
+			waitForAll(t, s, 3*time.Second, exitMarker+" rc=0")
+		})
+	}
 }
