@@ -39,17 +39,7 @@ size=$((10#$size))
 demo_disk_dir "$dir" "O_DIRECT needs a disk (tmpfs refuses it) and its files are not page cache of a disk"
 dd=$(command -v dd) || die "dd not found (it is part of coreutils)"
 
-# The file must fit: in a tenth of the RAM (the lesson is the cache, not
-# memory pressure) and on the disk with 1 GiB to spare.
-total_mib=$(($(meminfo_kib MemTotal) / 1024))
-disk_mib=$(free_mib "$dir")
-limit=$((total_mib / 10))
-((disk_mib - 1024 >= limit)) || limit=$((disk_mib - 1024))
-if ((size > limit)); then
-	echo "$scenario: lowering the file size from $size to $limit MiB (10 % of MemTotal $total_mib MiB, at most free space $disk_mib MiB minus 1 GiB)"
-	size=$limit
-fi
-((size >= 16)) || die "too little free space in $dir ($disk_mib MiB) for a useful file"
+demo_cap_size 10 "$dir"
 
 # A SIGKILLed earlier run could not remove its file: if no demo-buffered is
 # running, remove such leftovers.
@@ -68,13 +58,7 @@ ln -s "$dd" "$workdir/bin/demo-direct"
 
 # Write the file past the page cache, so that the first buffered pass is a
 # cold one. timeout bounds it in case this script is SIGKILLed.
-echo "$scenario: writing $file ($size MiB, O_DIRECT) ..."
-timeout "$duration" "$dd" if=/dev/zero of="$file" bs=1M count="$size" oflag=direct status=none &
-pids=($!)
-wait "${pids[0]}" || die "could not write $size MiB to $file in $duration s"
-pids=()
-left=$((end - SECONDS))
-((left > 0)) || die "writing the file took all of the $duration s; nothing left to show (try a larger -d)"
+demo_write_direct "$file" "$dd" "$end"
 
 # The readers: demo_script names each bash loop after its reader too, so
 # every process of a reader (the loop, and its dd between fork and exec) has

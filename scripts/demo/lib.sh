@@ -161,3 +161,33 @@ demo_finish() {
 	pids=()
 	echo "$scenario: done."
 }
+
+# demo_cap_size PERCENT DIR: lowers $size (MiB) to fit in PERCENT % of
+# MemTotal (the lesson is the cache, not memory pressure) and in the free
+# space of DIR minus 1 GiB; dies if what is left is under 16 MiB.
+demo_cap_size() {
+	local percent=$1 dir=$2 total_mib disk_mib limit
+	total_mib=$(($(meminfo_kib MemTotal) / 1024))
+	disk_mib=$(free_mib "$dir")
+	limit=$((total_mib * percent / 100))
+	((disk_mib - 1024 >= limit)) || limit=$((disk_mib - 1024))
+	if ((size > limit)); then
+		echo "$scenario: lowering the file size from $size to $limit MiB ($percent % of MemTotal $total_mib MiB, at most free space $disk_mib MiB minus 1 GiB)"
+		size=$limit
+	fi
+	((size >= 16)) || die "too little free space in $dir ($disk_mib MiB) for a useful file"
+}
+
+# demo_write_direct FILE DD END: writes $size MiB to FILE with DD (a dd)
+# using O_DIRECT, so none of it is in the page cache, bounded by the
+# duration; sets $left to the seconds that remain until END ($SECONDS).
+demo_write_direct() {
+	local file=$1 dd=$2 end=$3
+	echo "$scenario: writing $file ($size MiB, O_DIRECT) ..."
+	timeout "$duration" "$dd" if=/dev/zero of="$file" bs=1M count="$size" oflag=direct status=none &
+	pids=($!)
+	wait "${pids[0]}" || die "could not write $size MiB to $file in $duration s"
+	pids=()
+	left=$((end - SECONDS))
+	((left > 0)) || die "writing the file took all of the $duration s; nothing left to show (try a larger -d)"
+}
