@@ -210,13 +210,7 @@ func (t *Tab) View() string {
 			lines = append(lines, t.filesView(c, filesH)...)
 		}
 	}
-	for i := range lines {
-		lines[i] = common.Fit(lines[i], t.width)
-	}
-	for len(lines) < t.height {
-		lines = append(lines, strings.Repeat(" ", t.width))
-	}
-	return strings.Join(lines[:t.height], "\n")
+	return common.Block(lines, t.width, t.height)
 }
 
 // filesView is pcstat for the selected process: its open regular files,

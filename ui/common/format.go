@@ -105,6 +105,24 @@ func Fit(s string, w int) string {
 	return s
 }
 
+// Block is a component's view from its lines: exactly h lines, each exactly
+// w cells (cut or padded), so no view can spill past its area.
+func Block(lines []string, w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i := range lines {
+		lines[i] = Fit(lines[i], w)
+	}
+	for len(lines) < h {
+		lines = append(lines, spaces(max(w, 0)))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // FitRight right-aligns s in w cells, truncating if needed.
 func FitRight(s string, w int) string {
 	if w <= 0 {

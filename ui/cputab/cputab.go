@@ -151,13 +151,7 @@ func (t *Tab) View() string {
 		t.table.SetOrigin(t.originX, t.originY+len(lines))
 		lines = append(lines, strings.Split(t.table.View(), "\n")...)
 	}
-	for i := range lines {
-		lines[i] = common.Fit(lines[i], t.width)
-	}
-	for len(lines) < t.height {
-		lines = append(lines, strings.Repeat(" ", t.width))
-	}
-	return strings.Join(lines[:t.height], "\n")
+	return common.Block(lines, t.width, t.height)
 }
 
 // --- CPU bars ---------------------------------------------------------------

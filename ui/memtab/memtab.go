@@ -165,13 +165,7 @@ func (t *Tab) View() string {
 	if rest > 0 {
 		lines = append(lines, t.panelView(m, rest)...)
 	}
-	for i := range lines {
-		lines[i] = common.Fit(lines[i], t.width)
-	}
-	for len(lines) < t.height {
-		lines = append(lines, strings.Repeat(" ", t.width))
-	}
-	return strings.Join(lines[:t.height], "\n")
+	return common.Block(lines, t.width, t.height)
 }
 
 // --- summary ----------------------------------------------------------------
