@@ -14,14 +14,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/probes"
-	"github.com/vitals-dev/vitals/probes/ebpf"
 	"github.com/vitals-dev/vitals/ui"
 )
 
@@ -44,6 +45,11 @@ Flags:
                   tracepoint, or procfs (no eBPF); default: the first that works
   --json          (snapshot) print JSON; the only snapshot format so far
   --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
+  --proc-root DIR read procfs from DIR instead of /proc, and
+  --sys-root DIR  sysfs from DIR instead of /sys: for tests, and for reading a
+                  tree copied from another machine (eBPF is off then: it would
+                  describe this kernel, not the copy)
+  --passwd FILE   user names from FILE instead of /etc/passwd (with a copied tree)
 
 Keys: ? or F1 in the UI lists every key and explains every number.
 Set NO_COLOR=1 for a colourless display with distinct glyphs.
@@ -60,6 +66,9 @@ type config struct {
 	cpuProf  string
 	probes   bool
 	bpfTier  string
+	procRoot string
+	sysRoot  string
+	passwd   string
 }
 
 // errHelp means --help was asked for: print usage and exit 0.
@@ -82,6 +91,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "")
 	fs.StringVar(&c.bpfTier, "bpf-tier", "", "")
+	fs.StringVar(&c.procRoot, "proc-root", "/proc", "")
+	fs.StringVar(&c.sysRoot, "sys-root", "/sys", "")
+	fs.StringVar(&c.passwd, "passwd", "/etc/passwd", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -98,6 +110,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	case "", "fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "procfs":
 	default:
 		return c, fmt.Errorf("--bpf-tier %q: use fentry, kprobe, tp_btf, raw_tp, tracepoint or procfs", c.bpfTier)
+	}
+	for _, dir := range []struct{ flag, path string }{{"--proc-root", c.procRoot}, {"--sys-root", c.sysRoot}} {
+		if info, err := os.Stat(dir.path); err != nil {
+			return c, fmt.Errorf("%s: %w", dir.flag, err)
+		} else if !info.IsDir() {
+			return c, fmt.Errorf("%s %s: not a directory", dir.flag, dir.path)
+		}
 	}
 	if c.snapshot && !c.json {
 		return c, errors.New("snapshot needs --json (the only output format so far)")
@@ -147,9 +166,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	if cfg.probes {
-		return listProbes(stdout, stderr, cfg.bpfTier)
+		return listProbes(stdout, stderr, cfg)
 	}
-	sys, err := newSystem(cfg.interval, cfg.snapshot, cfg.bpfTier)
+	sys, err := newSystem(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
 		return 1
@@ -166,15 +185,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	for _, p := range sys.probes {
-		go probes.Run(ctx, p, cfg.interval, sys.store)
-	}
+	go sys.collector.Run(ctx)
+	procRoot := cfg.procRoot
 	err = ui.Run(ctx, sys.store, os.Getenv("NO_COLOR") != "", ui.Options{
 		Interval: cfg.interval,
 		NoMouse:  cfg.noMouse,
-		Demand:   sys.demand,
+		Demand:   sys.env.Demand,
 		Kill: func(key model.ProcKey, sig int) error {
-			return probes.SignalProcess("/proc", key, sig)
+			return probes.SignalProcess(procRoot, key, sig)
 		},
 	})
 	if err != nil {
@@ -184,119 +202,168 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// system is the probes and the store they publish into.
+// system is the probes, the collector that runs them and the store it
+// publishes into.
 type system struct {
-	store  *model.Store
-	probes []probes.Probe
-	demand *model.Demand
+	env       *probes.Env
+	store     *model.Store
+	collector *probes.Collector
 }
 
-func newSystem(interval time.Duration, snapshot bool, bpfTier string) (*system, error) {
-	host, err := probes.ReadHost("/proc")
+// newEnv is the probes' environment for cfg. A snapshot has no UI to say
+// what is on screen, so it asks for everything.
+func newEnv(cfg config) (*probes.Env, error) {
+	host, err := probes.ReadHost(cfg.procRoot)
 	if err != nil {
 		return nil, fmt.Errorf("read host information: %w", err)
 	}
-	cpu, err := probes.NewCPUProbe(probes.CPUProbeConfig{ProcRoot: "/proc", SysRoot: "/sys"})
-	if err != nil {
-		return nil, fmt.Errorf("start CPU probe: %w", err)
+	env := &probes.Env{
+		ProcRoot:   cfg.procRoot,
+		SysRoot:    cfg.sysRoot,
+		CgroupRoot: filepath.Join(cfg.sysRoot, "fs/cgroup"),
+		PasswdPath: cfg.passwd,
+		Host:       host,
+		Demand:     &model.Demand{},
+		ForceTier:  cfg.bpfTier,
+		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
-	// The UI sets demand (which processes are on screen, whether the slab
-	// panel is open); a snapshot has no UI and reads everything.
-	var demand *model.Demand
-	if !snapshot {
-		demand = &model.Demand{}
+	if cfg.snapshot {
+		env.Demand.Set(model.DemandSet{All: true, Slab: true})
 	}
-	mem, err := probes.NewMemoryProbe(probes.MemoryProbeConfig{ProcRoot: "/proc", Demand: demand})
-	if err != nil {
-		return nil, fmt.Errorf("start memory probe: %w", err)
-	}
-	scanDemand := demand
-	if snapshot {
-		scanDemand = &model.Demand{}
-		scanDemand.Set(model.DemandSet{All: true})
-	}
-	scanner, err := probes.NewProcessScanner(probes.ProcessScannerConfig{
-		ProcRoot: "/proc", PasswdPath: "/etc/passwd",
-		BootTime: host.BootTime, ClockTicks: host.ClockTicks,
-		Demand: scanDemand,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start process scanner: %w", err)
-	}
-	cgroups, err := probes.NewCgroupProbe(probes.CgroupProbeConfig{CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc"})
-	if err != nil {
-		return nil, fmt.Errorf("start cgroup probe: %w", err)
-	}
-	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier, Demand: demand})
-	if err != nil {
-		return nil, fmt.Errorf("start page-cache probe: %w", err)
-	}
-	host.Mode = mode(cache.Report())
-	store := model.NewStore(host, interval.Seconds(), model.DefaultHistoryCapacity)
-	// The cgroup probe sums the processes' RSS, so it runs after the scanner.
-	return &system{store: store, probes: []probes.Probe{cpu, mem, scanner, cgroups, cache}, demand: demand}, nil
+	return env, nil
 }
 
-// mode says in the header what vitals can see: "eBPF" when the eBPF
-// features loaded, otherwise procfs and why.
-func mode(r ebpf.Report) string {
+func newSystem(cfg config) (*system, error) {
+	env, err := newEnv(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := probes.Open(env)
+	if err != nil {
+		return nil, err
+	}
+	fams, _ := probes.Families()
+	after := make([][]string, len(fams))
+	for i, f := range fams {
+		after[i] = f.After
+	}
+	env.Host.Mode = mode(probes.Features(ps), env)
+	store := model.NewStore(env.Host, cfg.interval.Seconds(), model.DefaultHistoryCapacity)
+	return &system{env: env, store: store, collector: probes.NewCollector(store, cfg.interval, ps, after, nil)}, nil
+}
+
+// mode says in the header what vitals can see: "eBPF" when every eBPF
+// feature runs a tier, otherwise procfs and why.
+func mode(features []model.Feature, env *probes.Env) string {
+	var active, reason string
+	for _, f := range features {
+		if f.Tier != "" && f.Tier != probes.CacheTierProcfs {
+			active = "eBPF"
+		} else if reason == "" {
+			reason = f.Reason
+		}
+	}
 	switch {
-	case r.Active != "" && r.Active != "procfs":
-		return "eBPF"
+	case env.CopiedTree:
+		return "copied tree: procfs only"
+	case active != "" && reason == "":
+		return active
+	case active != "":
+		return "eBPF (partly: " + reason + ")"
 	case os.Geteuid() != 0:
 		return "procfs only: not root"
-	case r.Reason != "":
-		return "procfs only: eBPF " + r.Reason
+	case reason != "":
+		return "procfs only: eBPF " + reason
 	default:
 		return "procfs only"
 	}
 }
 
-// close releases what the probes hold (BPF programs, links, maps, fds).
-func (s *system) close() {
-	for _, p := range s.probes {
-		if c, ok := p.(io.Closer); ok {
-			_ = c.Close()
-		}
-	}
-}
+// close stops the collector, waits for the probes and releases what they
+// hold (BPF programs, links, maps, fds).
+func (s *system) close() { _ = s.collector.Close() }
 
-// listProbes loads every eBPF feature once, prints which tier is active
-// and why the others are not, and releases everything.
-func listProbes(stdout, stderr io.Writer, bpfTier string) int {
-	cache, err := probes.NewCacheProbe(probes.CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: bpfTier})
+// listProbes starts every probe family once, prints which tier each eBPF
+// feature runs and why the others do not, and releases everything.
+func listProbes(stdout, stderr io.Writer, cfg config) int {
+	env, err := newEnv(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
 		return 1
 	}
-	defer cache.Close()
-	fmt.Fprintln(stdout, cache.Report().String())
+	ps, err := probes.Open(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "vitals: %v\n", err)
+		return 1
+	}
+	defer probes.CloseAll(ps)
+	fams, _ := probes.Families()
+	for i, p := range ps {
+		fmt.Fprintf(stdout, "%s probe", fams[i].Name)
+		if len(fams[i].After) > 0 {
+			fmt.Fprintf(stdout, " (after %s)", strings.Join(fams[i].After, ", "))
+		}
+		fmt.Fprintln(stdout)
+		if fr, ok := p.(probes.FeatureReporter); ok {
+			for _, f := range fr.Features() {
+				fmt.Fprintln(stdout, indent(featureString(f), "  "))
+			}
+		}
+	}
 	return 0
 }
 
-// snapshot takes a baseline, waits one interval and prints the sample.
+// featureString renders a feature's report on a few lines.
+func featureString(f model.Feature) string {
+	var b strings.Builder
+	active := f.Tier
+	if f.Reason != "" {
+		active += ": " + f.Reason
+	}
+	fmt.Fprintf(&b, "%s: %s", f.Name, active)
+	for _, t := range f.Tiers {
+		if t.Status == "active" {
+			fmt.Fprintf(&b, "\n  %s: active", t.Tier)
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", t.Tier, t.Reason)
+	}
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// snapshot collects a baseline frame, waits one interval and prints the
+// next frame: the same collector and frames as the UI.
 func (s *system) snapshot(w io.Writer, interval time.Duration) error {
-	for _, p := range s.probes {
-		if err := p.Sample(time.Now(), s.store); err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-	}
+	// Nobody is waiting for a frame on time: let every probe finish.
+	s.collector.SetBudget(time.Hour)
+	s.collector.Frame(time.Now())
 	time.Sleep(interval)
-	for _, p := range s.probes {
-		if err := p.Sample(time.Now(), s.store); err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-	}
+	s.collector.Frame(time.Now())
+	sample := s.store.Snapshot().Sample
 	out := struct {
 		SchemaVersion int `json:"schema_version"`
 		*model.Sample
-	}{1, s.store.Snapshot().Sample}
+	}{model.SchemaVersion, sample}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(escapeC1(b), '\n'))
-	return err
+	if _, err = w.Write(append(escapeC1(b), '\n')); err != nil {
+		return err
+	}
+	// The JSON holds every error too; a failed probe still fails the
+	// command, as scripts expect.
+	var errs []error
+	for _, p := range sample.Probes {
+		if p.Error != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", p.Name, model.Sanitize(p.Error)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // escapeC1 escapes DEL and the C1 control characters U+0080–U+009F, which

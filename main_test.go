@@ -20,6 +20,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--version"}, config{interval: time.Second, version: true}},
 	}
 	for _, c := range good {
+		c.want.procRoot, c.want.sysRoot, c.want.passwd = "/proc", "/sys", "/etc/passwd"
 		got, err := parseArgs(c.args, nil)
 		if err != nil || got != c.want {
 			t.Errorf("parseArgs(%q) = %+v, %v; want %+v", c.args, got, err, c.want)
@@ -32,6 +33,8 @@ func TestParseArgs(t *testing.T) {
 		"needs --json":                  {"snapshot"},
 		"only applies":                  {"--json"},
 		"unexpected argument":           {"top"},
+		"--proc-root":                   {"--proc-root", "/nonexistent-vitals-root"},
+		"not a directory":               {"--sys-root", "/etc/passwd"},
 	}
 	for want, args := range bad {
 		if _, err := parseArgs(args, nil); err == nil || !strings.Contains(err.Error(), want) {

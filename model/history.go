@@ -5,29 +5,45 @@ import "time"
 // DefaultHistoryCapacity keeps one hour at a 1 s refresh.
 const DefaultHistoryCapacity = 3600
 
-// Series names for the history every view can chart.
+// Series names for the history the views chart. Only what a view (or a
+// future recording) reads is kept: each series costs memory for an hour.
 const (
-	SeriesCPUBusy   = "cpu.busy"   // total CPU utilisation, % (100 - idle - iowait)
-	SeriesCPUUser   = "cpu.user"   // user+nice %
-	SeriesCPUSystem = "cpu.system" // system+irq+softirq %
-	SeriesCPUIOWait = "cpu.iowait"
-	SeriesCPUSteal  = "cpu.steal"
-	SeriesLoad1     = "load.1"
-	SeriesRunQueue  = "procs.running"
-	SeriesCtxtPerS  = "cpu.ctxt_per_s"
+	SeriesCPUBusy = "cpu.busy" // total CPU utilisation, % (100 - idle - iowait)
+	SeriesLoad1   = "load.1"
 
 	SeriesMemUsed      = "mem.used"      // bytes, total − available
 	SeriesMemCache     = "mem.cache"     // bytes, Cached + SReclaimable
 	SeriesMemAvailable = "mem.available" // bytes
-	SeriesSwapUsed     = "swap.used"     // bytes
-	SeriesSwapInOut    = "swap.in_out"   // pages/s, si + so
-	SeriesScanDirect   = "vm.pgscan_direct_per_s"
-	SeriesProcsTotal   = "procs.total"
 
 	SeriesCacheHitRatio = "cache.hit_ratio" // %, system-wide
-	SeriesCacheAccesses = "cache.accesses"  // pages/s
 	SeriesCacheMisses   = "cache.misses"    // pages/s
 )
+
+// RecordHistory appends the points of one published frame to h. It is the
+// one place history is derived: probes publish samples, never points, so a
+// replay of recorded samples rebuilds the same history through this code.
+// A part that is missing, stale (carried over from an earlier frame) or
+// unknown adds no point.
+func RecordHistory(h *History, s *Sample) {
+	t := s.Time
+	if cpu := s.CPU; cpu != nil && !s.stale("cpu") {
+		h.Record(SeriesCPUBusy, t, cpu.Total.Busy())
+		h.Record(SeriesLoad1, t, cpu.Load.One)
+	}
+	if m := s.Memory; m != nil && !s.stale("memory") {
+		h.Record(SeriesMemUsed, t, float64(m.UsedBytes))
+		h.Record(SeriesMemCache, t, float64(m.CacheBytes))
+		if m.AvailableBytes.OK {
+			h.Record(SeriesMemAvailable, t, m.AvailableBytes.V)
+		}
+	}
+	if c := s.Cache; c != nil && c.System != nil && !s.stale("cache") {
+		if c.System.HitRatio.OK {
+			h.Record(SeriesCacheHitRatio, t, c.System.HitRatio.V)
+		}
+		h.Record(SeriesCacheMisses, t, c.System.MissesPerS)
+	}
+}
 
 // Point is one value of a series at one time.
 type Point struct {
@@ -38,74 +54,11 @@ type Point struct {
 // Time is the point's timestamp.
 func (p Point) Time() time.Time { return time.UnixMilli(p.UnixMilli) }
 
-const chunkLen = 64
-
-// chunk is a block of points; once full it is never written again, which is
-// what lets snapshots share it without copying or locking.
-type chunk [chunkLen]Point
-
-// series is a fixed-capacity history of one metric. It keeps full chunks
-// (immutable) plus a tail being filled. Only the Store's writer touches it.
-type series struct {
-	full     []*chunk
-	tail     *chunk
-	tailLen  int
-	capacity int
-}
-
-func (s *series) append(p Point) {
-	if s.tail == nil || s.tailLen == chunkLen {
-		if s.tail != nil {
-			s.full = append(s.full, s.tail)
-		}
-		s.tail = new(chunk)
-		s.tailLen = 0
-		// Drop whole chunks beyond capacity. Re-slicing never writes into
-		// what an older snapshot can see: appends land past every
-		// snapshot's end.
-		maxFull := (s.capacity + chunkLen - 1) / chunkLen
-		if len(s.full) > maxFull {
-			s.full = s.full[len(s.full)-maxFull:]
-		}
-	}
-	s.tail[s.tailLen] = p
-	s.tailLen++
-}
-
-// view freezes the series: full chunks are shared, the tail is copied.
-func (s *series) view() SeriesView {
-	v := SeriesView{full: s.full[:len(s.full):len(s.full)], capacity: s.capacity}
-	if s.tail != nil {
-		v.tail = append([]Point(nil), s.tail[:s.tailLen]...)
-	}
-	return v
-}
+// series is one metric's history.
+type series = ring[Point]
 
 // SeriesView is an immutable copy of a series at the time of a snapshot.
-type SeriesView struct {
-	full     []*chunk
-	tail     []Point
-	capacity int
-}
-
-// Len is the number of points, at most the series capacity.
-func (v SeriesView) Len() int {
-	n := len(v.full)*chunkLen + len(v.tail)
-	if n > v.capacity {
-		n = v.capacity
-	}
-	return n
-}
-
-// At returns the i-th point, 0 being the oldest retained.
-func (v SeriesView) At(i int) Point {
-	total := len(v.full)*chunkLen + len(v.tail)
-	i += total - v.Len()
-	if c := i / chunkLen; c < len(v.full) {
-		return v.full[c][i%chunkLen]
-	}
-	return v.tail[i-len(v.full)*chunkLen]
-}
+type SeriesView struct{ ringView[Point] }
 
 // Last appends the values of the newest n points (fewer if the series is
 // shorter) to dst, oldest first.
@@ -147,7 +100,7 @@ func (h *History) Record(name string, t time.Time, v float64) {
 func (h *History) view() map[string]SeriesView {
 	m := make(map[string]SeriesView, len(h.series))
 	for name, s := range h.series {
-		m[name] = s.view()
+		m[name] = SeriesView{s.view()}
 	}
 	return m
 }

@@ -235,3 +235,26 @@ func TestSampleJSONShape(t *testing.T) {
 		t.Fatal("invalid JSON")
 	}
 }
+
+func TestKeyedCountersForgetVanishedKeys(t *testing.T) {
+	var c KeyedCounters[string, uint64]
+	if _, ok := c.Observe("sda", 10); ok {
+		t.Fatal("first reading has a previous value")
+	}
+	c.Observe("loop0", 5)
+	c.EndFrame()
+	if prev, ok := c.Observe("sda", 30); !ok || prev != 10 {
+		t.Fatalf("sda prev = %d, %v; want 10, true", prev, ok)
+	}
+	// loop0 detached this frame.
+	c.EndFrame()
+	if _, ok := c.Observe("loop0", 1); ok {
+		t.Fatal("a device that disappeared for a frame kept its old baseline")
+	}
+	if prev, ok := c.Observe("sda", 20); !ok || prev != 30 {
+		t.Fatalf("sda prev = %d, %v; want 30, true", prev, ok)
+	}
+	if r := CounterRate(30, 20, 1); r.OK {
+		t.Fatalf("a counter that went backwards gave rate %v", r.V)
+	}
+}

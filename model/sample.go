@@ -2,6 +2,11 @@ package model
 
 import "time"
 
+// SchemaVersion is the version of the JSON form of a Sample (vitals snapshot
+// --json, and recordings): bump it when a key changes meaning or goes away;
+// adding keys does not need a bump. docs/snapshot-json.md documents it.
+const SchemaVersion = 1
+
 // Sample is everything vitals knows about the system at one moment. A
 // published Sample is immutable: probes build new parts and the Store swaps
 // them in; nobody writes into a Sample that a reader may hold.
@@ -21,8 +26,52 @@ type Sample struct {
 	Processes []Process `json:"processes"`
 	// ProcessScan describes the last process scan (how many, how long).
 	ProcessScan ProcessScan `json:"process_scan"`
-	// Errors holds the last error of each probe that failed, by probe name.
+	// Errors holds the error of each probe that failed this frame, by
+	// probe name (the same text as in Probes).
 	Errors map[string]string `json:"errors,omitempty"`
+	// Probes says, for every probe in collection order, over which window
+	// its rates are, how long it took, and whether its part is stale
+	// (carried over from an earlier frame because the probe overran its
+	// budget or failed).
+	Probes []ProbeStatus `json:"probes"`
+	// Features is every eBPF feature's report: which tier runs and why
+	// the faster ones do not.
+	Features []Feature `json:"features"`
+	// Events is the kernel event log as of this frame (nil when no event
+	// source runs).
+	Events *EventLogView `json:"events,omitempty"`
+}
+
+// ProbeStatus is one probe's part of a frame.
+type ProbeStatus struct {
+	Name string `json:"name"`
+	// WindowS is the time between this probe's reading and its previous
+	// one: the divisor of its rates. Unknown on the baseline.
+	WindowS Float `json:"window_s"`
+	// DurationMS is how long the probe took this frame (for a probe still
+	// running at the deadline: so far).
+	DurationMS float64 `json:"duration_ms"`
+	// Stale is set when the part in this frame is not from this frame:
+	// the probe overran its budget or failed, and the part shown is the
+	// last one it produced, AgeS old (null when it never produced one).
+	Stale bool   `json:"stale"`
+	AgeS  Float  `json:"age_s"`
+	Error string `json:"error,omitempty"`
+}
+
+// Probe returns the status of the named probe, or nil.
+func (s *Sample) Probe(name string) *ProbeStatus {
+	for i := range s.Probes {
+		if s.Probes[i].Name == name {
+			return &s.Probes[i]
+		}
+	}
+	return nil
+}
+
+func (s *Sample) stale(probe string) bool {
+	p := s.Probe(probe)
+	return p != nil && p.Stale
 }
 
 // Host is what the header shows: which machine, which kernel, how we run.

@@ -40,6 +40,32 @@ func NewStore(host Host, intervalS float64, historyCapacity int) *Store {
 	return s
 }
 
+// Publish makes s the current sample, derives its history points
+// (RecordHistory) and signals readers: the collector's one publish per
+// frame. s is owned by the store afterwards and must not be modified.
+func (s *Store) Publish(next Sample) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if next.Host == (Host{}) {
+		next.Host = s.sample.Host
+	}
+	if next.IntervalS == 0 {
+		next.IntervalS = s.sample.IntervalS
+	}
+	s.sample = next
+	RecordHistory(s.history, &s.sample)
+	s.publishLocked()
+}
+
+// Current returns a shallow copy of the newest sample, the base the
+// collector builds the next frame on (parts that are not replaced are
+// carried over).
+func (s *Store) Current() Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sample
+}
+
 // Update applies fn to a copy of the current sample and publishes the result.
 // fn replaces whole parts (CPU, Processes) with freshly built values; it must
 // not modify values reachable from the previous sample. It may record history

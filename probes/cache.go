@@ -143,24 +143,36 @@ func (p *CacheProbe) Close() error {
 	return err
 }
 
-// Sample reads once and publishes the cache part of the sample and its
-// history points. The first call only takes the baseline.
-func (p *CacheProbe) Sample(now time.Time, store *model.Store) error {
-	c, err := p.Read(now)
-	if err != nil || c == nil {
-		return err
-	}
-	store.Update(func(next *model.Sample, h *model.History) {
-		next.Cache = c
-		if s := c.System; s != nil {
-			if s.HitRatio.OK {
-				h.Record(model.SeriesCacheHitRatio, now, s.HitRatio.V)
-			}
-			h.Record(model.SeriesCacheAccesses, now, s.AccessesPerS)
-			h.Record(model.SeriesCacheMisses, now, s.MissesPerS)
+func init() {
+	Register(Family{Name: "cache", After: []string{"process"}, New: func(env *Env) (Probe, error) {
+		tier := env.ForceTier
+		if env.CopiedTree {
+			tier = CacheTierProcfs
 		}
-	})
-	return nil
+		return NewCacheProbe(CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: tier, Demand: env.Demand})
+	}})
+}
+
+// Collect reads once and returns the cache part of the frame. The first
+// call only takes the baseline.
+func (p *CacheProbe) Collect(t *Tick) (Part, error) {
+	c, err := p.Read(t.Now)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return func(s *model.Sample) { s.Cache = c }, nil
+}
+
+// Features reports the page-cache feature's tiers.
+func (p *CacheProbe) Features() []model.Feature {
+	f := model.Feature{Name: p.report.Feature, Tier: p.report.Active, Reason: p.report.Reason}
+	if f.Tier == "" {
+		f.Tier = CacheTierProcfs
+	}
+	for _, t := range p.report.Tiers {
+		f.Tiers = append(f.Tiers, model.TierOutcome{Tier: t.Tier, Status: t.Status, Reason: t.Reason})
+	}
+	return []model.Feature{f}
 }
 
 // Read returns the page-cache counts since the previous Read, or nil on the

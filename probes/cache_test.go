@@ -238,7 +238,7 @@ func TestCacheProbeEBPF(t *testing.T) {
 			}
 			t.Logf("tier %s", rep.Active)
 			store := model.NewStore(model.Host{}, 1, 60)
-			if err := p.Sample(time.Now(), store); err != nil {
+			if err := publish(p, time.Now(), store); err != nil {
 				t.Fatal(err)
 			}
 			if store.Snapshot().Sample.Cache != nil {
@@ -284,7 +284,7 @@ func TestCacheProbeEBPF(t *testing.T) {
 
 			rpid = cacheChild(t, "read:"+path)
 			now := time.Now()
-			if err := p.Sample(now, store); err != nil {
+			if err := publish(p, now, store); err != nil {
 				t.Fatal(err)
 			}
 			snap := store.Snapshot()
@@ -307,7 +307,7 @@ func TestCacheProbeEBPF(t *testing.T) {
 					t.Errorf("rows not sorted by hits, pid: %+v before %+v", a, b)
 				}
 			}
-			for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheAccesses, model.SeriesCacheMisses} {
+			for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheMisses} {
 				if v := snap.Series(s); v.Len() != 1 || v.At(0).UnixMilli != now.UnixMilli() {
 					t.Errorf("series %s: %d points", s, v.Len())
 				}
@@ -341,14 +341,14 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	store := model.NewStore(model.Host{}, 1, 60)
-	if err := p.Sample(fixtureT0, store); err != nil {
+	if err := publish(p, fixtureT0, store); err != nil {
 		t.Fatal(err)
 	}
 	if store.Snapshot().Sample.Cache != nil {
 		t.Fatal("the baseline Sample published")
 	}
 	stage(t, root, "proc-cache-t1")
-	if err := p.Sample(fixtureT0.Add(2*time.Second), store); err != nil {
+	if err := publish(p, fixtureT0.Add(2*time.Second), store); err != nil {
 		t.Fatal(err)
 	}
 	snap := store.Snapshot()
@@ -375,7 +375,7 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 	if !reflect.DeepEqual(c.Processes, want) {
 		t.Errorf("processes:\n got %+v\nwant %+v", c.Processes, want)
 	}
-	for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheAccesses, model.SeriesCacheMisses} {
+	for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheMisses} {
 		if n := snap.Series(s).Len(); n != 0 {
 			t.Errorf("series %s has %d points without a system line", s, n)
 		}

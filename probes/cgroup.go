@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/vitals-dev/vitals/model"
 )
@@ -138,21 +137,26 @@ func cgroupControllersHaveMemory(path string) bool {
 // Name is the probe's key in the model's error map.
 func (p *CgroupProbe) Name() string { return "cgroup" }
 
-// Sample reads the cgroups of the processes in the newest snapshot and
-// publishes them as Memory.Cgroups. It publishes nothing until the process
-// scanner and the memory probe have published (Processes and Memory non-nil):
-// the memory probe owns Memory, so this probe only swaps in a copy with the
-// cgroup list replaced.
-func (p *CgroupProbe) Sample(_ time.Time, store *model.Store) error {
-	snap := store.Snapshot().Sample
-	if snap.Processes == nil || snap.Memory == nil {
-		return nil
+func init() {
+	Register(Family{Name: "cgroup", After: []string{"process", "memory"}, New: func(env *Env) (Probe, error) {
+		return NewCgroupProbe(CgroupProbeConfig{CgroupRoot: env.CgroupRoot, ProcRoot: env.ProcRoot})
+	}})
+}
+
+// Collect reads the cgroups of this frame's processes and returns them as
+// Memory.Cgroups. It runs after the process scanner and the memory probe
+// and returns nothing until both have produced their parts: the memory
+// probe owns Memory, so this part swaps in a copy with the list replaced.
+func (p *CgroupProbe) Collect(t *Tick) (Part, error) {
+	frame := t.Frame
+	if frame.Processes == nil || frame.Memory == nil {
+		return nil, nil
 	}
-	list, err := p.Read(snap.Processes)
+	list, err := p.Read(frame.Processes)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	store.Update(func(next *model.Sample, _ *model.History) {
+	return func(next *model.Sample) {
 		if next.Memory == nil {
 			return
 		}
@@ -167,8 +171,7 @@ func (p *CgroupProbe) Sample(_ time.Time, store *model.Store) error {
 			m.Unavailable["cgroups"] = p.reason
 		}
 		next.Memory = &m
-	})
-	return nil
+	}, nil
 }
 
 // Read builds the list of memory cgroups holding these processes (by their

@@ -341,7 +341,7 @@ func TestCgroupProbeSample(t *testing.T) {
 		newCgroupTestStore(procs, nil),
 	} {
 		seq := s.Snapshot().Seq
-		if err := p.Sample(time.Now(), s); err != nil {
+		if err := publish(p, time.Now(), s); err != nil {
 			t.Fatal(err)
 		}
 		if got := s.Snapshot(); got.Seq != seq || (got.Sample.Memory != nil && got.Sample.Memory.Cgroups != nil) {
@@ -351,7 +351,7 @@ func TestCgroupProbeSample(t *testing.T) {
 
 	old := &model.Memory{TotalBytes: 123, Unavailable: map[string]string{"slab": "not root"}}
 	s := newCgroupTestStore(procs, old)
-	if err := p.Sample(time.Now(), s); err != nil {
+	if err := publish(p, time.Now(), s); err != nil {
 		t.Fatal(err)
 	}
 	m := s.Snapshot().Sample.Memory
@@ -379,7 +379,7 @@ func TestCgroupProbeSampleWithoutCgroups(t *testing.T) {
 	for _, unavailable := range []map[string]string{nil, {"slab": "not root"}} {
 		old := &model.Memory{TotalBytes: 1, Unavailable: unavailable}
 		s := newCgroupTestStore(procs, old)
-		if err := p.Sample(time.Now(), s); err != nil {
+		if err := publish(p, time.Now(), s); err != nil {
 			t.Fatal(err)
 		}
 		m := s.Snapshot().Sample.Memory

@@ -86,31 +86,20 @@ func NewCPUProbe(cfg CPUProbeConfig) (*CPUProbe, error) {
 // Name is the probe's key in the model's error map.
 func (p *CPUProbe) Name() string { return "cpu" }
 
-// Sample reads once and publishes the CPU part of the sample and its history
-// points. The first call only takes the baseline and publishes nothing.
-func (p *CPUProbe) Sample(now time.Time, store *model.Store) error {
-	cpu, err := p.Read(now)
+func init() {
+	Register(Family{Name: "cpu", New: func(env *Env) (Probe, error) {
+		return NewCPUProbe(CPUProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot})
+	}})
+}
+
+// Collect reads once and returns the CPU part of the frame. The first call
+// only takes the baseline.
+func (p *CPUProbe) Collect(t *Tick) (Part, error) {
+	cpu, err := p.Read(t.Now)
 	if err != nil || cpu == nil {
-		return err
+		return nil, err
 	}
-	store.Update(func(next *model.Sample, h *model.History) {
-		next.CPU = cpu
-		next.Time = now
-		t := cpu.Total
-		h.Record(model.SeriesCPUBusy, now, t.Busy())
-		// Guest time is user-mode time too (the kernel counts it in user):
-		// with it, user+system+steal add up to busy.
-		h.Record(model.SeriesCPUUser, now, t.User+t.Nice+t.Guest+t.GuestNice)
-		h.Record(model.SeriesCPUSystem, now, t.System+t.IRQ+t.SoftIRQ)
-		h.Record(model.SeriesCPUIOWait, now, t.IOWait)
-		h.Record(model.SeriesCPUSteal, now, t.Steal)
-		h.Record(model.SeriesLoad1, now, cpu.Load.One)
-		h.Record(model.SeriesRunQueue, now, float64(cpu.ProcsRunning))
-		if cpu.CtxtPerS.OK {
-			h.Record(model.SeriesCtxtPerS, now, cpu.CtxtPerS.V)
-		}
-	})
-	return nil
+	return func(s *model.Sample) { s.CPU = cpu }, nil
 }
 
 // Read computes the model.CPU for the interval since the previous Read; rates

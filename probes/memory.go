@@ -82,39 +82,32 @@ func NewMemoryProbe(cfg MemoryProbeConfig) (*MemoryProbe, error) {
 // Name is the probe's key in the model's error map.
 func (p *MemoryProbe) Name() string { return "memory" }
 
-// Sample reads once and publishes the memory part of the sample and its
-// history points. The first call only takes the baseline and publishes
-// nothing. The cgroup list is another probe's: it is carried over from the
-// sample being replaced.
-func (p *MemoryProbe) Sample(now time.Time, store *model.Store) error {
-	m, err := p.Read(now)
+func init() {
+	Register(Family{Name: "memory", New: func(env *Env) (Probe, error) {
+		return NewMemoryProbe(MemoryProbeConfig{ProcRoot: env.ProcRoot, Demand: env.Demand})
+	}})
+}
+
+// Collect reads once and returns the memory part of the frame. The first
+// call only takes the baseline. The cgroup list is another probe's (it runs
+// later in the frame): the part carries over the list of the frame it
+// replaces, so a late cgroup probe leaves the last list, not none.
+func (p *MemoryProbe) Collect(t *Tick) (Part, error) {
+	m, err := p.Read(t.Now)
 	if err != nil || m == nil {
-		return err
+		return nil, err
 	}
-	store.Update(func(next *model.Sample, h *model.History) {
+	return func(s *model.Sample) {
 		// m is not published yet, so writing into it is safe; the previous
 		// Memory is only read.
-		if old := next.Memory; old != nil {
+		if old := s.Memory; old != nil {
 			m.Cgroups = old.Cgroups
 			if reason, ok := old.Unavailable["cgroups"]; ok {
 				setMemUnavailable(m, "cgroups", reason)
 			}
 		}
-		next.Memory = m
-		h.Record(model.SeriesMemUsed, now, float64(m.UsedBytes))
-		h.Record(model.SeriesMemCache, now, float64(m.CacheBytes))
-		if m.AvailableBytes.OK {
-			h.Record(model.SeriesMemAvailable, now, m.AvailableBytes.V)
-		}
-		h.Record(model.SeriesSwapUsed, now, float64(m.Swap.UsedBytes))
-		if si, so := m.VM.SwapInPagesPerS, m.VM.SwapOutPagesPerS; si.OK && so.OK {
-			h.Record(model.SeriesSwapInOut, now, si.V+so.V)
-		}
-		if m.VM.ScanDirectPerS.OK {
-			h.Record(model.SeriesScanDirect, now, m.VM.ScanDirectPerS.V)
-		}
-	})
-	return nil
+		s.Memory = m
+	}, nil
 }
 
 // Read returns a new model.Memory for the interval since the previous Read;

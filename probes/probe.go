@@ -1,46 +1,41 @@
-// Package probes reads the kernel (procfs, /sys, eBPF) and publishes into the
-// shared model. Probes know where numbers come from and nothing about screens.
+// Package probes reads the kernel (procfs, /sys, eBPF) and feeds the shared
+// model. Probes know where numbers come from and nothing about screens: a
+// Collector runs every registered probe once per interval, in a declared
+// order, and publishes one frame.
 package probes
 
 import (
-	"context"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
 )
 
-// Probe is one source of metrics. Sample reads the source once and publishes
-// what it read into the store; the first call only establishes the baseline
-// for rates and may publish nothing. Sample is called from one goroutine.
+// Probe is one source of metrics. Collect reads the source once and returns
+// its part of the frame; the first call only establishes the baseline for
+// rates and returns a nil Part. Collect is called from one goroutine at a
+// time, never concurrently with itself.
 type Probe interface {
 	Name() string
-	Sample(now time.Time, store *model.Store) error
+	Collect(t *Tick) (Part, error)
 }
 
-// Run samples p every interval until ctx is done. A failing read is recorded
-// as the probe's error in the model (shown by the UI) and retried next tick.
-func Run(ctx context.Context, p Probe, interval time.Duration, store *model.Store) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	var lastErr string
-	sample := func(now time.Time) {
-		err := p.Sample(now, store)
-		msg := ""
-		if err != nil {
-			msg = err.Error()
-		}
-		if msg != lastErr {
-			store.SetError(p.Name(), err)
-			lastErr = msg
-		}
-	}
-	sample(time.Now())
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			sample(now)
-		}
-	}
+// Part writes a probe's contribution into the frame being built. It replaces
+// whole parts (CPU, Processes) with freshly built values and must not modify
+// values reachable from earlier samples: those are published and shared.
+type Part func(s *model.Sample)
+
+// Tick is what a probe gets for one frame.
+type Tick struct {
+	// Now is when this probe's turn started: the end of its rate window.
+	Now time.Time
+	// Frame holds the parts of the probes before this one in the
+	// collection order, this frame (or carried over when one of them was
+	// late). It is a copy: read it, do not write it.
+	Frame *model.Sample
+}
+
+// FeatureReporter is implemented by probes built on eBPF features, so
+// `vitals probes`, the header and the JSON can say which tier each runs.
+type FeatureReporter interface {
+	Features() []model.Feature
 }

@@ -169,20 +169,27 @@ func (s *ProcessScanner) Name() string { return "process" }
 // Close releases the fd of the proc root.
 func (s *ProcessScanner) Close() error { return s.rd.close() }
 
-// Sample scans and publishes the processes of the interval. The first call
-// is the baseline and publishes nothing.
-func (s *ProcessScanner) Sample(now time.Time, store *model.Store) error {
-	procs, scan, err := s.Scan(now)
+func init() {
+	Register(Family{Name: "process", New: func(env *Env) (Probe, error) {
+		return NewProcessScanner(ProcessScannerConfig{
+			ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath,
+			BootTime: env.Host.BootTime, ClockTicks: env.Host.ClockTicks,
+			Demand: env.Demand,
+		})
+	}})
+}
+
+// Collect scans every process and returns the process part of the frame.
+// The first call is the baseline and returns no part.
+func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
+	procs, scan, err := s.Scan(t.Now)
 	if procs == nil {
-		return err
+		return nil, err
 	}
-	store.Update(func(next *model.Sample, h *model.History) {
+	return func(next *model.Sample) {
 		next.Processes = procs
 		next.ProcessScan = scan
-		next.Time = now
-		h.Record(model.SeriesProcsTotal, now, float64(len(procs)))
-	})
-	return err
+	}, err
 }
 
 // Scan reads every process once without publishing. It returns the processes
