@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +75,72 @@ func TestEscapeC1(t *testing.T) {
 	if string(escapeC1(plain)) != string(plain) {
 		t.Fatal("printable UTF-8 changed")
 	}
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+// The whole JSON snapshot over a committed fixture tree (testdata/fixture: a
+// copy of this project's VM's /proc and /sys files, trimmed to three
+// processes plus one with escape sequences in its name), compared with a
+// golden file. Only what depends on the wall clock is normalised.
+func TestSnapshotJSONGoldenOverFixtureTree(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"snapshot", "--json", "--interval", "100ms",
+		"--proc-root", "testdata/fixture/proc", "--sys-root", "testdata/fixture/sys",
+		"--passwd", "testdata/fixture/passwd"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if bytes.ContainsAny(out.Bytes(), "\x1b\x07\u009b") {
+		t.Fatal("raw control characters from a process name reached the JSON")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["time"] = "<now>"
+	for _, p := range doc["probes"].([]any) {
+		p := p.(map[string]any)
+		p["window_s"], p["duration_ms"] = "<window>", "<duration>"
+	}
+	doc["process_scan"].(map[string]any)["duration_ms"] = "<duration>"
+	got, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(escapeC1(got), '\n')
+	golden := "testdata/snapshot-fixture.golden.json"
+	if *updateGolden {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run Golden -update . to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("snapshot JSON differs from %s (go test -run Golden -update . rewrites it; review the diff):\n%s", golden, firstDiff(string(want), string(got)))
+	}
+}
+
+// firstDiff shows the first differing line with a little context.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		if i >= len(w) || i >= len(g) || w[i] != g[i] {
+			lo := max(0, i-3)
+			var b strings.Builder
+			for j := lo; j < i+3; j++ {
+				if j < len(w) {
+					fmt.Fprintf(&b, "want %4d: %s\n", j+1, w[j])
+				}
+				if j < len(g) {
+					fmt.Fprintf(&b, "got  %4d: %s\n", j+1, g[j])
+				}
+			}
+			return b.String()
+		}
+	}
+	return ""
 }

@@ -141,9 +141,10 @@ type MemCgroup struct {
 	// LimitBytes is memory.max / memory.limit_in_bytes; Unknown = no limit.
 	LimitBytes Float `json:"limit_bytes"`
 	// OOMEvents is the cgroup's oom (limit hit) count and OOMKills its
-	// oom_kill count, cumulative.
-	OOMEvents uint64 `json:"oom_events"`
-	OOMKills  uint64 `json:"oom_kills"`
+	// oom_kill count, cumulative; null where the kernel does not count
+	// them (v1 has no OOM event count; Unavailable says why).
+	OOMEvents Float `json:"oom_events"`
+	OOMKills  Float `json:"oom_kills"`
 	// PSI is the cgroup's memory.pressure (v2 only).
 	PSI *Pressure `json:"psi"`
 	// Processes in the cgroup and the sum of their RSS: compare with the

@@ -38,6 +38,8 @@ type CacheProbeConfig struct {
 	// eBPF tier name (fentry, kprobe, tp_btf, raw_tp, tracepoint) for only
 	// that one, or "procfs" to skip eBPF and use the procfs estimate.
 	ForceTier string
+	// ProcfsReason, with ForceTier "procfs", says why eBPF is off.
+	ProcfsReason string
 	// Demand, when set, names the process whose open files get pcstat
 	// (Demand.FilesOf) in Cache.Files, once per Read.
 	Demand *model.Demand
@@ -98,7 +100,11 @@ func NewCacheProbe(cfg CacheProbeConfig) (*CacheProbe, error) {
 	}
 	p := &CacheProbe{procRoot: cfg.ProcRoot, demand: cfg.Demand, users: newUserNames(cfg.PasswdPath)}
 	if cfg.ForceTier == CacheTierProcfs {
-		rep := ebpf.Report{Feature: ebpf.CacheStatFeature().Name, Reason: "tier forced to " + CacheTierProcfs}
+		reason := cfg.ProcfsReason
+		if reason == "" {
+			reason = "tier forced to " + CacheTierProcfs
+		}
+		rep := ebpf.Report{Feature: ebpf.CacheStatFeature().Name, Reason: reason}
 		for _, t := range ebpf.CacheStatFeature().Tiers {
 			rep.Tiers = append(rep.Tiers, ebpf.TierResult{Tier: t.Name, Status: "skipped", Reason: rep.Reason})
 		}
@@ -144,12 +150,13 @@ func (p *CacheProbe) Close() error {
 }
 
 func init() {
-	Register(Family{Name: "cache", After: []string{"process"}, New: func(env *Env) (Probe, error) {
-		tier := env.ForceTier
+	Register(Family{Name: "cache", New: func(env *Env) (Probe, error) {
+		cfg := CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: env.ForceTier, Demand: env.Demand}
 		if env.CopiedTree {
-			tier = CacheTierProcfs
+			cfg.ForceTier = CacheTierProcfs
+			cfg.ProcfsReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
 		}
-		return NewCacheProbe(CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: tier, Demand: env.Demand})
+		return NewCacheProbe(cfg)
 	}})
 }
 

@@ -376,10 +376,15 @@ func (r *cgroupDirReader) readV2(cg *model.MemCgroup) {
 		cgroupUnavailable(cg, "oom_kills", err.Error())
 	} else {
 		var ok bool
-		if cg.OOMEvents, ok = events["oom"]; !ok {
+		var v uint64
+		if v, ok = events["oom"]; ok {
+			cg.OOMEvents = model.Known(float64(v))
+		} else {
 			cgroupUnavailable(cg, "oom_events", "memory.events has no oom line")
 		}
-		if cg.OOMKills, ok = events["oom_kill"]; !ok {
+		if v, ok = events["oom_kill"]; ok {
+			cg.OOMKills = model.Known(float64(v))
+		} else {
 			cgroupUnavailable(cg, "oom_kills", "memory.events has no oom_kill line (kernel before 4.13)")
 		}
 	}
@@ -427,7 +432,7 @@ func (r *cgroupDirReader) readV1(cg *model.MemCgroup) {
 	if oom, err := r.readFlatKeyed("memory.oom_control"); err != nil {
 		cgroupUnavailable(cg, "oom_kills", err.Error())
 	} else if v, ok := oom["oom_kill"]; ok {
-		cg.OOMKills = v
+		cg.OOMKills = model.Known(float64(v))
 	} else {
 		cgroupUnavailable(cg, "oom_kills", "memory.oom_control has no oom_kill line (kernel before 4.13)")
 	}

@@ -195,7 +195,8 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 		UsageBytes: 200 * cgroupMiB, WorkingSetBytes: 165 * cgroupMiB,
 		AnonBytes: 150 * cgroupMiB, FileBytes: 40 * cgroupMiB, InactiveFileBytes: 35 * cgroupMiB,
 		LimitBytes: model.Known(256 * cgroupMiB),
-		Processes:  1, RSSSumBytes: 140 * cgroupMiB,
+		OOMEvents:  model.Known(0), OOMKills: model.Known(0),
+		Processes: 1, RSSSumBytes: 140 * cgroupMiB,
 		Unavailable: map[string]string{"psi": noPSI},
 	}, {
 		// 100 − 20 = 80 MiB
@@ -203,7 +204,7 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 		UsageBytes: 100 * cgroupMiB, WorkingSetBytes: 80 * cgroupMiB,
 		AnonBytes: 40 * cgroupMiB, FileBytes: 50 * cgroupMiB, InactiveFileBytes: 20 * cgroupMiB,
 		LimitBytes: model.Unknown, // "max"
-		OOMEvents:  3, OOMKills: 2,
+		OOMEvents:  model.Known(3), OOMKills: model.Known(2),
 		PSI: &model.Pressure{
 			Some: model.PressureAvg{Avg10: 1.5, Avg60: 0.75, Avg300: 0.25, TotalUs: 123456},
 			Full: &model.PressureAvg{Avg10: 0.5, Avg60: 0.2, Avg300: 0.05, TotalUs: 45678},
@@ -271,7 +272,9 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 		UsageBytes: 1024 * cgroupMiB, WorkingSetBytes: 824 * cgroupMiB,
 		AnonBytes: 300 * cgroupMiB, FileBytes: 600 * cgroupMiB, InactiveFileBytes: 200 * cgroupMiB,
 		LimitBytes: model.Unknown, // 9223372036854771712
-		Processes:  2, RSSSumBytes: 10 * cgroupMiB,
+		// oom_kill 0 is a count; v1 counts no OOM events: null, not 0.
+		OOMKills: model.Known(0), OOMEvents: model.Unknown,
+		Processes: 2, RSSSumBytes: 10 * cgroupMiB,
 		Unavailable: v1(nil),
 	}, {
 		// total_rss 60, total_cache 80, total_inactive_file 50 MiB (the
@@ -280,7 +283,7 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 		UsageBytes: 150 * cgroupMiB, WorkingSetBytes: 100 * cgroupMiB,
 		AnonBytes: 60 * cgroupMiB, FileBytes: 80 * cgroupMiB, InactiveFileBytes: 50 * cgroupMiB,
 		LimitBytes: model.Unknown,
-		OOMKills:   1,
+		OOMKills:   model.Known(1),
 		Processes:  3, RSSSumBytes: 20 * cgroupMiB,
 		Unavailable: v1(nil),
 	}, {

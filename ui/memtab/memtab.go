@@ -527,7 +527,7 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 		{"WORKSET", 9, func(c *model.MemCgroup) string { return b(c.WorkingSetBytes) }},
 		{"RSS-SUM", 9, func(c *model.MemCgroup) string { return b(c.RSSSumBytes) }},
 		{"LIMIT", 8, func(c *model.MemCgroup) string { return optBytes(c.LimitBytes) }},
-		{"OOMKILL", 8, func(c *model.MemCgroup) string { return strconv.FormatUint(c.OOMKills, 10) }},
+		{"OOMKILL", 8, func(c *model.MemCgroup) string { return common.OptFloat(c.OOMKills, 0) }},
 		{"PROCS", 6, func(c *model.MemCgroup) string { return strconv.Itoa(c.Processes) }},
 		{"USAGE", 9, func(c *model.MemCgroup) string {
 			if c.Unavailable["usage"] != "" {

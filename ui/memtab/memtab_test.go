@@ -45,8 +45,8 @@ func fixtureMemory() *model.Memory {
 		Swappiness: model.Known(60), MinFreeKbytes: model.Known(67584),
 		Slab: []model.SlabCache{{Name: "dentry", ActiveObjs: 900000, NumObjs: 1000000, ObjSize: 192, SizeBytes: 190 * mib}, {Name: "ext4_inode_cache", ActiveObjs: 50000, NumObjs: 60000, ObjSize: 1176, SizeBytes: 70 * mib}},
 		Cgroups: []model.MemCgroup{
-			{Path: "/system.slice/logd.service", Version: 2, UsageBytes: 3 * gib, WorkingSetBytes: 2 * gib, AnonBytes: 100 * mib, FileBytes: 2900 * mib, InactiveFileBytes: 1 * gib, LimitBytes: model.Known(4 * gib), OOMKills: 0, PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 1.5}}, Processes: 1, RSSSumBytes: 120 * mib},
-			{Path: "/user.slice", Version: 2, UsageBytes: 1 * gib, WorkingSetBytes: 900 * mib, AnonBytes: 800 * mib, Processes: 12, RSSSumBytes: 850 * mib, OOMKills: 2},
+			{Path: "/system.slice/logd.service", Version: 2, UsageBytes: 3 * gib, WorkingSetBytes: 2 * gib, AnonBytes: 100 * mib, FileBytes: 2900 * mib, InactiveFileBytes: 1 * gib, LimitBytes: model.Known(4 * gib), OOMKills: model.Known(0), PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 1.5}}, Processes: 1, RSSSumBytes: 120 * mib},
+			{Path: "/user.slice", Version: 2, UsageBytes: 1 * gib, WorkingSetBytes: 900 * mib, AnonBytes: 800 * mib, Processes: 12, RSSSumBytes: 850 * mib, OOMKills: model.Known(2)},
 		},
 	}
 }
