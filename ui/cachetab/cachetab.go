@@ -126,40 +126,29 @@ func (t *Tab) count(p *model.Process) *model.CacheProcess {
 }
 
 func (t *Tab) columns() []proctable.Column {
-	n := func(v uint64) string { return common.Count(float64(v)) }
+	// The counts live in t.counts, not in model.Process, so each getter
+	// looks the row up there.
+	pages := func(id, title, help string, get func(*model.CacheProcess) uint64) proctable.Column {
+		return proctable.Numeric(id, title, 8, func(p *model.Process) uint64 { return get(t.count(p)) },
+			func(v uint64) string { return common.Count(float64(v)) }, help)
+	}
 	return []proctable.Column{
-		{ID: "pid", Title: "PID", Width: 7, Align: proctable.AlignRight,
-			Value: func(p *model.Process) string { return strconv.Itoa(int(p.PID)) },
-			Less:  func(a, b *model.Process) bool { return a.PID < b.PID },
-			Help:  "process id"},
-		{ID: "user", Title: "USER", Width: 9,
-			Value: func(p *model.Process) string { return p.User },
-			Less:  func(a, b *model.Process) bool { return a.User < b.User },
-			Help:  "user of the process"},
-		{ID: "hits", Title: "HITS", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Hits) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Hits < t.count(b).Hits },
-			Help:  "pages read in this interval that were already in the page cache (accessed − misses)"},
-		{ID: "misses", Title: "MISSES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Misses) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Misses < t.count(b).Misses },
-			Help:  "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read"},
-		{ID: "dirties", Title: "DIRTIES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Dirties) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Dirties < t.count(b).Dirties },
-			Help:  "pages the process wrote into the page cache (dirtied) in this interval"},
-		{ID: "readhit", Title: "READ_HIT%", Width: 10, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).ReadHitPct, 1) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).ReadHitPct.Or(-1) < t.count(b).ReadHitPct.Or(-1) },
-			Help:  "hits / pages read: the share of its reads the cache served (– when it read nothing)"},
-		{ID: "writehit", Title: "WRITE_HIT%", Width: 11, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).WriteHitPct, 1) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).WriteHitPct.Or(-1) < t.count(b).WriteHitPct.Or(-1) },
-			Help:  "share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"},
-		{ID: "command", Title: "COMMAND", Width: 12,
-			Value: func(p *model.Process) string { return common.DisplayCommand(p.Comm, p.Cmdline) },
-			Less:  func(a, b *model.Process) bool { return a.Comm < b.Comm },
-			Help:  "command line; [comm] (exited) when the process ended before the interval's counts were read"},
+		proctable.PIDColumn().WithHelp("process id"),
+		proctable.UserColumn().WithHelp("user of the process"),
+		pages("hits", "HITS", "pages read in this interval that were already in the page cache (accessed − misses)",
+			func(c *model.CacheProcess) uint64 { return c.Hits }),
+		pages("misses", "MISSES", "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
+			func(c *model.CacheProcess) uint64 { return c.Misses }),
+		pages("dirties", "DIRTIES", "pages the process wrote into the page cache (dirtied) in this interval",
+			func(c *model.CacheProcess) uint64 { return c.Dirties }),
+		proctable.OptNumeric("readhit", "READ_HIT%", 10, 1, func(p *model.Process) model.Float { return t.count(p).ReadHitPct },
+			"hits / pages read: the share of its reads the cache served (– when it read nothing)"),
+		proctable.OptNumeric("writehit", "WRITE_HIT%", 11, 1, func(p *model.Process) model.Float { return t.count(p).WriteHitPct },
+			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"),
+		// By name, not command line: an exited process's command line is
+		// made up ("[comm] (exited)").
+		proctable.CommandColumn().WithHelp("command line; [comm] (exited) when the process ended before the interval's counts were read").
+			WithLess(func(a, b *model.Process) bool { return a.Comm < b.Comm }),
 	}
 }
 
