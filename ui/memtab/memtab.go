@@ -15,7 +15,7 @@ import (
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/chart"
 	"github.com/vitals-dev/vitals/ui/common"
-	"github.com/vitals-dev/vitals/ui/proctable"
+	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
 // Thresholds at which the tab says something in words.
@@ -45,40 +45,29 @@ var panelNames = [panelCount]string{"processes", "cgroups", "slab", "zones"}
 
 // Tab is the Memory tab component.
 type Tab struct {
-	ctx              *common.Context
-	table            *proctable.Table
-	snap             *model.Snapshot
-	width, height    int
-	originX, originY int
-	panel            panel
-	viewKey          key.Binding
-
-	chartKey   [3]int64
-	chartCache string
+	tabbase.Base
+	panel   panel
+	viewKey key.Binding
 }
 
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	return &Tab{
-		ctx:     ctx,
-		table:   proctable.New(ctx, Columns(), "rss", kill),
+		Base:    tabbase.New(ctx, Columns(), "rss", kill),
 		viewKey: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: processes/cgroups/slab/zones")),
 	}
 }
 
-func (t *Tab) SetSize(w, h int)   { t.width, t.height = w, h }
-func (t *Tab) SetOrigin(x, y int) { t.originX, t.originY = x, y }
-func (t *Tab) Capturing() bool    { return t.panel == panelProcesses && t.table.Capturing() }
+// Capturing implements common.Component: only the processes panel takes
+// typed text.
+func (t *Tab) Capturing() bool { return t.panel == panelProcesses && t.Table.Capturing() }
 
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
 	if t.panel != panelProcesses {
 		return []key.Binding{t.viewKey}
 	}
-	if t.table.Capturing() {
-		return t.table.KeyHelp()
-	}
-	return append([]key.Binding{t.viewKey}, t.table.KeyHelp()...)
+	return t.KeyHelpWith(t.viewKey)
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -87,10 +76,7 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 	if t.panel != panelProcesses {
 		return []key.Binding{short}
 	}
-	if t.table.Capturing() {
-		return t.table.ShortKeyHelp()
-	}
-	return append([]key.Binding{short}, t.table.ShortKeyHelp()...)
+	return t.ShortKeyHelpWith(short)
 }
 
 // Demand implements common.DemandReporter: PSS/USS/swap are read for the
@@ -102,17 +88,14 @@ func (t *Tab) Demand() model.DemandSet {
 	if t.panel != panelProcesses {
 		return model.DemandSet{}
 	}
-	return model.DemandSet{Keys: t.table.VisibleKeys(nil), All: t.table.SortNeedsDetail()}
+	return model.DemandSet{Keys: t.Table.VisibleKeys(nil), All: t.Table.SortNeedsDetail()}
 }
 
 // Update implements common.Component.
 func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	switch m := msg.(type) {
 	case common.SnapshotMsg:
-		t.snap = m.Snap
-		if m.Snap != nil && m.Snap.Sample != nil {
-			t.table.SetProcesses(m.Snap.Sample.Processes)
-		}
+		t.SetSnapshot(m.Snap)
 		return nil
 	case tea.KeyPressMsg:
 		if !t.Capturing() && key.Matches(m, t.viewKey) {
@@ -121,34 +104,27 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	if t.panel == panelProcesses {
-		return t.table.Update(msg)
+		return t.Table.Update(msg)
 	}
 	return nil
 }
 
-func (t *Tab) memory() (*model.Memory, *model.Sample) {
-	if t.snap == nil || t.snap.Sample == nil {
-		return nil, nil
-	}
-	return t.snap.Sample.Memory, t.snap.Sample
-}
-
 // View implements common.Component.
 func (t *Tab) View() string {
-	if t.width <= 0 || t.height <= 0 {
+	if t.Width <= 0 || t.Height <= 0 {
 		return ""
 	}
-	m, sample := t.memory()
+	var m *model.Memory
+	sample := t.Sample()
+	if sample != nil {
+		m = sample.Memory
+	}
 	var lines []string
 	if m == nil {
-		msg := "Memory: collecting the first interval…"
-		if sample != nil && sample.Errors["memory"] != "" {
-			msg = "Memory: cannot read /proc/meminfo: " + sample.Errors["memory"]
-		}
-		lines = append(lines, t.ctx.Styles.Faint.Render(msg))
+		lines = append(lines, t.Collecting("Memory", "memory", "cannot read /proc/meminfo: "))
 	} else {
 		alerts := Alerts(m, sample.Time)
-		h := t.height
+		h := t.Height
 		const panelMin = 6
 		summary := t.summary(m)
 		keep := min(len(summary), max(2, h-panelMin-1))
@@ -158,35 +134,19 @@ func (t *Tab) View() string {
 			lines = append(lines, alertLines...)
 		}
 		if ch := min(9, max(minChartHeight, h/4)); h-len(lines) >= ch+panelMin+3 {
-			lines = append(lines, strings.Split(t.cachedCharts(m, ch), "\n")...)
+			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesMemUsed, ch, func() string { return t.charts(m, ch) }))
 		}
 	}
-	rest := t.height - len(lines)
+	rest := t.Height - len(lines)
 	if rest > 0 {
 		lines = append(lines, t.panelView(m, rest)...)
 	}
-	return common.Block(lines, t.width, t.height)
+	return common.Block(lines, t.Width, t.Height)
 }
 
 // --- summary ----------------------------------------------------------------
 
-func (t *Tab) label(s string) string { return t.ctx.Styles.Faint.Render(s) }
-
 func b(v uint64) string { return common.Bytes(v) }
-
-func optBytes(f model.Float) string {
-	if !f.OK {
-		return common.Dash
-	}
-	return common.Bytes(uint64(f.V))
-}
-
-func rate(f model.Float) string {
-	if !f.OK {
-		return common.Dash
-	}
-	return common.Count(f.V)
-}
 
 func pct(part, whole uint64) string {
 	if whole == 0 {
@@ -198,8 +158,8 @@ func pct(part, whole uint64) string {
 // summary is every system figure, most important first; the caller keeps
 // as many lines as fit.
 func (t *Tab) summary(m *model.Memory) []string {
-	s := t.ctx.Styles
-	l := t.label
+	s := t.Ctx.Styles
+	l := t.Label
 	out := []string{t.memBar(m)}
 
 	// Swap, with vmstat si/so.
@@ -210,28 +170,20 @@ func (t *Tab) summary(m *model.Memory) []string {
 		sw.WriteString(l("swap ") + b(m.Swap.UsedBytes) + l(" used of ") + b(m.Swap.TotalBytes) +
 			l(" (") + pct(m.Swap.UsedBytes, m.Swap.TotalBytes) + "%" + l(")  cached ") + b(m.Swap.CachedBytes))
 	}
-	sw.WriteString(l("   si ") + rate(m.VM.SwapInPagesPerS) + l(" so ") + rate(m.VM.SwapOutPagesPerS) + l(" pages/s"))
-	sw.WriteString(l("   bi ") + rate(m.VM.PageInKBPerS) + l(" bo ") + rate(m.VM.PageOutKBPerS) + l(" KiB/s"))
+	sw.WriteString(l("   si ") + common.OptCount(m.VM.SwapInPagesPerS) + l(" so ") + common.OptCount(m.VM.SwapOutPagesPerS) + l(" pages/s"))
+	sw.WriteString(l("   bi ") + common.OptCount(m.VM.PageInKBPerS) + l(" bo ") + common.OptCount(m.VM.PageOutKBPerS) + l(" KiB/s"))
 	out = append(out, sw.String())
 
 	// Paging and reclaim (sar -B).
-	out = append(out, l("faults/s ")+rate(m.VM.FaultsPerS)+l(" major ")+rate(m.VM.MajorFaultsPerS)+
-		l("   scan/s ")+rate(m.VM.ScanAllPerS)+l(" (kswapd ")+rate(m.VM.ScanKswapdPerS)+l(" direct ")+rate(m.VM.ScanDirectPerS)+l(")")+
-		l("   steal/s ")+rate(m.VM.StealAllPerS)+l(" (kswapd ")+rate(m.VM.StealKswapdPerS)+l(" direct ")+rate(m.VM.StealDirectPerS)+l(")")+
-		l("   refault/s anon ")+rate(m.VM.RefaultAnonPerS)+l(" file ")+rate(m.VM.RefaultFilePerS)+
+	out = append(out, l("faults/s ")+common.OptCount(m.VM.FaultsPerS)+l(" major ")+common.OptCount(m.VM.MajorFaultsPerS)+
+		l("   scan/s ")+common.OptCount(m.VM.ScanAllPerS)+l(" (kswapd ")+common.OptCount(m.VM.ScanKswapdPerS)+l(" direct ")+common.OptCount(m.VM.ScanDirectPerS)+l(")")+
+		l("   steal/s ")+common.OptCount(m.VM.StealAllPerS)+l(" (kswapd ")+common.OptCount(m.VM.StealKswapdPerS)+l(" direct ")+common.OptCount(m.VM.StealDirectPerS)+l(")")+
+		l("   refault/s anon ")+common.OptCount(m.VM.RefaultAnonPerS)+l(" file ")+common.OptCount(m.VM.RefaultFilePerS)+
 		l("   OOM kills ")+oomCount(s, m))
 
 	// PSI and the composition of memory.
 	var d strings.Builder
-	d.WriteString(l("PSI mem "))
-	if m.PSI == nil {
-		d.WriteString(s.Faint.Render(common.Dash + " (" + reason(m.Unavailable, "psi") + ")"))
-	} else {
-		d.WriteString(l("some ") + f2(m.PSI.Some.Avg10) + "/" + f2(m.PSI.Some.Avg60) + "/" + f2(m.PSI.Some.Avg300) + "%")
-		if m.PSI.Full != nil {
-			d.WriteString(l(" full ") + f2(m.PSI.Full.Avg10) + "/" + f2(m.PSI.Full.Avg60) + "/" + f2(m.PSI.Full.Avg300) + "%")
-		}
-	}
+	d.WriteString(t.PSILine("mem", m.PSI, m.Unavailable))
 	d.WriteString(l("   anon ") + b(m.AnonBytes) + l(" file ") + b(m.FileBytes) +
 		l(" (active ") + b(m.ActiveFileBytes) + l(" inactive ") + b(m.InactiveFileBytes) + l(")"))
 	d.WriteString(l("   dirty ") + b(m.DirtyBytes) + l(" writeback ") + b(m.WritebackBytes))
@@ -251,22 +203,22 @@ func (t *Tab) summary(m *model.Memory) []string {
 
 // memBar is free's first line as a bar: used, then buff/cache, then free.
 func (t *Tab) memBar(m *model.Memory) string {
-	s := t.ctx.Styles
+	s := t.Ctx.Styles
 	used := m.UsedBytes
 	cache := m.BuffersBytes + m.CacheBytes
-	legend := " " + s.CPUUser.Render(glyph(t.ctx, "u:")+"used") + " " + b(used) + " (" + pct(used, m.TotalBytes) + "%)" +
-		" " + s.CPUIRQ.Render(glyph(t.ctx, "c:")+"buff/cache") + " " + b(cache) +
-		" " + t.label("free ") + b(m.FreeBytes) +
-		" " + s.Bold.Render("avail") + " " + optBytes(m.AvailableBytes) +
-		t.label(" of ") + b(m.TotalBytes)
-	barW := t.width - common.Width(legend) - 6
+	legend := " " + s.CPUUser.Render(glyph(t.Ctx, "u:")+"used") + " " + b(used) + " (" + pct(used, m.TotalBytes) + "%)" +
+		" " + s.CPUIRQ.Render(glyph(t.Ctx, "c:")+"buff/cache") + " " + b(cache) +
+		" " + t.Label("free ") + b(m.FreeBytes) +
+		" " + s.Bold.Render("avail") + " " + common.OptBytes(m.AvailableBytes) +
+		t.Label(" of ") + b(m.TotalBytes)
+	barW := t.Width - common.Width(legend) - 6
 	if barW < 10 {
-		return t.label("mem") + legend
+		return t.Label("mem") + legend
 	}
 	u := cells(used, m.TotalBytes, barW)
 	c := min(cells(used+cache, m.TotalBytes, barW), barW) - u
 	uc, cc := "|", "|"
-	if t.ctx.NoColor {
+	if t.Ctx.NoColor {
 		uc, cc = "u", "c"
 	}
 	bar := s.CPUUser.Render(strings.Repeat(uc, u)) + s.CPUIRQ.Render(strings.Repeat(cc, max(c, 0))) + strings.Repeat(" ", max(barW-u-max(c, 0), 0))
@@ -295,15 +247,6 @@ func oomCount(s *common.Styles, m *model.Memory) string {
 	return n
 }
 
-func reason(u map[string]string, k string) string {
-	if r := u[k]; r != "" {
-		return r
-	}
-	return "not available"
-}
-
-func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
-
 // zoneState says where free pages stand against the watermarks.
 func zoneState(z model.ZoneWatermarks) (string, int) {
 	switch {
@@ -319,11 +262,11 @@ func zoneState(z model.ZoneWatermarks) (string, int) {
 }
 
 func (t *Tab) zonesLine(m *model.Memory) string {
-	l := t.label
+	l := t.Label
 	var z strings.Builder
 	z.WriteString(l("watermarks "))
 	if len(m.Zones) == 0 {
-		z.WriteString(t.ctx.Styles.Faint.Render(common.Dash + " (" + reason(m.Unavailable, "zones") + ")"))
+		z.WriteString(t.Label(common.Dash + " (" + common.WhyUnavailable(m.Unavailable, "zones") + ")"))
 	}
 	for i, zone := range m.Zones {
 		if i > 0 {
@@ -332,7 +275,7 @@ func (t *Tab) zonesLine(m *model.Memory) string {
 		state, level := zoneState(zone)
 		text := "node" + strconv.Itoa(zone.Node) + " " + zone.Zone + " " + state
 		if level >= 2 {
-			text = t.ctx.Styles.Warning.Render(text)
+			text = t.Ctx.Styles.Warning.Render(text)
 		}
 		z.WriteString(text)
 	}
@@ -378,7 +321,7 @@ func Alerts(m *model.Memory, now time.Time) []string {
 		out = append(out, "available "+common.Bytes(uint64(m.AvailableBytes.V))+" is under 10% of RAM")
 	}
 	if m.PSI != nil && m.PSI.Some.Avg10 > psiMemWarn {
-		out = append(out, "memory pressure "+f2(m.PSI.Some.Avg10)+"%: tasks stalled on memory in the last 10 s")
+		out = append(out, "memory pressure "+common.Fixed2(m.PSI.Some.Avg10)+"%: tasks stalled on memory in the last 10 s")
 	}
 	if m.VM.RefaultFilePerS.OK && m.VM.RefaultFilePerS.V > refaultWarn {
 		out = append(out, "refaults "+common.Count(m.VM.RefaultFilePerS.V)+"/s: evicted pages are needed again (thrashing)")
@@ -390,56 +333,19 @@ func Alerts(m *model.Memory, now time.Time) []string {
 }
 
 func (t *Tab) alerts(alerts []string, lines int) []string {
-	if len(alerts) == 0 {
-		return []string{t.ctx.Styles.OK.Render("ok: ") + t.label("no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%")}
-	}
-	style := t.ctx.Styles.Warning
-	if strings.HasPrefix(alerts[0], "OOM KILL") {
-		style = t.ctx.Styles.Danger
-	}
-	if lines <= 1 || len(alerts) == 1 {
-		return []string{style.Render("! " + strings.Join(alerts, " · "))}
-	}
-	var out []string
-	for i, a := range alerts {
-		if i == lines-1 && len(alerts) > lines {
-			out = append(out, t.ctx.Styles.Warning.Render("! "+strings.Join(alerts[i:], " · ")))
-			break
-		}
-		st := t.ctx.Styles.Warning
-		if strings.HasPrefix(a, "OOM KILL") {
-			st = t.ctx.Styles.Danger
-		}
-		out = append(out, st.Render("! "+a))
-	}
-	return out
+	return t.Warnings(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%", isOOMKill)
 }
+
+// isOOMKill marks the warning drawn in the danger colour: a process has
+// been killed, which is worse than any pressure.
+func isOOMKill(alert string) bool { return strings.HasPrefix(alert, "OOM KILL") }
 
 // --- charts -----------------------------------------------------------------
 
-func (t *Tab) cachedCharts(m *model.Memory, h int) string {
-	var key [3]int64
-	if t.snap != nil {
-		used := t.snap.Series(model.SeriesMemUsed)
-		if n := used.Len(); n > 0 {
-			key[0] = used.At(n - 1).UnixMilli
-		}
-	}
-	key[1], key[2] = int64(t.width), int64(h)
-	if key != t.chartKey || t.chartCache == "" {
-		t.chartCache = t.charts(m, h)
-		t.chartKey = key
-	}
-	return t.chartCache
-}
-
 func (t *Tab) charts(m *model.Memory, h int) string {
-	s := t.ctx.Styles
+	s := t.Ctx.Styles
 	series := func(name string) []float64 {
-		if t.snap == nil {
-			return nil
-		}
-		v := t.snap.Series(name).Last(t.width, nil)
+		v := t.Series(name)
 		for i := range v {
 			v[i] /= 1 << 30 // GiB
 		}
@@ -452,13 +358,13 @@ func (t *Tab) charts(m *model.Memory, h int) string {
 		{Title: "available GiB", Lines: []chart.Line{{Name: "avail", Values: series(model.SeriesMemAvailable)}}, Style: s.OK},
 	}
 	n := 3
-	if t.width < 90 {
+	if t.Width < 90 {
 		n = 2
 	}
-	if t.width < 50 {
+	if t.Width < 50 {
 		n = 1
 	}
-	w := (t.width - (n - 1)) / n
+	w := (t.Width - (n - 1)) / n
 	parts := make([]string, 0, 2*n)
 	for i := 0; i < n; i++ {
 		sp := specs[i]
@@ -475,12 +381,12 @@ func (t *Tab) charts(m *model.Memory, h int) string {
 
 func (t *Tab) panelBar() string {
 	var bld strings.Builder
-	bld.WriteString(t.label("v: "))
+	bld.WriteString(t.Label("v: "))
 	for i, name := range panelNames {
 		if panel(i) == t.panel {
-			bld.WriteString(t.ctx.Styles.TabActive.Render(" " + name + " "))
+			bld.WriteString(t.Ctx.Styles.TabActive.Render(" " + name + " "))
 		} else {
-			bld.WriteString(t.label(" " + name + " "))
+			bld.WriteString(t.Label(" " + name + " "))
 		}
 	}
 	return bld.String()
@@ -497,9 +403,7 @@ func (t *Tab) panelView(m *model.Memory, h int) []string {
 	h--
 	switch t.panel {
 	case panelProcesses:
-		t.table.SetSize(t.width, h)
-		t.table.SetOrigin(t.originX, t.originY+t.height-h)
-		return append(out, strings.Split(t.table.View(), "\n")...)
+		return append(out, t.TableLines(t.Height-h, h)...)
 	case panelCgroups:
 		return append(out, t.cgroupsView(m, h)...)
 	case panelSlab:
@@ -514,7 +418,7 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 		return nil
 	}
 	if len(m.Cgroups) == 0 {
-		return []string{t.ctx.Styles.Faint.Render("no memory cgroups: " + reason(m.Unavailable, "cgroups"))}
+		return []string{t.Label("no memory cgroups: " + common.WhyUnavailable(m.Unavailable, "cgroups"))}
 	}
 	type col struct {
 		title string
@@ -526,7 +430,7 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 	cols := []col{
 		{"WORKSET", 9, func(c *model.MemCgroup) string { return b(c.WorkingSetBytes) }},
 		{"RSS-SUM", 9, func(c *model.MemCgroup) string { return b(c.RSSSumBytes) }},
-		{"LIMIT", 8, func(c *model.MemCgroup) string { return optBytes(c.LimitBytes) }},
+		{"LIMIT", 8, func(c *model.MemCgroup) string { return common.OptBytes(c.LimitBytes) }},
 		{"OOMKILL", 8, func(c *model.MemCgroup) string { return strconv.FormatUint(c.OOMKills, 10) }},
 		{"PROCS", 6, func(c *model.MemCgroup) string { return strconv.Itoa(c.Processes) }},
 		{"USAGE", 9, func(c *model.MemCgroup) string {
@@ -539,7 +443,7 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 			if c.PSI == nil {
 				return common.Dash
 			}
-			return f2(c.PSI.Some.Avg10)
+			return common.Fixed2(c.PSI.Some.Avg10)
 		}},
 		{"ANON", 8, func(c *model.MemCgroup) string { return b(c.AnonBytes) }},
 		{"FILE", 8, func(c *model.MemCgroup) string { return b(c.FileBytes) }},
@@ -550,12 +454,12 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 		for _, c := range cols {
 			used += c.w
 		}
-		if t.width-used >= minPath {
+		if t.Width-used >= minPath {
 			break
 		}
 		cols = cols[:len(cols)-1]
 	}
-	pathW := t.width
+	pathW := t.Width
 	for _, c := range cols {
 		pathW -= c.w
 	}
@@ -563,19 +467,19 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 	for _, c := range cols {
 		hdr += common.FitRight(c.title, c.w)
 	}
-	out := []string{t.ctx.Styles.TableHeader.Render(hdr)}
+	out := []string{t.Ctx.Styles.TableHeader.Render(hdr)}
 	for i := range m.Cgroups {
 		if len(out) >= h-1 {
 			break
 		}
 		c := &m.Cgroups[i]
-		line := common.Fit(model.Sanitize(c.Path)+t.label(" v"+strconv.Itoa(c.Version)), pathW-1) + " "
+		line := common.Fit(model.Sanitize(c.Path)+t.Label(" v"+strconv.Itoa(c.Version)), pathW-1) + " "
 		for _, col := range cols {
 			line += common.FitRight(col.val(c), col.w)
 		}
 		out = append(out, line)
 	}
-	out = append(out, t.label("WORKSET = usage − inactive_file (kubelet, cAdvisor): it includes active page cache, so a busy log writer can grow it while RSS-SUM stays flat"))
+	out = append(out, t.Label("WORKSET = usage − inactive_file (kubelet, cAdvisor): it includes active page cache, so a busy log writer can grow it while RSS-SUM stays flat"))
 	return out
 }
 
@@ -584,11 +488,11 @@ func (t *Tab) slabView(m *model.Memory, h int) []string {
 		return nil
 	}
 	if m.Slab == nil {
-		return []string{t.ctx.Styles.Faint.Render("slab caches: " + reason(m.Unavailable, "slab"))}
+		return []string{t.Label("slab caches: " + common.WhyUnavailable(m.Unavailable, "slab"))}
 	}
 	hdr := common.FitRight("OBJS", 10) + common.FitRight("ACTIVE", 10) + common.FitRight("USE", 5) +
 		common.FitRight("OBJ SIZE", 9) + common.FitRight("CACHE SIZE", 11) + "  NAME"
-	out := []string{t.ctx.Styles.TableHeader.Render(hdr)}
+	out := []string{t.Ctx.Styles.TableHeader.Render(hdr)}
 	for _, c := range m.Slab {
 		if len(out) >= h {
 			break
@@ -605,14 +509,14 @@ func (t *Tab) zonesView(m *model.Memory, h int) []string {
 	if m == nil {
 		return nil
 	}
-	out := []string{t.label("free pages per zone against the watermarks: below low kswapd reclaims in the background; below min allocations reclaim themselves and stall")}
+	out := []string{t.Label("free pages per zone against the watermarks: below low kswapd reclaims in the background; below min allocations reclaim themselves and stall")}
 	if len(m.Zones) == 0 {
-		return append(out, t.ctx.Styles.Faint.Render(reason(m.Unavailable, "zones")))
+		return append(out, t.Label(common.WhyUnavailable(m.Unavailable, "zones")))
 	}
 	zones := append([]model.ZoneWatermarks(nil), m.Zones...)
 	sort.SliceStable(zones, func(i, j int) bool { return zones[i].Node < zones[j].Node })
 	labelW := 16
-	barW := max(10, t.width-labelW-44)
+	barW := max(10, t.Width-labelW-44)
 	for _, z := range zones {
 		if len(out) >= h {
 			break
@@ -635,19 +539,19 @@ func (t *Tab) zonesView(m *model.Memory, h int) []string {
 			}
 		}
 		line := common.Fit("node"+strconv.Itoa(z.Node)+" "+z.Zone, labelW) + "[" + string(bar) + "] " +
-			t.label("free ") + b(z.FreePages*pagesToBytes) + t.label(" min ") + b(z.MinPages*pagesToBytes) +
-			t.label(" low ") + b(z.LowPages*pagesToBytes) + t.label(" high ") + b(z.HighPages*pagesToBytes) + " "
+			t.Label("free ") + b(z.FreePages*pagesToBytes) + t.Label(" min ") + b(z.MinPages*pagesToBytes) +
+			t.Label(" low ") + b(z.LowPages*pagesToBytes) + t.Label(" high ") + b(z.HighPages*pagesToBytes) + " "
 		if level >= 2 {
-			line += t.ctx.Styles.Warning.Render(state)
+			line += t.Ctx.Styles.Warning.Render(state)
 		} else {
 			line += state
 		}
 		out = append(out, line)
 	}
 	if len(out) < h {
-		out = append(out, t.label("vm.swappiness ")+common.OptFloat(m.Swappiness, 0)+
-			t.label("  vm.min_free_kbytes ")+common.OptFloat(m.MinFreeKbytes, 0)+
-			t.label("  (bar: = free pages, m/l/h the min/low/high watermarks, scaled to 2 × high)"))
+		out = append(out, t.Label("vm.swappiness ")+common.OptFloat(m.Swappiness, 0)+
+			t.Label("  vm.min_free_kbytes ")+common.OptFloat(m.MinFreeKbytes, 0)+
+			t.Label("  (bar: = free pages, m/l/h the min/low/high watermarks, scaled to 2 × high)"))
 	}
 	return out
 }
@@ -668,8 +572,5 @@ func (t *Tab) Explain() [][2]string {
 		{"watermarks", "per zone free pages vs min/low/high (/proc/zoneinfo): below low kswapd wakes; below min allocations reclaim directly"},
 		{"v", "switches the lower panel: processes (sorted by RSS), memory cgroups (usage, working set = usage − inactive_file, limit, OOM kills, PSI), slab caches (slabtop -s c; root only), zones"},
 	}
-	for _, c := range t.table.Columns() {
-		out = append(out, [2]string{c.Title, c.Help})
-	}
-	return out
+	return append(out, t.ColumnHelp()...)
 }

@@ -176,11 +176,11 @@ func TestDemand(t *testing.T) {
 		t.Fatalf("demand %+v: want the 4 visible processes", d)
 	}
 	// Sorting by PSS needs every process's PSS.
-	for i := 0; i < 10 && tab.table.SortID() != "pss"; i++ {
+	for i := 0; i < 10 && tab.Table.SortID() != "pss"; i++ {
 		press(tab, ">")
 	}
-	if tab.table.SortID() != "pss" || !tab.Demand().All {
-		t.Fatalf("sorted by %s, demand %+v", tab.table.SortID(), tab.Demand())
+	if tab.Table.SortID() != "pss" || !tab.Demand().All {
+		t.Fatalf("sorted by %s, demand %+v", tab.Table.SortID(), tab.Demand())
 	}
 	press(tab, "v")
 	if d := tab.Demand(); d.All || len(d.Keys) != 0 {
