@@ -276,3 +276,58 @@ func TestProgramRunsHeadless(t *testing.T) {
 		t.Fatal("q did not stop the program")
 	}
 }
+
+// A tab added to the registry gets its place in the bar, its number key,
+// its turn in Tab/Shift-Tab and its line in the help, with no other edit.
+func TestRegisteredTabIsWiredEverywhere(t *testing.T) {
+	ctx := common.NewContext(false)
+	ctx.Now = func() time.Time { return fixedNow }
+	store := fixtureStore(t)
+	defs := append(append([]tabDef(nil), tabDefs...), coming("GPU", "per-device utilisation."))
+	a := newWithTabs(ctx, store, Options{Interval: time.Second}, defs)
+	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	if s := screen(a); !strings.Contains(s, "5 Net   6 GPU") {
+		t.Errorf("bar: %q", strings.SplitN(s, "\n", 3)[1])
+	}
+	press(a, "6")
+	if a.active != 5 || !strings.Contains(screen(a), "GPU tab: coming soon") {
+		t.Fatalf("6 → tab %d", a.active)
+	}
+	press(a, "tab")
+	if a.active != 0 {
+		t.Fatalf("Tab from the last tab → %d, want 0", a.active)
+	}
+	press(a, "shift+tab")
+	if a.active != 5 {
+		t.Fatalf("Shift-Tab from the first tab → %d, want 5", a.active)
+	}
+	press(a, "?")
+	if s := screen(a); !strings.Contains(s, "1-6") || !strings.Contains(s, "CPU Memory Cache Disk Net GPU") {
+		t.Errorf("help lacks the number keys: %s", s)
+	}
+	// Clicking the new tab's label selects it too.
+	press(a, "esc", "1")
+	bar := strings.SplitN(screen(a), "\n", 3)[1]
+	a.Update(tea.MouseClickMsg{X: strings.Index(bar, "6 GPU"), Y: 1})
+	if a.active != 5 {
+		t.Errorf("click on the GPU label → tab %d", a.active)
+	}
+}
+
+func TestNumberKeysStopAtNine(t *testing.T) {
+	var defs []tabDef
+	for i := range 11 {
+		defs = append(defs, coming("T"+strconv.Itoa(i), "nothing."))
+	}
+	tabs := buildTabs(defs, common.NewContext(true), Options{})
+	if got := tabForKey(tabs, uitest.Key("9")); got != 8 {
+		t.Errorf("9 → %d", got)
+	}
+	if got := numberKeysHelp(tabs).Help().Key; got != "1-9" {
+		t.Errorf("help key %q", got)
+	}
+	if len(tabs[9].number.Keys()) != 0 {
+		t.Error("the tenth tab has a number key")
+	}
+}
