@@ -16,11 +16,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/vitals-dev/vitals/model"
-	"github.com/vitals-dev/vitals/ui/cachetab"
-	"github.com/vitals-dev/vitals/ui/comingtab"
 	"github.com/vitals-dev/vitals/ui/common"
-	"github.com/vitals-dev/vitals/ui/cputab"
-	"github.com/vitals-dev/vitals/ui/memtab"
 )
 
 // Smallest terminal we draw into; below it we say so instead of drawing.
@@ -34,11 +30,6 @@ type Options struct {
 	// Demand, when set, receives which processes the active tab shows,
 	// so probes read costly details only for those.
 	Demand *model.Demand
-}
-
-type tabEntry struct {
-	name string
-	c    common.Component
 }
 
 // App is the root bubbletea model.
@@ -62,8 +53,10 @@ type App struct {
 	shownSeq   atomic.Uint64 // for tests running the program headless
 }
 
+// globalKeys are the root's own keys; the tabs' number keys come with the
+// tabs (tabEntry.number).
 type globalKeys struct {
-	Quit, Help, Pause, Next, Prev, Tab1, Tab2, Tab3, Tab4, Tab5 key.Binding
+	Quit, Help, Pause, Next, Prev key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -73,25 +66,16 @@ func newGlobalKeys() globalKeys {
 		Pause: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "pause")),
 		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "next tab")),
 		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
-		Tab1:  key.NewBinding(key.WithKeys("1"), key.WithHelp("1-5", "tabs")),
-		Tab2:  key.NewBinding(key.WithKeys("2")),
-		Tab3:  key.NewBinding(key.WithKeys("3")),
-		Tab4:  key.NewBinding(key.WithKeys("4")),
-		Tab5:  key.NewBinding(key.WithKeys("5")),
 	}
 }
 
-// New builds the root model over a store.
+// New builds the root model over a store, with the tabs of tabDefs.
 func New(ctx *common.Context, store *model.Store, opts Options) *App {
-	a := &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys()}
-	a.tabs = []tabEntry{
-		{"CPU", cputab.New(ctx, opts.Kill)},
-		{"Memory", memtab.New(ctx, opts.Kill)},
-		{"Cache", cachetab.New(ctx, opts.Kill)},
-		{"Disk", comingtab.New(ctx, "Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O.")},
-		{"Net", comingtab.New(ctx, "Net", "per-interface traffic (sar -n DEV), TCP counters and retransmits, and per-process network bytes.")},
-	}
-	return a
+	return newWithTabs(ctx, store, opts, tabDefs)
+}
+
+func newWithTabs(ctx *common.Context, store *model.Store, opts Options, defs []tabDef) *App {
+	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts)}
 }
 
 // waitForSnapshot delivers the next published snapshot. Publishes are
@@ -225,6 +209,7 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return tab.Update(msg)
 	}
 	k := a.keys
+	number := tabForKey(a.tabs, msg)
 	switch {
 	case key.Matches(msg, k.Quit):
 		a.quitting = true
@@ -240,8 +225,8 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.switchTab((a.active + 1) % len(a.tabs))
 	case key.Matches(msg, k.Prev):
 		a.switchTab((a.active + len(a.tabs) - 1) % len(a.tabs))
-	case key.Matches(msg, k.Tab1, k.Tab2, k.Tab3, k.Tab4, k.Tab5):
-		a.switchTab(int(msg.String()[0] - '1'))
+	case number >= 0:
+		a.switchTab(number)
 	default:
 		return tab.Update(msg)
 	}
@@ -406,9 +391,12 @@ func uptime(d time.Duration) string {
 	return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
 }
 
-// tabLabel is how tab i reads in the bar.
+// tabLabel is how tab i reads in the bar: its number key and name.
 func (a *App) tabLabel(i int) string {
-	return " " + strconv.Itoa(i+1) + " " + a.tabs[i].name + " "
+	if keys := a.tabs[i].number.Keys(); len(keys) > 0 {
+		return " " + keys[0] + " " + a.tabs[i].name + " "
+	}
+	return " " + a.tabs[i].name + " "
 }
 
 func (a *App) tabBar() string {
@@ -508,7 +496,7 @@ func (a *App) helpView(h int) string {
 		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
 		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
 		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
-		key.NewBinding(key.WithHelp("1-5", "CPU Memory Cache Disk Net")),
+		numberKeysHelp(a.tabs),
 	} {
 		addKey(kb)
 	}

@@ -1,25 +1,20 @@
 package ui
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-var fixedNow = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+var fixedNow = uitest.Now
 
 // fixtureStore is a deterministic system: 4 CPUs (one offline), a few
 // processes including a hostile name, and two minutes of history.
@@ -84,64 +79,25 @@ func screen(a *App) string { return ansi.Strip(a.render()) }
 
 func press(a *App, keys ...string) {
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "tab":
-			msg = tea.KeyPressMsg{Code: tea.KeyTab}
-		case "shift+tab":
-			msg = tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "f1":
-			msg = tea.KeyPressMsg{Code: tea.KeyF1}
-		case "pgdown":
-			msg = tea.KeyPressMsg{Code: tea.KeyPgDown}
-		case "ctrl+c":
-			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		default:
-			r := []rune(k)[0]
-			msg = tea.KeyPressMsg{Code: r, Text: k}
-		}
-		a.Update(msg)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./ui -update to create)", err)
-	}
-	if got != string(want) {
-		_ = os.WriteFile(path+".actual", []byte(got), 0o644)
-		t.Errorf("%s differs from golden file; see %s.actual", name, path)
+		a.Update(uitest.Key(k))
 	}
 }
 
 func TestGoldenCPUTab(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 		a := newTestApp(t, false, sz[0], sz[1])
-		golden(t, "cpu_"+itoa(sz[0])+"x"+itoa(sz[1]), screen(a))
+		uitest.Golden(t, "cpu_"+itoa(sz[0])+"x"+itoa(sz[1]), screen(a))
 	}
 	a := newTestApp(t, true, 80, 24)
-	golden(t, "cpu_80x24_nocolor", screen(a))
+	uitest.Golden(t, "cpu_80x24_nocolor", screen(a))
 }
 
 func TestGoldenHelpAndComingTab(t *testing.T) {
 	a := newTestApp(t, false, 80, 24)
 	press(a, "?")
-	golden(t, "help_80x24", screen(a))
+	uitest.Golden(t, "help_80x24", screen(a))
 	press(a, "esc", "2")
-	golden(t, "memory_80x24", screen(a))
+	uitest.Golden(t, "memory_80x24", screen(a))
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -254,7 +210,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 
 	for _, k := range []string{"q", "ctrl+c"} {
 		b := newTestApp(t, false, 80, 24)
-		_, cmd := b.Update(keyMsg(k))
+		_, cmd := b.Update(uitest.Key(k))
 		if cmd == nil {
 			t.Fatalf("%s: no command", k)
 		}
@@ -263,17 +219,10 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 		}
 	}
 	b := newTestApp(t, false, 80, 24)
-	_, cmd := b.Update(tea.KeyPressMsg{Code: tea.KeyF10})
+	_, cmd := b.Update(uitest.Key("f10"))
 	if cmd == nil {
 		t.Fatal("F10 did not quit")
 	}
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	if k == "ctrl+c" {
-		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-	}
-	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
 }
 
 // Every size from a tiny pane to a large one: exactly height lines, none
@@ -288,16 +237,7 @@ func TestSizeMatrix(t *testing.T) {
 				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
 				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }} {
 					view()
-					out := a.render()
-					lines := strings.Split(out, "\n")
-					if len(lines) != h {
-						t.Fatalf("%dx%d: %d lines", w, h, len(lines))
-					}
-					for i, l := range lines {
-						if lw := lipgloss.Width(l); lw > w {
-							t.Fatalf("%dx%d: line %d is %d cells: %q", w, h, i, lw, ansi.Strip(l))
-						}
-					}
+					uitest.CheckSize(t, "app", a.render(), w, h)
 				}
 				press(a, "esc", "1")
 			}
@@ -326,7 +266,7 @@ func TestProgramRunsHeadless(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	p.Send(keyMsg("q"))
+	p.Send(uitest.Key("q"))
 	select {
 	case err := <-done:
 		if err != nil {
@@ -334,5 +274,60 @@ func TestProgramRunsHeadless(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("q did not stop the program")
+	}
+}
+
+// A tab added to the registry gets its place in the bar, its number key,
+// its turn in Tab/Shift-Tab and its line in the help, with no other edit.
+func TestRegisteredTabIsWiredEverywhere(t *testing.T) {
+	ctx := common.NewContext(false)
+	ctx.Now = func() time.Time { return fixedNow }
+	store := fixtureStore(t)
+	defs := append(append([]tabDef(nil), tabDefs...), coming("GPU", "per-device utilisation."))
+	a := newWithTabs(ctx, store, Options{Interval: time.Second}, defs)
+	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	if s := screen(a); !strings.Contains(s, "5 Net   6 GPU") {
+		t.Errorf("bar: %q", strings.SplitN(s, "\n", 3)[1])
+	}
+	press(a, "6")
+	if a.active != 5 || !strings.Contains(screen(a), "GPU tab: coming soon") {
+		t.Fatalf("6 → tab %d", a.active)
+	}
+	press(a, "tab")
+	if a.active != 0 {
+		t.Fatalf("Tab from the last tab → %d, want 0", a.active)
+	}
+	press(a, "shift+tab")
+	if a.active != 5 {
+		t.Fatalf("Shift-Tab from the first tab → %d, want 5", a.active)
+	}
+	press(a, "?")
+	if s := screen(a); !strings.Contains(s, "1-6") || !strings.Contains(s, "CPU Memory Cache Disk Net GPU") {
+		t.Errorf("help lacks the number keys: %s", s)
+	}
+	// Clicking the new tab's label selects it too.
+	press(a, "esc", "1")
+	bar := strings.SplitN(screen(a), "\n", 3)[1]
+	a.Update(tea.MouseClickMsg{X: strings.Index(bar, "6 GPU"), Y: 1})
+	if a.active != 5 {
+		t.Errorf("click on the GPU label → tab %d", a.active)
+	}
+}
+
+func TestNumberKeysStopAtNine(t *testing.T) {
+	var defs []tabDef
+	for i := range 11 {
+		defs = append(defs, coming("T"+strconv.Itoa(i), "nothing."))
+	}
+	tabs := buildTabs(defs, common.NewContext(true), Options{})
+	if got := tabForKey(tabs, uitest.Key("9")); got != 8 {
+		t.Errorf("9 → %d", got)
+	}
+	if got := numberKeysHelp(tabs).Help().Key; got != "1-9" {
+		t.Errorf("help key %q", got)
+	}
+	if len(tabs[9].number.Keys()) != 0 {
+		t.Error("the tenth tab has a number key")
 	}
 }

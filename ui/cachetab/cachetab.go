@@ -14,15 +14,12 @@ import (
 	"github.com/vitals-dev/vitals/ui/chart"
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/proctable"
+	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
 // Tab is the Cache tab component.
 type Tab struct {
-	ctx              *common.Context
-	table            *proctable.Table
-	snap             *model.Snapshot
-	width, height    int
-	originX, originY int
+	tabbase.Base
 
 	// counts are this interval's cachetop rows by pid; the table's column
 	// functions read them, so the table keeps its process-table keys.
@@ -36,30 +33,20 @@ type Tab struct {
 
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
-	t := &Tab{ctx: ctx, counts: map[int32]*model.CacheProcess{},
+	t := &Tab{counts: map[int32]*model.CacheProcess{},
 		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
-	t.table = proctable.New(ctx, t.columns(), "hits", kill)
+	t.Base = tabbase.New(ctx, t.columns(), "hits", kill)
 	return t
 }
 
-func (t *Tab) SetSize(w, h int)   { t.width, t.height = w, h }
-func (t *Tab) SetOrigin(x, y int) { t.originX, t.originY = x, y }
-func (t *Tab) Capturing() bool    { return t.table.Capturing() }
-
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
-	if t.table.Capturing() {
-		return t.table.KeyHelp()
-	}
-	return append([]key.Binding{t.filesKey}, t.table.KeyHelp()...)
+	return t.KeyHelpWith(t.filesKey)
 }
 
 // ShortKeyHelp implements common.ShortHelper.
 func (t *Tab) ShortKeyHelp() []key.Binding {
-	if t.table.Capturing() {
-		return t.table.ShortKeyHelp()
-	}
-	return append([]key.Binding{key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files"))}, t.table.ShortKeyHelp()...)
+	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")))
 }
 
 // Demand implements common.DemandReporter: pcstat for the selected
@@ -68,7 +55,7 @@ func (t *Tab) Demand() model.DemandSet {
 	if !t.files {
 		return model.DemandSet{}
 	}
-	k, ok := t.table.Selected()
+	k, ok := t.Table.Selected()
 	if !ok {
 		return model.DemandSet{}
 	}
@@ -78,15 +65,15 @@ func (t *Tab) Demand() model.DemandSet {
 // Update implements common.Component.
 func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(common.SnapshotMsg); ok {
-		t.snap = m.Snap
+		t.Snap = m.Snap
 		t.join()
 		return nil
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && !t.table.Capturing() && key.Matches(k, t.filesKey) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && !t.Table.Capturing() && key.Matches(k, t.filesKey) {
 		t.files = !t.files
 		return nil
 	}
-	return t.table.Update(msg)
+	return t.Table.Update(msg)
 }
 
 // join lists every process with this interval's cachetop counts (none for
@@ -97,12 +84,13 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 func (t *Tab) join() {
 	clear(t.counts)
 	t.rows = t.rows[:0]
-	if t.snap == nil || t.snap.Sample == nil || t.snap.Sample.Cache == nil {
-		t.table.SetProcesses(nil)
+	sample := t.Sample()
+	if sample == nil || sample.Cache == nil {
+		t.Table.SetProcesses(nil)
 		return
 	}
-	c := t.snap.Sample.Cache
-	procs := t.snap.Sample.Processes
+	c := sample.Cache
+	procs := sample.Processes
 	live := make(map[int32]bool, len(procs))
 	for i := range procs {
 		live[procs[i].PID] = true
@@ -115,7 +103,7 @@ func (t *Tab) join() {
 			t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
 		}
 	}
-	t.table.SetProcesses(t.rows)
+	t.Table.SetProcesses(t.rows)
 }
 
 func (t *Tab) count(p *model.Process) *model.CacheProcess {
@@ -126,62 +114,47 @@ func (t *Tab) count(p *model.Process) *model.CacheProcess {
 }
 
 func (t *Tab) columns() []proctable.Column {
-	n := func(v uint64) string { return common.Count(float64(v)) }
+	// The counts live in t.counts, not in model.Process, so each getter
+	// looks the row up there.
+	pages := func(id, title, help string, get func(*model.CacheProcess) uint64) proctable.Column {
+		return proctable.Numeric(id, title, 8, func(p *model.Process) uint64 { return get(t.count(p)) },
+			func(v uint64) string { return common.Count(float64(v)) }, help)
+	}
 	return []proctable.Column{
-		{ID: "pid", Title: "PID", Width: 7, Align: proctable.AlignRight,
-			Value: func(p *model.Process) string { return strconv.Itoa(int(p.PID)) },
-			Less:  func(a, b *model.Process) bool { return a.PID < b.PID },
-			Help:  "process id"},
-		{ID: "user", Title: "USER", Width: 9,
-			Value: func(p *model.Process) string { return p.User },
-			Less:  func(a, b *model.Process) bool { return a.User < b.User },
-			Help:  "user of the process"},
-		{ID: "hits", Title: "HITS", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Hits) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Hits < t.count(b).Hits },
-			Help:  "pages read in this interval that were already in the page cache (accessed − misses)"},
-		{ID: "misses", Title: "MISSES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Misses) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Misses < t.count(b).Misses },
-			Help:  "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read"},
-		{ID: "dirties", Title: "DIRTIES", Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return n(t.count(p).Dirties) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).Dirties < t.count(b).Dirties },
-			Help:  "pages the process wrote into the page cache (dirtied) in this interval"},
-		{ID: "readhit", Title: "READ_HIT%", Width: 10, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).ReadHitPct, 1) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).ReadHitPct.Or(-1) < t.count(b).ReadHitPct.Or(-1) },
-			Help:  "hits / pages read: the share of its reads the cache served (– when it read nothing)"},
-		{ID: "writehit", Title: "WRITE_HIT%", Width: 11, Align: proctable.AlignRight, DescendingFirst: true,
-			Value: func(p *model.Process) string { return common.OptFloat(t.count(p).WriteHitPct, 1) },
-			Less:  func(a, b *model.Process) bool { return t.count(a).WriteHitPct.Or(-1) < t.count(b).WriteHitPct.Or(-1) },
-			Help:  "share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"},
-		{ID: "command", Title: "COMMAND", Width: 12,
-			Value: func(p *model.Process) string { return common.DisplayCommand(p.Comm, p.Cmdline) },
-			Less:  func(a, b *model.Process) bool { return a.Comm < b.Comm },
-			Help:  "command line; [comm] (exited) when the process ended before the interval's counts were read"},
+		proctable.PIDColumn().WithHelp("process id"),
+		proctable.UserColumn().WithHelp("user of the process"),
+		pages("hits", "HITS", "pages read in this interval that were already in the page cache (accessed − misses)",
+			func(c *model.CacheProcess) uint64 { return c.Hits }),
+		pages("misses", "MISSES", "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
+			func(c *model.CacheProcess) uint64 { return c.Misses }),
+		pages("dirties", "DIRTIES", "pages the process wrote into the page cache (dirtied) in this interval",
+			func(c *model.CacheProcess) uint64 { return c.Dirties }),
+		proctable.OptNumeric("readhit", "READ_HIT%", 10, 1, func(p *model.Process) model.Float { return t.count(p).ReadHitPct },
+			"hits / pages read: the share of its reads the cache served (– when it read nothing)"),
+		proctable.OptNumeric("writehit", "WRITE_HIT%", 11, 1, func(p *model.Process) model.Float { return t.count(p).WriteHitPct },
+			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"),
+		// By name, not command line: an exited process's command line is
+		// made up ("[comm] (exited)").
+		proctable.CommandColumn().WithHelp("command line; [comm] (exited) when the process ended before the interval's counts were read").
+			WithLess(func(a, b *model.Process) bool { return a.Comm < b.Comm }),
 	}
 }
 
 // View implements common.Component.
 func (t *Tab) View() string {
-	if t.width <= 0 || t.height <= 0 {
+	if t.Width <= 0 || t.Height <= 0 {
 		return ""
 	}
-	s := t.ctx.Styles
-	l := func(x string) string { return s.Faint.Render(x) }
+	s := t.Ctx.Styles
+	l := t.Label
 	var lines []string
 	var c *model.Cache
-	if t.snap != nil && t.snap.Sample != nil {
-		c = t.snap.Sample.Cache
+	if sample := t.Sample(); sample != nil {
+		c = sample.Cache
 	}
 	switch {
 	case c == nil:
-		msg := "Cache: collecting the first interval…"
-		if t.snap != nil && t.snap.Sample != nil && t.snap.Sample.Errors["cache"] != "" {
-			msg = "Cache: " + t.snap.Sample.Errors["cache"]
-		}
-		lines = append(lines, s.Faint.Render(msg))
+		lines = append(lines, t.Collecting("Cache", "cache", ""))
 	case c.Source == "ebpf":
 		lines = append(lines, l("source ")+s.OK.Render("eBPF, tier "+c.Tier)+l(t.otherTiers(c)))
 	default:
@@ -193,31 +166,31 @@ func (t *Tab) View() string {
 			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
 			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
 			l("   buffers ")+common.Bytes(sys.BuffersBytes)+l("  cached ")+common.Bytes(sys.CachedBytes))
-		if ch := min(8, max(5, t.height/4)); t.height-len(lines) >= ch+6 {
-			lines = append(lines, strings.Split(t.charts(ch), "\n")...)
+		if ch := min(8, max(5, t.Height/4)); t.Height-len(lines) >= ch+6 {
+			// Misses are recorded every interval; the hit ratio only
+			// when there were reads.
+			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesCacheMisses, ch, func() string { return t.charts(ch) }))
 		}
 	}
-	if rest := t.height - len(lines); rest > 0 {
+	if rest := t.Height - len(lines); rest > 0 {
 		tableH, filesH := rest, 0
 		if t.files && rest >= 8 {
 			filesH = rest / 2
 			tableH = rest - filesH
 		}
-		t.table.SetSize(t.width, tableH)
-		t.table.SetOrigin(t.originX, t.originY+len(lines))
-		lines = append(lines, strings.Split(t.table.View(), "\n")...)
+		lines = append(lines, t.TableLines(len(lines), tableH)...)
 		if filesH > 0 {
 			lines = append(lines, t.filesView(c, filesH)...)
 		}
 	}
-	return common.Block(lines, t.width, t.height)
+	return common.Block(lines, t.Width, t.Height)
 }
 
 // filesView is pcstat for the selected process: its open regular files,
 // largest share in the page cache first.
 func (t *Tab) filesView(c *model.Cache, h int) []string {
-	s := t.ctx.Styles
-	k, ok := t.table.Selected()
+	s := t.Ctx.Styles
+	k, ok := t.Table.Selected()
 	if !ok {
 		return []string{s.Faint.Render("files: select a process")}
 	}
@@ -262,20 +235,17 @@ func (t *Tab) otherTiers(c *model.Cache) string {
 }
 
 func (t *Tab) charts(h int) string {
-	s := t.ctx.Styles
-	var ratio, misses []float64
-	if t.snap != nil {
-		ratio = t.snap.Series(model.SeriesCacheHitRatio).Last(t.width, nil)
-		misses = t.snap.Series(model.SeriesCacheMisses).Last(t.width, nil)
-	}
+	s := t.Ctx.Styles
+	ratio := t.Series(model.SeriesCacheHitRatio)
+	misses := t.Series(model.SeriesCacheMisses)
 	maxMiss := 10.0
 	for _, v := range misses {
 		maxMiss = max(maxMiss, v*1.1)
 	}
-	lw := t.width / 2
+	lw := t.Width / 2
 	left := chart.Render(chart.Spec{Title: "hit ratio %", Width: lw, Height: h, YMin: 0, YMax: 100,
 		Lines: []chart.Line{{Name: "ratio", Values: ratio}}, Style: s.OK})
-	right := chart.Render(chart.Spec{Title: "misses pages/s", Width: t.width - lw - 1, Height: h, YMin: 0, YMax: maxMiss,
+	right := chart.Render(chart.Spec{Title: "misses pages/s", Width: t.Width - lw - 1, Height: h, YMin: 0, YMax: maxMiss,
 		Lines: []chart.Line{{Name: "misses", Values: misses}}, Style: s.Warning})
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
 }
@@ -293,8 +263,8 @@ func (t *Tab) Explain() [][2]string {
 		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},
 	}
 	// The tier report, as vitals probes prints it.
-	if t.snap != nil && t.snap.Sample != nil && t.snap.Sample.Cache != nil {
-		for _, tr := range t.snap.Sample.Cache.Tiers {
+	if sample := t.Sample(); sample != nil && sample.Cache != nil {
+		for _, tr := range sample.Cache.Tiers {
 			text := tr.Status
 			if tr.Reason != "" {
 				text += ": " + tr.Reason
@@ -302,8 +272,5 @@ func (t *Tab) Explain() [][2]string {
 			out = append(out, [2]string{"tier " + tr.Tier, text})
 		}
 	}
-	for _, c := range t.table.Columns() {
-		out = append(out, [2]string{c.Title, c.Help})
-	}
-	return out
+	return append(out, t.ColumnHelp()...)
 }

@@ -1,24 +1,18 @@
 package cachetab
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-var now = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+var now = uitest.Now
 
 func snapshot(c *model.Cache) *model.Snapshot {
 	s := model.NewStore(model.Host{}, 1, 100)
@@ -58,23 +52,6 @@ func newTab(c *model.Cache, w, h int) *Tab {
 	return t
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		os.WriteFile(path+".actual", []byte(got), 0o644)
-		t.Errorf("%s differs from the golden file", name)
-	}
-}
-
 func TestEBPFView(t *testing.T) {
 	tab := newTab(ebpfCache(), 160, 30)
 	v := ansi.Strip(tab.View())
@@ -90,8 +67,8 @@ func TestEBPFView(t *testing.T) {
 	if strings.Contains(tab.View(), "\x1b[31m]") {
 		t.Error("process name reached the terminal raw")
 	}
-	golden(t, "ebpf_80x24", ansi.Strip(newTab(ebpfCache(), 80, 22).View()))
-	golden(t, "ebpf_160x30", v)
+	uitest.Golden(t, "ebpf_80x24", ansi.Strip(newTab(ebpfCache(), 80, 22).View()))
+	uitest.Golden(t, "ebpf_160x30", v)
 }
 
 func TestEstimateView(t *testing.T) {
@@ -107,7 +84,7 @@ func TestEstimateView(t *testing.T) {
 	if strings.Contains(v, "hit ratio") {
 		t.Error("the estimate has no system line, it must not show one")
 	}
-	golden(t, "estimate_120x20", v)
+	uitest.Golden(t, "estimate_120x20", v)
 }
 
 func TestSizes(t *testing.T) {
@@ -115,15 +92,7 @@ func TestSizes(t *testing.T) {
 	for _, w := range []int{1, 10, 20, 40, 80, 160, 250} {
 		for _, h := range []int{1, 2, 3, 5, 10, 22, 50, 67} {
 			tab.SetSize(w, h)
-			lines := strings.Split(tab.View(), "\n")
-			if len(lines) != h {
-				t.Fatalf("%dx%d: %d lines", w, h, len(lines))
-			}
-			for i, l := range lines {
-				if lipgloss.Width(l) > w {
-					t.Fatalf("%dx%d line %d: %d cells", w, h, i, lipgloss.Width(l))
-				}
-			}
+			uitest.CheckSize(t, "cache", tab.View(), w, h)
 		}
 	}
 	empty := New(common.NewContext(true), nil)
@@ -143,7 +112,7 @@ func TestFilesPanel(t *testing.T) {
 	if d := tab.Demand(); d.FilesOf.PID != 0 {
 		t.Fatalf("files panel closed, demand %+v", d)
 	}
-	tab.Update(tea.KeyPressMsg{Code: 'f', Text: "f"})
+	tab.Update(uitest.Key("f"))
 	tab.View()
 	if d := tab.Demand(); d.FilesOf.PID != 200 {
 		t.Fatalf("demand %+v, want the selected process (200, top by HITS)", d)

@@ -158,6 +158,39 @@ func OptFloat(v model.Float, decimals int) string {
 	return strconv.FormatFloat(v.V, 'f', decimals, 64)
 }
 
+// Fixed2 formats v with two decimals, as load averages and PSI are printed.
+func Fixed2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// OptCount is Count for a rate that may be unknown (the first interval).
+func OptCount(v model.Float) string {
+	if !v.OK {
+		return Dash
+	}
+	return Count(v.V)
+}
+
+// OptBytes is Bytes for a size that may be unknown.
+func OptBytes(v model.Float) string {
+	if !v.OK {
+		return Dash
+	}
+	return Bytes(uint64(v.V))
+}
+
+// WhyUnavailable is the reason a probe gave for leaving the part key out
+// (a model's Unavailable map), or a plain "not available".
+func WhyUnavailable(unavailable map[string]string, key string) string {
+	if r := unavailable[key]; r != "" {
+		return r
+	}
+	return "not available"
+}
+
+// AppendLines appends the lines of a rendered block to lines.
+func AppendLines(lines []string, block string) []string {
+	return append(lines, strings.Split(block, "\n")...)
+}
+
 // Count formats a count compactly: 999, 12.3k, 4.5M.
 func Count(v float64) string {
 	switch {

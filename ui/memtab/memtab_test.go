@@ -1,24 +1,19 @@
 package memtab
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-var now = time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+var now = uitest.Now
 
 const gib = 1 << 30
 const mib = 1 << 20
@@ -83,44 +78,19 @@ func newTab(noColor bool, w, h int) *Tab {
 	return t
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		os.WriteFile(path+".actual", []byte(got), 0o644)
-		t.Errorf("%s differs from the golden file; see %s.actual", name, path)
-	}
-}
-
-func press(t *Tab, k string) { t.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+func press(t *Tab, k string) { t.Update(uitest.Key(k)) }
 
 func TestGoldenPanels(t *testing.T) {
 	for _, sz := range [][2]int{{80, 21}, {160, 45}} {
 		tab := newTab(false, sz[0], sz[1])
-		suffix := "_" + itoa(sz[0]) + "x" + itoa(sz[1])
-		golden(t, "processes"+suffix, ansi.Strip(tab.View()))
+		suffix := "_" + strconv.Itoa(sz[0]) + "x" + strconv.Itoa(sz[1])
+		uitest.Golden(t, "processes"+suffix, ansi.Strip(tab.View()))
 		for _, p := range []string{"cgroups", "slab", "zones"} {
 			press(tab, "v")
-			golden(t, p+suffix, ansi.Strip(tab.View()))
+			uitest.Golden(t, p+suffix, ansi.Strip(tab.View()))
 		}
 	}
-	golden(t, "processes_80x21_nocolor", ansi.Strip(newTab(true, 80, 21).View()))
-}
-
-func itoa(i int) string {
-	s := ""
-	for ; i > 0; i /= 10 {
-		s = string(rune('0'+i%10)) + s
-	}
-	return s
+	uitest.Golden(t, "processes_80x21_nocolor", ansi.Strip(newTab(true, 80, 21).View()))
 }
 
 func TestContent(t *testing.T) {
@@ -206,11 +176,11 @@ func TestDemand(t *testing.T) {
 		t.Fatalf("demand %+v: want the 4 visible processes", d)
 	}
 	// Sorting by PSS needs every process's PSS.
-	for i := 0; i < 10 && tab.table.SortID() != "pss"; i++ {
+	for i := 0; i < 10 && tab.Table.SortID() != "pss"; i++ {
 		press(tab, ">")
 	}
-	if tab.table.SortID() != "pss" || !tab.Demand().All {
-		t.Fatalf("sorted by %s, demand %+v", tab.table.SortID(), tab.Demand())
+	if tab.Table.SortID() != "pss" || !tab.Demand().All {
+		t.Fatalf("sorted by %s, demand %+v", tab.Table.SortID(), tab.Demand())
 	}
 	press(tab, "v")
 	if d := tab.Demand(); d.All || len(d.Keys) != 0 {
@@ -225,15 +195,7 @@ func TestSizes(t *testing.T) {
 			for _, h := range []int{1, 2, 3, 5, 8, 12, 21, 45, 67} {
 				for p := 0; p < int(panelCount); p++ {
 					tab.SetSize(w, h)
-					lines := strings.Split(tab.View(), "\n")
-					if len(lines) != h {
-						t.Fatalf("%dx%d panel %d: %d lines", w, h, p, len(lines))
-					}
-					for i, l := range lines {
-						if lipgloss.Width(l) > w {
-							t.Fatalf("%dx%d panel %d line %d: %d cells", w, h, p, i, lipgloss.Width(l))
-						}
-					}
+					uitest.CheckSize(t, "panel "+strconv.Itoa(p), tab.View(), w, h)
 					press(tab, "v")
 				}
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
 )
 
 // testCols mirrors what the CPU tab shows, with deterministic formatting.
@@ -114,35 +115,9 @@ type killCall struct {
 	sig int
 }
 
-var keyCodes = map[string]rune{
-	"up": tea.KeyUp, "down": tea.KeyDown, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
-	"home": tea.KeyHome, "end": tea.KeyEnd, "enter": tea.KeyEnter, "esc": tea.KeyEscape,
-	"backspace": tea.KeyBackspace, "tab": tea.KeyTab,
-	"f3": tea.KeyF3, "f4": tea.KeyF4, "f5": tea.KeyF5, "f6": tea.KeyF6, "f9": tea.KeyF9,
-}
-
-// keyMsg builds the message bubbletea delivers for a key name as
-// msg.String() spells it ("up", "f6", "ctrl+u", "I", "<", "space").
-func keyMsg(s string) tea.KeyPressMsg {
-	if c, ok := keyCodes[s]; ok {
-		return tea.KeyPressMsg{Code: c}
-	}
-	if s == "space" {
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	}
-	if rest, ok := strings.CutPrefix(s, "ctrl+"); ok {
-		return tea.KeyPressMsg{Code: rune(rest[0]), Mod: tea.ModCtrl}
-	}
-	r := []rune(s)
-	if len(r) != 1 {
-		panic("keyMsg: unknown key " + s)
-	}
-	return tea.KeyPressMsg{Code: r[0], Text: s}
-}
-
 func press(tb *Table, keys ...string) {
 	for _, k := range keys {
-		tb.Update(keyMsg(k))
+		tb.Update(uitest.Key(k))
 	}
 }
 
@@ -150,7 +125,7 @@ func press(tb *Table, keys ...string) {
 func typeText(tb *Table, s string) {
 	for _, r := range s {
 		if r == ' ' {
-			tb.Update(keyMsg("space"))
+			tb.Update(uitest.Key("space"))
 			continue
 		}
 		tb.Update(tea.KeyPressMsg{Code: r, Text: string(r)})

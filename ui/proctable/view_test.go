@@ -1,10 +1,7 @@
 package proctable
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,9 +9,8 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // scenes are the states the golden files and the size matrix cover.
 var scenes = []struct {
@@ -39,21 +35,7 @@ func TestGolden(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				tb, _ := newTable(t, size[0], size[1])
 				sc.setup(tb)
-				got := plainView(tb) + "\n"
-				path := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("view differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
-				}
+				uitest.Golden(t, name, plainView(tb)+"\n")
 			})
 		}
 	}
@@ -87,7 +69,7 @@ func TestSizeMatrix(t *testing.T) {
 				// and the edges of the range
 				for _, sz := range [][2]int{{250, 70}, {20, 70}, {250, 1}, {21, 2}} {
 					tb.SetSize(sz[0], sz[1])
-					checkSize(t, fmt.Sprintf("%dx%d", sz[0], sz[1]), tb.View(), sz[0], sz[1])
+					uitest.CheckSize(t, fmt.Sprintf("%dx%d", sz[0], sz[1]), tb.View(), sz[0], sz[1])
 				}
 			})
 		}
@@ -112,19 +94,6 @@ func checkSizeMemo(t *testing.T, w, h int, view string, widths map[string]int) {
 	}
 }
 
-func checkSize(t *testing.T, name, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if len(lines) != h {
-		t.Fatalf("%s: %d lines, want %d", name, len(lines), h)
-	}
-	for i, l := range lines {
-		if lw := lipgloss.Width(l); lw > w {
-			t.Fatalf("%s: line %d is %d cells wide, max %d: %q", name, i, lw, w, l)
-		}
-	}
-}
-
 // TestTinySizes covers sizes below the supported minimum: no panic, and
 // still never more than asked for.
 func TestTinySizes(t *testing.T) {
@@ -141,7 +110,7 @@ func TestTinySizes(t *testing.T) {
 					}
 					continue
 				}
-				checkSize(t, fmt.Sprintf("%s %dx%d", sc.name, w, h), v, w, h)
+				uitest.CheckSize(t, fmt.Sprintf("%s %dx%d", sc.name, w, h), v, w, h)
 			}
 		}
 	}
@@ -160,7 +129,7 @@ func TestWideAndDeepContent(t *testing.T) {
 		for h := 1; h <= 70; h += 5 {
 			tb.SetSize(w, h)
 			press(tb, "end")
-			checkSize(t, fmt.Sprintf("deep %dx%d", w, h), tb.View(), w, h)
+			uitest.CheckSize(t, fmt.Sprintf("deep %dx%d", w, h), tb.View(), w, h)
 		}
 	}
 }
@@ -234,7 +203,7 @@ func TestNoColumns(t *testing.T) {
 	press(tb, "<", ">", "I", "P", "f6", "t", "/", "x", "enter", "F", "k")
 	for _, sz := range [][2]int{{20, 1}, {20, 5}, {80, 24}} {
 		tb.SetSize(sz[0], sz[1])
-		checkSize(t, fmt.Sprintf("no columns %dx%d", sz[0], sz[1]), tb.View(), sz[0], sz[1])
+		uitest.CheckSize(t, fmt.Sprintf("no columns %dx%d", sz[0], sz[1]), tb.View(), sz[0], sz[1])
 	}
 	if tb.SortID() != "" {
 		t.Fatalf("SortID %q with no columns", tb.SortID())
