@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Event is one discrete kernel event (a process exec or exit, an OOM kill,
 // a slow I/O, a TCP retransmit) read from a ring buffer. Seq numbers are
@@ -110,4 +113,15 @@ func (v *EventLogView) Since(seq uint64, dst []Event) []Event {
 		dst = append(dst, v.events.At(i))
 	}
 	return dst
+}
+
+// MarshalJSON writes the retained events with the counters, so a snapshot
+// or a recording holds the events themselves.
+func (v *EventLogView) MarshalJSON() ([]byte, error) {
+	out := struct {
+		NextSeq uint64      `json:"next_seq"`
+		Loss    []EventLoss `json:"loss"`
+		Events  []Event     `json:"events"`
+	}{v.NextSeq, v.Loss, v.Since(0, make([]Event, 0, v.Len()))}
+	return json.Marshal(out)
 }

@@ -1,0 +1,169 @@
+package probes
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/vitals-dev/vitals/model"
+)
+
+// DefaultEventQueueLen bounds the events waiting between a ring-buffer
+// reader and the next frame: at 1 s frames, 65,536 events a second.
+const DefaultEventQueueLen = 1 << 16
+
+// EventQueue is the bounded queue between a ring-buffer reader (which must
+// never block: the kernel drops what the ring buffer cannot hold) and the
+// collector, which drains it once per frame. What does not fit is counted
+// as QueueDropped, never lost silently.
+type EventQueue struct {
+	source string
+	mu     sync.Mutex
+	buf    []model.Event
+	head   int // index of the oldest queued event
+	n      int // queued events
+	loss   model.EventLoss
+	// kernelDropped, when set, reads the BPF side's count of failed
+	// ring-buffer reservations.
+	kernelDropped func() (uint64, error)
+}
+
+// NewEventQueue makes a queue holding up to capacity events for source.
+func NewEventQueue(source string, capacity int) *EventQueue {
+	if capacity <= 0 {
+		capacity = DefaultEventQueueLen
+	}
+	return &EventQueue{source: source, buf: make([]model.Event, capacity), loss: model.EventLoss{Source: source}}
+}
+
+// Push queues ev, or counts it as dropped when the queue is full. It
+// reports whether ev was queued.
+func (q *EventQueue) Push(ev model.Event) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == len(q.buf) {
+		q.loss.QueueDropped++
+		return false
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = ev
+	q.n++
+	return true
+}
+
+// countMalformed counts a record that could not be decoded.
+func (q *EventQueue) countMalformed() {
+	q.mu.Lock()
+	q.loss.Malformed++
+	q.mu.Unlock()
+}
+
+// Drain implements EventSource: it moves every queued event to dst, oldest
+// first.
+func (q *EventQueue) Drain(dst []model.Event) []model.Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for ; q.n > 0; q.n-- {
+		dst = append(dst, q.buf[q.head])
+		q.buf[q.head] = model.Event{}
+		q.head = (q.head + 1) % len(q.buf)
+	}
+	return dst
+}
+
+// Loss implements EventSource.
+func (q *EventQueue) Loss() model.EventLoss {
+	var kernel uint64
+	var kerr error
+	if q.kernelDropped != nil {
+		kernel, kerr = q.kernelDropped()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if kerr == nil {
+		q.loss.KernelDropped = kernel
+	}
+	return q.loss
+}
+
+// RingReader reads a BPF ring buffer continuously into an EventQueue. The
+// BPF side counts its failed reservations in a map (dropsMap) that the
+// reader sums when the frame asks for the losses.
+type RingReader struct {
+	*EventQueue
+	rd     *ringbuf.Reader
+	decode func(raw []byte, ev *model.Event) bool
+	done   chan struct{}
+}
+
+// NewRingReader starts reading ring. decode turns one record into an event
+// (false: malformed, counted). dropsMap, if not nil, is an array or per-CPU
+// array whose first entry holds the BPF side's count of records it could not
+// reserve (u64; per CPU summed).
+func NewRingReader(source string, ring, dropsMap *ebpf.Map, queueLen int, decode func(raw []byte, ev *model.Event) bool) (*RingReader, error) {
+	rd, err := ringbuf.NewReader(ring)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open ring buffer: %w", source, err)
+	}
+	r := &RingReader{EventQueue: NewEventQueue(source, queueLen), rd: rd, decode: decode, done: make(chan struct{})}
+	if dropsMap != nil {
+		r.kernelDropped = func() (uint64, error) { return sumCounter(dropsMap) }
+	}
+	go r.loop()
+	return r, nil
+}
+
+func (r *RingReader) loop() {
+	defer close(r.done)
+	var rec ringbuf.Record
+	for {
+		if err := r.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			continue
+		}
+		var ev model.Event
+		if !r.decode(rec.RawSample, &ev) {
+			r.countMalformed()
+			continue
+		}
+		if ev.Source == "" {
+			ev.Source = r.source
+		}
+		r.Push(ev)
+	}
+}
+
+// Close stops the reader and waits for its goroutine.
+func (r *RingReader) Close() error {
+	err := r.rd.Close()
+	<-r.done
+	return err
+}
+
+// sumCounter reads entry 0 of an array map of u64 counters, summed over
+// CPUs for a per-CPU array.
+func sumCounter(m *ebpf.Map) (uint64, error) {
+	var key uint32
+	if m.Type() == ebpf.PerCPUArray {
+		var vals []uint64
+		if err := m.Lookup(&key, &vals); err != nil {
+			return 0, err
+		}
+		var sum uint64
+		for _, v := range vals {
+			sum += v
+		}
+		return sum, nil
+	}
+	var raw [8]byte
+	if err := m.Lookup(&key, &raw); err != nil {
+		return 0, err
+	}
+	return binary.NativeEndian.Uint64(raw[:]), nil
+}
