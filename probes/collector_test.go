@@ -277,3 +277,34 @@ func TestCollectorLiveProbesShareOneWindow(t *testing.T) {
 	}
 	checkWindows(t, s, 500*time.Millisecond, 5*time.Millisecond, joins...)
 }
+
+// Shutdown while the real probes are mid-scan and mid-drain: Close waits for
+// them and only then releases their fds and BPF objects (run with -race;
+// this was a "concurrent map read and map write" crash at exit).
+func TestCollectorCloseDuringRealScanAndDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live")
+	}
+	host, err := ReadHost("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ {
+		env := &Env{ProcRoot: "/proc", SysRoot: "/sys", CgroupRoot: "/sys/fs/cgroup", PasswdPath: "/etc/passwd",
+			Host: host, Demand: &model.Demand{}}
+		env.Demand.Set(model.DemandSet{All: true})
+		ps, err := Open(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := model.NewStore(host, 0.1, 100)
+		c := NewCollector(store, 20*time.Millisecond, ps, nil, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		go c.Run(ctx)
+		time.Sleep(time.Duration(i*7) * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		cancel()
+	}
+}
