@@ -423,7 +423,15 @@ func TestCacheStatWorkload(t *testing.T) {
 					m := countsOf(drain(t, c), pid)
 					got := m.MmapPages - min(mapped, m.MmapPages)
 					t.Logf("%s mmap of %d pages: %+v (%d beyond the %d mapped by exec)", phase, f.pages, m, got, mapped)
-					if f.exact && !within(got, f.pages, 0.05) || !f.exact && (got < f.pages/4 || got > f.pages*21/20) {
+					// The exec baseline is another process's: the runtime
+					// text a child touches varies by about 100 pages from
+					// run to run under -race.
+					const execNoise = 200
+					lo, hi := f.pages-f.pages/20-execNoise, f.pages+f.pages/20+execNoise
+					if !f.exact {
+						lo = f.pages / 4
+					}
+					if got < lo || got > hi {
 						t.Errorf("%s mmap: %d pages mapped beyond exec, want %d (exact %v)", phase, got, f.pages, f.exact)
 					}
 					if phase == "cold" && !within(m.MmapMisses(), f.pages, 0.05) {
