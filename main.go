@@ -23,6 +23,7 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/probes"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 	"github.com/vitals-dev/vitals/ui"
 )
 
@@ -225,6 +226,7 @@ func newEnv(cfg config) (*probes.Env, error) {
 		Host:       host,
 		Demand:     &model.Demand{},
 		ForceTier:  cfg.bpfTier,
+		BPF:        ebpf.NewSession(),
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
 	if cfg.snapshot {
@@ -242,6 +244,7 @@ func newSystem(cfg config) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
+	env.BPF = nil // the probes have loaded: let the decoded kernel BTF go
 	fams, _ := probes.Families()
 	after := make([][]string, len(fams))
 	for i, f := range fams {
@@ -257,7 +260,7 @@ func newSystem(cfg config) (*system, error) {
 func mode(features []model.Feature, env *probes.Env) string {
 	var active, reason string
 	for _, f := range features {
-		if f.Tier != "" && f.Tier != probes.CacheTierProcfs {
+		if f.EBPF() {
 			active = "eBPF"
 		} else if reason == "" {
 			reason = f.Reason
@@ -306,29 +309,11 @@ func listProbes(stdout, stderr io.Writer, cfg config) int {
 		fmt.Fprintln(stdout)
 		if fr, ok := p.(probes.FeatureReporter); ok {
 			for _, f := range fr.Features() {
-				fmt.Fprintln(stdout, indent(featureString(f), "  "))
+				fmt.Fprintln(stdout, indent(f.String(), "  "))
 			}
 		}
 	}
 	return 0
-}
-
-// featureString renders a feature's report on a few lines.
-func featureString(f model.Feature) string {
-	var b strings.Builder
-	active := f.Tier
-	if f.Reason != "" {
-		active += ": " + f.Reason
-	}
-	fmt.Fprintf(&b, "%s: %s", f.Name, active)
-	for _, t := range f.Tiers {
-		if t.Status == "active" {
-			fmt.Fprintf(&b, "\n  %s: active", t.Tier)
-			continue
-		}
-		fmt.Fprintf(&b, "\n  %s: %s", t.Tier, t.Reason)
-	}
-	return b.String()
 }
 
 func indent(s, prefix string) string {

@@ -7,23 +7,26 @@ package model
 // asked for (de-duplicated per read and clamped to end of file); misses =
 // pages added to the cache minus pages written (so writes are not read
 // misses), clamped to [0, accessed]; hits = accessed − misses; dirtied =
-// pages written into the cache. Not seen: hits through already-mapped
-// pages (mmap), tmpfs and direct I/O.
+// pages written into the cache; mmap pages = pages a process mapped in by
+// page faults (a lower bound with large folios), mmap misses = pages added
+// to the cache inside its faults. The system line is the sum of the process
+// rows. Not seen: accesses through pages already mapped (they never fault),
+// tmpfs and direct I/O.
 type Cache struct {
 	// Source is "ebpf" (counted in the kernel) or "procfs estimate" (not
 	// root: 1 − Δread_bytes/Δrchar per process, no system line).
 	Source string `json:"source"`
-	// Tier is the eBPF attach tier in use (fentry, kprobe, tp_btf, raw_tp,
-	// tracepoint), empty for the procfs estimate.
-	Tier string `json:"tier"`
-	// Tiers says, for each tier tried, why it is or is not in use.
-	Tiers []CacheTier `json:"tiers"`
-	// Reason is why eBPF is not in use (not root, no tier loaded).
-	Reason string `json:"reason,omitempty"`
+	// Feature is the cachestat feature's tier report, inline: tier (the
+	// eBPF tier in use, "procfs" for the estimate), tiers, reason.
+	Feature
 
 	// System is nil with the procfs estimate.
 	System    *CacheSystem   `json:"system"`
 	Processes []CacheProcess `json:"processes"`
+	// DroppedProcEvents counts page-cache events in the interval whose
+	// process found no room in the kernel's per-process map (16,384
+	// processes): they are in no row and so not in the system line.
+	DroppedProcEvents uint64 `json:"dropped_proc_events"`
 
 	// Files is pcstat for one process (the one Demand.FilesOf names): its
 	// open regular files and how much of each is in the page cache.
@@ -54,19 +57,18 @@ type FileResidency struct {
 	DirtyPages  uint64 `json:"dirty_pages"`
 }
 
-// CacheTier is one attach tier's outcome.
-type CacheTier struct {
-	Tier   string `json:"tier"`
-	Status string `json:"status"` // active, failed, not tried, skipped
-	Reason string `json:"reason,omitempty"`
-}
-
-// CacheSystem is cachestat's line: per-second rates in pages.
+// CacheSystem is cachestat's line: per-second rates in pages, summed over
+// the process rows (each clamped on its own, so one process's readahead or
+// mmap faults never count as misses of another's reads).
 type CacheSystem struct {
 	AccessesPerS float64 `json:"accesses"`
 	HitsPerS     float64 `json:"hits"`
 	MissesPerS   float64 `json:"misses"`
 	DirtiesPerS  float64 `json:"dirties"`
+	// MmapPagesPerS and MmapMissesPerS are the rows' mmap pages and mmap
+	// misses per second.
+	MmapPagesPerS  float64 `json:"mmap_pages"`
+	MmapMissesPerS float64 `json:"mmap_misses"`
 	// HitRatio is hits / accesses in percent; unknown when nothing was read.
 	HitRatio     Float  `json:"hit_ratio"`
 	BuffersBytes uint64 `json:"buffers_bytes"`
@@ -75,14 +77,25 @@ type CacheSystem struct {
 
 // CacheProcess is one cachetop row: pages over the interval.
 type CacheProcess struct {
-	PID  int32  `json:"pid"`
-	UID  uint32 `json:"uid"`
-	User string `json:"user"`
+	PID int32 `json:"pid"`
+	// StartTicks is the process's start time in clock ticks after boot, as
+	// field 22 of /proc/PID/stat: with PID it names the process, so a
+	// reused pid is a different row. 0 when not known.
+	StartTicks uint64 `json:"start_ticks"`
+	UID        uint32 `json:"uid"`
+	User       string `json:"user"`
 	// Comm is untrusted text.
 	Comm    string `json:"comm"`
 	Hits    uint64 `json:"hits"`
 	Misses  uint64 `json:"misses"`
 	Dirties uint64 `json:"dirties"`
+	// MmapPages is pages the process mapped in by page faults on files
+	// (fault-around included); a lower bound where the kernel maps large
+	// folios whole. MmapMisses is pages its page faults added to the page
+	// cache, i.e. read from storage (their readahead included). Zero for
+	// the procfs estimate, which cannot tell them apart.
+	MmapPages  uint64 `json:"mmap_pages"`
+	MmapMisses uint64 `json:"mmap_misses"`
 	// ReadHitPct is hits / accesses; WriteHitPct is the share of written
 	// pages that were already cached (dirtied minus those added by the
 	// writes, over dirtied). Unknown when there was nothing to divide.

@@ -27,7 +27,7 @@ const (
 
 // CacheTierProcfs, given as CacheProbeConfig.ForceTier, skips eBPF and uses
 // the procfs estimate.
-const CacheTierProcfs = "procfs"
+const CacheTierProcfs = model.TierProcfs
 
 // CacheProbeConfig says where the page-cache probe reads from and which
 // eBPF tier it uses.
@@ -43,6 +43,9 @@ type CacheProbeConfig struct {
 	// Demand, when set, names the process whose open files get pcstat
 	// (Demand.FilesOf) in Cache.Files, once per Read.
 	Demand *model.Demand
+	// Session is the eBPF loader session shared with the other eBPF
+	// features; nil makes one for this probe alone.
+	Session *ebpf.Session
 }
 
 // CacheProbe is bcc's cachestat and cachetop: page-cache hits and misses for
@@ -54,10 +57,11 @@ type CacheProbe struct {
 	users    *userNames
 	gen      uint64 // Read generation, for users
 
-	stat   *ebpf.CacheStat // nil in procfs estimate mode, and after Close
-	ebpf   bool            // eBPF mode (stat may be nil once closed)
-	report ebpf.Report
-	tiers  []model.CacheTier
+	stat *ebpf.CacheStat // nil in procfs estimate mode, and after Close
+	ebpf bool            // eBPF mode (stat may be nil once closed)
+	// feature is the cachestat report; Tier is "procfs" when the estimate
+	// runs.
+	feature model.Feature
 
 	// last is the time of the previous Read; zero before the baseline.
 	last time.Time
@@ -77,7 +81,7 @@ type procIO struct {
 // NewCacheProbe makes a page-cache probe. It loads the eBPF counters (the
 // first tier that works, or cfg.ForceTier); when that fails — not root, no
 // tier loads on this kernel — it falls back to the procfs estimate and keeps
-// the reason in Report and in every model.Cache. Only an unusable ProcRoot
+// the reason in Features and in every model.Cache. Only an unusable ProcRoot
 // is an error. Its first Read (or Sample) only takes the baseline.
 func NewCacheProbe(cfg CacheProbeConfig) (*CacheProbe, error) {
 	if cfg.ProcRoot == "" {
@@ -100,22 +104,19 @@ func NewCacheProbe(cfg CacheProbeConfig) (*CacheProbe, error) {
 	}
 	p := &CacheProbe{procRoot: cfg.ProcRoot, demand: cfg.Demand, users: newUserNames(cfg.PasswdPath)}
 	if cfg.ForceTier == CacheTierProcfs {
+		spec := ebpf.CacheStatFeature()
 		reason := cfg.ProcfsReason
 		if reason == "" {
 			reason = "tier forced to " + CacheTierProcfs
 		}
-		rep := ebpf.Report{Feature: ebpf.CacheStatFeature().Name, Reason: reason}
-		for _, t := range ebpf.CacheStatFeature().Tiers {
-			rep.Tiers = append(rep.Tiers, ebpf.TierResult{Tier: t.Name, Status: "skipped", Reason: rep.Reason})
+		rep := model.Feature{Name: spec.Name, Reason: reason}
+		for _, t := range spec.Tiers {
+			rep.Tiers = append(rep.Tiers, model.TierOutcome{Tier: t.Name, Status: model.TierSkipped, Reason: rep.Reason})
 		}
 		p.setReport(rep)
 		return p, nil
 	}
-	stat, rep, err := ebpf.OpenCacheStat(ebpf.CacheStatOptions{LoadOptions: ebpf.LoadOptions{ForceTier: cfg.ForceTier}})
-	if err != nil && rep.Reason == "" {
-		// A tier loaded but the first read of its counters failed.
-		rep.Reason = err.Error()
-	}
+	stat, rep, err := ebpf.OpenCacheStat(cfg.Session, ebpf.CacheStatOptions{LoadOptions: ebpf.LoadOptions{ForceTier: cfg.ForceTier}})
 	if err == nil {
 		p.stat, p.ebpf = stat, true
 	}
@@ -123,20 +124,21 @@ func NewCacheProbe(cfg CacheProbeConfig) (*CacheProbe, error) {
 	return p, nil
 }
 
-func (p *CacheProbe) setReport(rep ebpf.Report) {
-	p.report = rep
-	p.tiers = make([]model.CacheTier, 0, len(rep.Tiers))
-	for _, t := range rep.Tiers {
-		p.tiers = append(p.tiers, model.CacheTier{Tier: t.Tier, Status: t.Status, Reason: t.Reason})
+// setReport keeps the feature report, naming the procfs estimate as the
+// tier when no eBPF tier runs.
+func (p *CacheProbe) setReport(rep model.Feature) {
+	if !rep.EBPF() {
+		rep.Tier = model.TierProcfs
 	}
+	p.feature = rep
 }
 
 // Name is the probe's key in the model's error map.
 func (p *CacheProbe) Name() string { return "cache" }
 
-// Report says which eBPF tier is active and why the others are not (for
-// `vitals probes`); Reason is set when the procfs estimate is in use.
-func (p *CacheProbe) Report() ebpf.Report { return p.report }
+// Features is the tier report of each eBPF feature this probe runs (one:
+// cachestat), for `vitals probes`, the header's mode line and the JSON.
+func (p *CacheProbe) Features() []model.Feature { return []model.Feature{p.feature} }
 
 // Close detaches the eBPF programs and frees their maps. Safe to call more
 // than once; after Close, Read fails.
@@ -151,7 +153,7 @@ func (p *CacheProbe) Close() error {
 
 func init() {
 	Register(Family{Name: "cache", New: func(env *Env) (Probe, error) {
-		cfg := CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: env.ForceTier, Demand: env.Demand}
+		cfg := CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: env.ForceTier, Demand: env.Demand, Session: env.BPF}
 		if env.CopiedTree {
 			cfg.ForceTier = CacheTierProcfs
 			cfg.ProcfsReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
@@ -168,18 +170,6 @@ func (p *CacheProbe) Collect(t *Tick) (Part, error) {
 		return nil, err
 	}
 	return func(s *model.Sample) { s.Cache = c }, nil
-}
-
-// Features reports the page-cache feature's tiers.
-func (p *CacheProbe) Features() []model.Feature {
-	f := model.Feature{Name: p.report.Feature, Tier: p.report.Active, Reason: p.report.Reason}
-	if f.Tier == "" {
-		f.Tier = CacheTierProcfs
-	}
-	for _, t := range p.report.Tiers {
-		f.Tiers = append(f.Tiers, model.TierOutcome{Tier: t.Tier, Status: t.Status, Reason: t.Reason})
-	}
-	return []model.Feature{f}
 }
 
 // Read returns the page-cache counts since the previous Read, or nil on the
@@ -204,13 +194,7 @@ func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 }
 
 func (p *CacheProbe) newCache(source string) *model.Cache {
-	c := &model.Cache{Source: source, Tiers: p.tiers}
-	if source == cacheSourceEBPF {
-		c.Tier = p.report.Active
-	} else {
-		c.Reason = p.report.Reason
-	}
-	return c
+	return &model.Cache{Source: source, Feature: p.feature}
 }
 
 // cachePct is part/whole in percent, unknown when whole is 0.
@@ -228,7 +212,7 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 	if p.stat == nil {
 		return nil, errors.New("cache probe: closed")
 	}
-	sys, procs, err := p.stat.Drain()
+	procs, dropped, err := p.stat.Drain()
 	if err != nil {
 		// Part of the interval may have been consumed: start over.
 		p.last = time.Time{}
@@ -240,34 +224,30 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 		return nil, nil
 	}
 	c := p.newCache(cacheSourceEBPF)
+	c.DroppedProcEvents = dropped
 
 	buffers, cached, err := p.readMeminfo()
 	if err != nil {
 		return nil, err
 	}
-	s := &model.CacheSystem{
-		HitRatio:     cachePct(sys.Hits(), sys.Accessed),
-		BuffersBytes: buffers,
-		CachedBytes:  cached,
-	}
-	if secs := now.Sub(last).Seconds(); secs > 0 {
-		s.AccessesPerS = float64(sys.Accessed) / secs
-		s.HitsPerS = float64(sys.Hits()) / secs
-		s.MissesPerS = float64(sys.Misses()) / secs
-		s.DirtiesPerS = float64(sys.Dirtied) / secs
-	}
-	c.System = s
-
+	// The system line is the sum of the rows, each clamped on its own: a
+	// global clamp let one process's fault-ins or readahead count as
+	// misses of another's reads (an mmap reader drove the system ratio to
+	// 0 % while the only read() reader hit 99.9 %).
+	var sum struct{ accessed, hits, misses, dirties, mmapPages, mmapMisses uint64 }
 	c.Processes = make([]model.CacheProcess, 0, len(procs))
 	for _, pc := range procs {
-		c.Processes = append(c.Processes, model.CacheProcess{
+		row := model.CacheProcess{
 			PID:        pc.PID,
+			StartTicks: pc.StartTicks,
 			UID:        pc.UID,
 			User:       p.users.name(pc.UID, p.gen),
 			Comm:       pc.Comm,
 			Hits:       pc.Hits(),
 			Misses:     pc.Misses(),
 			Dirties:    pc.Dirtied,
+			MmapPages:  pc.MmapPages,
+			MmapMisses: pc.MmapMisses(),
 			ReadHitPct: cachePct(pc.Hits(), pc.Accessed),
 			// Dirtied pages that writes did not add were cached already.
 			// When the process also read cold pages in the interval,
@@ -275,8 +255,29 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 			// cannot tell them apart here), so with reads and writes
 			// mixed this underestimates write hits.
 			WriteHitPct: cachePct(pc.Dirtied-min(pc.Added, pc.Dirtied), pc.Dirtied),
-		})
+		}
+		c.Processes = append(c.Processes, row)
+		sum.accessed += pc.Accessed
+		sum.hits += row.Hits
+		sum.misses += row.Misses
+		sum.dirties += row.Dirties
+		sum.mmapPages += row.MmapPages
+		sum.mmapMisses += row.MmapMisses
 	}
+	s := &model.CacheSystem{
+		HitRatio:     cachePct(sum.hits, sum.accessed),
+		BuffersBytes: buffers,
+		CachedBytes:  cached,
+	}
+	if secs := now.Sub(last).Seconds(); secs > 0 {
+		s.AccessesPerS = float64(sum.accessed) / secs
+		s.HitsPerS = float64(sum.hits) / secs
+		s.MissesPerS = float64(sum.misses) / secs
+		s.DirtiesPerS = float64(sum.dirties) / secs
+		s.MmapPagesPerS = float64(sum.mmapPages) / secs
+		s.MmapMissesPerS = float64(sum.mmapMisses) / secs
+	}
+	c.System = s
 	sortCacheProcesses(c.Processes)
 	return c, nil
 }

@@ -2,165 +2,17 @@ package probes
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/probes/ebpf"
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
-
-// cacheChildEnv makes the test binary a workload child for the cache tests:
-// "write:PATH:BYTES" writes a file, fsyncs it and drops it from the page
-// cache; "read:PATH" reads it to the end with 1 MiB reads; "nonroot" opens a
-// cache probe and prints what it runs on.
-const cacheChildEnv = "VITALS_TEST_CACHE_CHILD"
-
-func TestCacheChildHelper(t *testing.T) {
-	spec := os.Getenv(cacheChildEnv)
-	if spec == "" {
-		return // only does something when a test runs it as its child
-	}
-	if err := runCacheChild(spec); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-func runCacheChild(spec string) error {
-	action, args, _ := strings.Cut(spec, ":")
-	switch action {
-	case "write":
-		path, n, _ := strings.Cut(args, ":")
-		size, err := strconv.Atoi(n)
-		if err != nil {
-			return err
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		buf := make([]byte, 1<<20)
-		for i := range buf {
-			buf[i] = byte(i)
-		}
-		for left := size; left > 0; left -= len(buf) {
-			if _, err := f.Write(buf[:min(left, len(buf))]); err != nil {
-				return err
-			}
-		}
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-	case "read":
-		return cacheReadAll(args)
-	case "nonroot":
-		p, err := NewCacheProbe(CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd"})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		if c, err := p.Read(time.Now()); c != nil || err != nil {
-			return fmt.Errorf("baseline: %v %v", c, err)
-		}
-		// Read our own executable: our rchar grows, so our row shows.
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		if err := cacheReadAll(exe); err != nil {
-			return err
-		}
-		c, err := p.Read(time.Now())
-		if err != nil || c == nil {
-			return fmt.Errorf("read: %v %v", c, err)
-		}
-		own := "none"
-		for _, r := range c.Processes {
-			if r.PID == int32(os.Getpid()) {
-				own = fmt.Sprintf("hits=%d misses=%d readhit=%v estimate=%v user=%s", r.Hits, r.Misses, r.ReadHitPct, r.Estimate, r.User)
-			}
-		}
-		fmt.Printf("source=%s\nreason=%s\nsystem=%v\nown=%s\n", c.Source, c.Reason, c.System != nil, own)
-		return nil
-	}
-	return fmt.Errorf("unknown child action %q", action)
-}
-
-func cacheReadAll(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	for {
-		_, err := f.Read(buf)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// cacheChild runs the test binary as a workload and returns its pid.
-func cacheChild(t *testing.T, spec string) int32 {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCacheChildHelper$")
-	cmd.Env = append(os.Environ(), cacheChildEnv+"="+spec)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child %s: %v\n%s", spec, err, out)
-	}
-	return int32(cmd.Process.Pid)
-}
-
-// requireCachePrivileged skips without eBPF privileges, except in CI,
-// where a skip would hide a broken probe.
-func requireCachePrivileged(t *testing.T) {
-	t.Helper()
-	if ebpf.Privileged() {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CI is set but the test is not privileged: eBPF tests need root or CAP_BPF+CAP_PERFMON")
-	}
-	t.Skip("needs root or CAP_BPF+CAP_PERFMON")
-}
-
-// cacheWorkDir is a directory on a disk-backed filesystem: tmpfs has no
-// page-cache misses.
-func cacheWorkDir(t *testing.T) string {
-	t.Helper()
-	for _, d := range []string{"/var/tmp", os.TempDir(), "."} {
-		var st unix.Statfs_t
-		if unix.Statfs(d, &st) != nil || st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
-			continue
-		}
-		dir, err := os.MkdirTemp(d, "vitals-cache-")
-		if err != nil {
-			continue
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		return dir
-	}
-	t.Fatal("no directory on a disk-backed filesystem")
-	return ""
-}
 
 // bpfFDs counts this process's open BPF objects (programs, maps, links).
 func bpfFDs(t *testing.T) int {
@@ -195,8 +47,8 @@ func cacheWithin(got, want uint64, frac float64) bool {
 // cache, another reads it cold, a third warm; the children's rows must say
 // so.
 func TestCacheProbeEBPF(t *testing.T) {
-	requireCachePrivileged(t)
-	dir := cacheWorkDir(t)
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	dir := ebpftest.WorkDir(t)
 	const (
 		fileBytes = 32 << 20
 		filePages = fileBytes / 4096
@@ -215,10 +67,14 @@ func TestCacheProbeEBPF(t *testing.T) {
 			if n := bpfFDs(t); n <= bpfBefore {
 				t.Errorf("%d BPF fds open with the probe, %d before", n, bpfBefore)
 			}
+			// Set once the probe's programs are known: checks, by id,
+			// that exactly they are gone after Close.
+			released := func() {}
 			defer func() {
 				if err := p.Close(); err != nil {
 					t.Errorf("Close: %v", err)
 				}
+				released()
 				if err := p.Close(); err != nil {
 					t.Errorf("second Close: %v", err)
 				}
@@ -229,14 +85,19 @@ func TestCacheProbeEBPF(t *testing.T) {
 					t.Error("Read after Close did not fail")
 				}
 			}()
-			rep := p.Report()
-			if rep.Active == "" {
-				t.Fatalf("no eBPF tier:\n%s", rep)
+			fs := p.Features()
+			if len(fs) != 1 || !fs[0].EBPF() {
+				t.Fatalf("no eBPF tier: %+v", fs)
 			}
-			if tier != "" && rep.Active != tier {
-				t.Fatalf("forced %s, active %s", tier, rep.Active)
+			rep := fs[0]
+			if tier != "" && rep.Tier != tier {
+				t.Fatalf("forced %s, active %s", tier, rep.Tier)
 			}
-			t.Logf("tier %s", rep.Active)
+			// The programs this probe loaded, by id: gone after Close.
+			progs, maps := p.stat.ProgramIDs(), p.stat.MapIDs()
+			ebpftest.Loaded(t, progs)
+			released = func() { ebpftest.WaitReleased(t, progs, maps) }
+			t.Logf("tier %s", rep.Tier)
 			store := model.NewStore(model.Host{}, 1, 60)
 			if err := publish(p, time.Now(), store); err != nil {
 				t.Fatal(err)
@@ -254,9 +115,9 @@ func TestCacheProbeEBPF(t *testing.T) {
 			}
 
 			path := filepath.Join(dir, "data-"+name)
-			wpid := cacheChild(t, fmt.Sprintf("write:%s:%d", path, fileBytes))
+			wpid := ebpftest.Run(t, fmt.Sprintf("write:%s:%d", path, fileBytes))
 			c := read()
-			if c.Source != "ebpf" || c.Tier != rep.Active || c.Reason != "" || c.System == nil {
+			if c.Source != "ebpf" || c.Tier != rep.Tier || c.Reason != "" || c.System == nil {
 				t.Fatalf("source %q tier %q reason %q system %v", c.Source, c.Tier, c.Reason, c.System)
 			}
 			if len(c.Tiers) != len(rep.Tiers) {
@@ -266,12 +127,12 @@ func TestCacheProbeEBPF(t *testing.T) {
 			// per dirtied folio (large folios: far fewer than the pages).
 			w, ok := cacheRowOf(c, wpid)
 			t.Logf("write: %+v", w)
-			if wantDirty := rep.Active != ebpf.TierTracepoint; !ok || w.Dirties == 0 ||
+			if wantDirty := rep.Tier != ebpf.TierTracepoint; !ok || w.Dirties == 0 ||
 				(wantDirty && !cacheWithin(w.Dirties, filePages, 0.1)) {
 				t.Errorf("writer row %+v (found %v): want about %d dirtied pages", w, ok, filePages)
 			}
 
-			rpid := cacheChild(t, "read:"+path)
+			rpid := ebpftest.Run(t, "read:"+path+":1048576")
 			c = read()
 			cold, ok := cacheRowOf(c, rpid)
 			t.Logf("cold: %+v", cold)
@@ -282,7 +143,7 @@ func TestCacheProbeEBPF(t *testing.T) {
 				t.Errorf("cold read row: comm %q uid %d user %q", cold.Comm, cold.UID, cold.User)
 			}
 
-			rpid = cacheChild(t, "read:"+path)
+			rpid = ebpftest.Run(t, "read:"+path+":1048576")
 			now := time.Now()
 			if err := publish(p, now, store); err != nil {
 				t.Fatal(err)
@@ -336,8 +197,8 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	rep := p.Report()
-	if rep.Active != "" || rep.Reason != "tier forced to procfs" || len(rep.Tiers) == 0 {
+	rep := p.Features()[0]
+	if rep.Tier != "procfs" || rep.EBPF() || rep.Reason != "tier forced to procfs" || len(rep.Tiers) == 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	store := model.NewStore(model.Host{}, 1, 60)
@@ -356,7 +217,7 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 	if c == nil {
 		t.Fatal("nothing published")
 	}
-	if c.Source != "procfs estimate" || c.Tier != "" || c.Reason != "tier forced to procfs" || c.System != nil {
+	if c.Source != "procfs estimate" || c.Tier != "procfs" || c.Reason != "tier forced to procfs" || c.System != nil {
 		t.Errorf("source %q tier %q reason %q system %v", c.Source, c.Tier, c.Reason, c.System)
 	}
 	for _, tr := range c.Tiers {
@@ -406,39 +267,17 @@ func TestCacheProbeNotRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if r := p.Report(); r.Active != "" || r.Reason != ebpf.NeedsPrivilege {
+		if r := p.Features()[0]; r.Tier != "procfs" || r.Reason != ebpf.NeedsPrivilege {
 			t.Fatalf("report %+v", r)
 		}
 		return
 	}
-	dir, err := os.MkdirTemp("", "vitals-cache-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "probes.test")
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestCacheChildHelper$")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), cacheChildEnv+"=nonroot")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
+	out := ebpftest.RunAsNobody(t, "nonroot")
 	t.Logf("child as nobody:\n%s", out)
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
 	got := string(out)
 	for _, want := range []string{
 		"source=procfs estimate\n",
+		"tier=procfs\n",
 		"reason=" + ebpf.NeedsPrivilege + "\n",
 		"system=false\n",
 		"estimate=true user=nobody\n",
@@ -446,5 +285,77 @@ func TestCacheProbeNotRoot(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("child output lacks %q", want)
 		}
+	}
+}
+
+// The mmap bug: one child reads a warm file with read(), another maps a
+// cold file and touches every page, in the same interval. The pages the
+// faults add are the mapper's mmap misses: the reader's hit ratio stays
+// high and the system ratio (the sum of the rows) is not dragged to 0 %.
+func TestCacheProbeMmapAndRead(t *testing.T) {
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	dir := ebpftest.WorkDir(t)
+	const (
+		warmBytes = 16 << 20
+		coldBytes = 64 << 20
+		coldPages = coldBytes / 4096
+	)
+	warm, cold := filepath.Join(dir, "warm"), filepath.Join(dir, "cold")
+	if err := ebpftest.WriteFile(warm, warmBytes); err != nil {
+		t.Fatal(err)
+	}
+	if err := ebpftest.WriteFile(cold, coldBytes); err != nil {
+		t.Fatal(err)
+	}
+	sess := ebpf.NewSession()
+	for _, tier := range []string{ebpf.TierTpBTF, ebpf.TierRawTp, ebpf.TierTracepoint} {
+		t.Run(tier, func(t *testing.T) {
+			p, err := NewCacheProbe(CacheProbeConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", ForceTier: tier, Session: sess})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if f := p.Features()[0]; f.Tier != tier {
+				t.Fatalf("forced %s: %+v", tier, f)
+			}
+			if err := ebpftest.ReadFile(warm, 1<<20); err != nil { // warm it
+				t.Fatal(err)
+			}
+			ebpftest.DropFile(t, cold)
+			if c, err := p.Read(time.Now()); c != nil || err != nil {
+				t.Fatalf("baseline: %v %v", c, err)
+			}
+			reader := ebpftest.Start(t, "read:"+warm+":65536")
+			mapper := ebpftest.Start(t, "mmap:"+cold)
+			reader.Done(t)
+			mapper.Done(t)
+			c, err := p.Read(time.Now())
+			if err != nil || c == nil {
+				t.Fatalf("Read: %v %v", c, err)
+			}
+			r, rok := cacheRowOf(c, reader.PID)
+			m, mok := cacheRowOf(c, mapper.PID)
+			t.Logf("reader %+v", r)
+			t.Logf("mapper %+v", m)
+			t.Logf("system %+v", *c.System)
+			if !rok || !r.ReadHitPct.OK || r.ReadHitPct.V < 95 {
+				t.Errorf("reader (found %v): read hit %v, want ≥ 95 %%", rok, r.ReadHitPct)
+			}
+			if !c.System.HitRatio.OK || c.System.HitRatio.V < 50 {
+				t.Errorf("system hit ratio %v with a warm reader and a cold mapper, want ≥ 50 %%", c.System.HitRatio)
+			}
+			if !mok || !cacheWithin(m.MmapMisses, coldPages, 0.05) || m.MmapPages == 0 || m.Misses > 64 {
+				t.Errorf("mapper (found %v): mmap misses %d (want %d ±5 %%), mmap pages %d, read misses %d",
+					mok, m.MmapMisses, coldPages, m.MmapPages, m.Misses)
+			}
+			if c.System.MmapMissesPerS <= 0 || c.System.MmapPagesPerS <= 0 {
+				t.Errorf("system mmap rates %+v", *c.System)
+			}
+			if st := ebpftest.StartTicks(t, mapper.PID); m.StartTicks != st {
+				t.Errorf("mapper start_ticks %d, /proc/%d/stat says %d", m.StartTicks, mapper.PID, st)
+			}
+			reader.Release(t)
+			mapper.Release(t)
+		})
 	}
 }

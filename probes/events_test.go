@@ -10,6 +10,8 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/vitals-dev/vitals/model"
+	vebpf "github.com/vitals-dev/vitals/probes/ebpf"
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
 // Many producers flood a small queue while the "frame" drains it: every
@@ -122,7 +124,7 @@ func floodProgram(t *testing.T, ring, drops *ebpf.Map) *ebpf.Program {
 // bounded queue could not hold user-side, and together with the delivered
 // ones they add up to every record the program tried to write.
 func TestRingReaderFloodCountsKernelAndQueueDrops(t *testing.T) {
-	requireCachePrivileged(t)
+	ebpftest.RequirePrivileged(t, vebpf.Privileged())
 	ring, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 4096})
 	if err != nil {
 		t.Fatal(err)

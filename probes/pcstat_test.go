@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
 // pcstatChildEnv makes the test binary run ReadProcessFiles for
@@ -93,13 +94,13 @@ func newPcstatFixture(t *testing.T, cred *syscall.Credential, extra ...string) *
 	if err != nil {
 		t.Skip("no sleep(1)")
 	}
-	fx := &pcstatFixture{dir: cacheWorkDir(t)}
+	fx := &pcstatFixture{dir: ebpftest.WorkDir(t)}
 	fx.warm = filepath.Join(fx.dir, "warm")
 	fx.cold = filepath.Join(fx.dir, "cold")
 	fx.dirty = filepath.Join(fx.dir, "dirty")
 	fx.empty = filepath.Join(fx.dir, "empty")
 	pcstatWrite(t, fx.warm, pcstatFileSize, true)
-	if err := cacheReadAll(fx.warm); err != nil {
+	if err := ebpftest.ReadFile(fx.warm, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	pcstatWrite(t, fx.cold, pcstatFileSize, true)
@@ -274,7 +275,7 @@ func TestPcstatProcessFilesNotPermitted(t *testing.T) {
 		t.Skip("needs root to run the processes as nobody")
 	}
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-	extra := cacheWorkDir(t)
+	extra := ebpftest.WorkDir(t)
 	secret := filepath.Join(extra, "secret")
 	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 )
 
 // Env is everything a probe family needs to start: where to read and what is
@@ -23,6 +24,10 @@ type Env struct {
 	Demand *model.Demand
 	// ForceTier forces one eBPF attach tier (or "procfs": none).
 	ForceTier string
+	// BPF is the one eBPF loader session every feature loads through
+	// (privilege check, memlock, tracefs, kernel BTF decoded once). Main
+	// drops it after the probes are open so the decoded BTF can be freed.
+	BPF *ebpf.Session
 	// CopiedTree is set when the roots are not the running kernel's (a
 	// fixture, a copy): eBPF would report the live machine, so eBPF
 	// features run their procfs fallback with that reason.

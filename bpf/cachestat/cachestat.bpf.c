@@ -14,9 +14,18 @@
 //             sees one event per folio and counts it as one page).
 //   write_added  pages added inside write-family syscalls (classic tier only,
 //             where dirtied has no folio size).
+//   mmap_pages   pages mapped in by page faults on files: the faulting page
+//             (mm_filemap_fault) and fault-around ranges
+//             (mm_filemap_map_pages), de-duplicated per thread.
+//   mmap_added   pages added to the page cache by a fault (its readahead):
+//             counted here and not in added, so that mmap readers are not
+//             read misses, theirs or anyone else's.
 //
-// User space computes per interval: misses = clamp(added - max(dirtied,
-// write_added), 0, accessed), hits = accessed - misses.
+// User space computes per interval and process: misses = clamp(added -
+// max(dirtied, write_added), 0, accessed), hits = accessed - misses,
+// mmap misses = mmap_added; the system line is the sum of the processes'
+// figures. mmap_pages is a lower bound: the kernel maps a large folio whole
+// from one fault, and a PMD-sized one without a fault-around event.
 //
 // The object holds one program set per attach tier; the loader loads each
 // tier separately and shares the maps. The counting lives in the
@@ -32,28 +41,37 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define PAGE_SHIFT 12
 #define NO_EOF ((u64)-1)
-#define E2BIG 7 /* uapi errno: hash map full */
+#define EEXIST 17 /* uapi errno */
 
-// Per-process counters, keyed by tgid; drained (looked up and deleted) by
-// user space once per refresh.
+#define NSEC_PER_TICK 10000000ULL /* USER_HZ 100, as /proc/PID/stat */
+
+// A process: tgid and the group leader's start time, so that a reused pid
+// is a new entry, not the continuation of the process it replaces.
+struct proc_key {
+	u32 tgid;
+	u32 pad;
+	u64 start_ticks; // group_leader->start_boottime in USER_HZ ticks
+};
+
+// Per-process counters; drained (looked up and deleted) by user space once
+// per refresh.
 struct proc_counts {
 	u64 accessed;
 	u64 added;
 	u64 dirtied;
 	u64 write_added;
+	u64 mmap_pages;
+	u64 mmap_added;
 	u32 uid;
 	u32 pad;
 	char comm[16];
 };
 
-// System-wide counters, index 0 of a per-CPU array. Cumulative: user space
-// computes deltas, so nothing is lost between a read and a reset.
-struct totals {
-	u64 accessed;
-	u64 added;
-	u64 dirtied;
-	u64 write_added;
-	u64 proc_map_full; // per-process updates lost because the map was full
+// What the maps could not hold, index 0 of a per-CPU array. Cumulative:
+// user space computes deltas. Only touched when an insert fails, so the
+// hot path never looks it up.
+struct drops {
+	u64 proc_map_full; // events lost: their process found no room in procs
 };
 
 // Per-thread state in task storage.
@@ -69,12 +87,23 @@ struct thread_state {
 	// it so far (corrected at syscall exit to the bytes actually read).
 	u32 in_read;
 	u64 read_pages;
+	// The file of the last page fault, until a read or a dirty follows:
+	// pages of that file added meanwhile were added by the fault (the
+	// kernel fires mm_filemap_fault before its readahead adds pages).
+	u64 fault_file;
+	u64 fault_dev;
+	// The last counted mapped range, for de-duplication: fault-around
+	// windows overlap the faulting page and each other.
+	u64 map_file;
+	u64 map_dev;
+	u64 map_first;
+	u64 map_last;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, u32);
+	__type(key, struct proc_key);
 	__type(value, struct proc_counts);
 } procs SEC(".maps");
 
@@ -82,8 +111,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct totals);
-} system_totals SEC(".maps");
+	__type(value, struct drops);
+} drop_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -97,47 +126,41 @@ enum counter {
 	C_ADDED,
 	C_DIRTIED,
 	C_WRITE_ADDED,
+	C_MMAP_PAGES,
+	C_MMAP_ADDED,
 };
-
-static __always_inline struct totals *get_totals(void)
-{
-	u32 zero = 0;
-	return bpf_map_lookup_elem(&system_totals, &zero);
-}
 
 static __always_inline struct proc_counts *get_proc(void)
 {
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct proc_counts *pc = bpf_map_lookup_elem(&procs, &tgid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct proc_key key = {};
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.start_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / NSEC_PER_TICK;
+	struct proc_counts *pc = bpf_map_lookup_elem(&procs, &key);
 	if (pc)
 		return pc;
 
 	struct proc_counts init = {};
 	init.uid = (u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	if (bpf_map_update_elem(&procs, &tgid, &init, BPF_NOEXIST) == -E2BIG) {
-		struct totals *t = get_totals();
-		if (t)
-			t->proc_map_full++;
+	long err = bpf_map_update_elem(&procs, &key, &init, BPF_NOEXIST);
+	// -EEXIST: another CPU inserted the entry first; any other error (map
+	// full, no memory) loses this event, and that is counted.
+	if (err && err != -EEXIST) {
+		u32 zero = 0;
+		struct drops *d = bpf_map_lookup_elem(&drop_counts, &zero);
+		if (d)
+			d->proc_map_full++;
 		return 0;
 	}
-	return bpf_map_lookup_elem(&procs, &tgid);
+	return bpf_map_lookup_elem(&procs, &key);
 }
 
-// count adds n to one counter of the current process and of the system.
+// count adds n to one counter of the current process.
 static __always_inline void count(enum counter c, u64 n)
 {
 	if (n == 0)
 		return;
-	struct totals *t = get_totals();
-	if (t) {
-		switch (c) {
-		case C_ACCESSED: t->accessed += n; break;
-		case C_ADDED: t->added += n; break;
-		case C_DIRTIED: t->dirtied += n; break;
-		case C_WRITE_ADDED: t->write_added += n; break;
-		}
-	}
 	struct proc_counts *pc = get_proc();
 	if (!pc)
 		return;
@@ -151,6 +174,8 @@ static __always_inline void count(enum counter c, u64 n)
 	case C_ADDED: __sync_fetch_and_add(&pc->added, n); break;
 	case C_DIRTIED: __sync_fetch_and_add(&pc->dirtied, n); break;
 	case C_WRITE_ADDED: __sync_fetch_and_add(&pc->write_added, n); break;
+	case C_MMAP_PAGES: __sync_fetch_and_add(&pc->mmap_pages, n); break;
+	case C_MMAP_ADDED: __sync_fetch_and_add(&pc->mmap_added, n); break;
 	}
 }
 
@@ -198,6 +223,8 @@ static __always_inline u64 eof_index(s64 i_size)
 static __always_inline void on_read_range(u64 file, u64 dev, u64 first, u64 last, u64 eof)
 {
 	struct thread_state *ts = thread();
+	if (ts)
+		ts->fault_file = 0; // a read: what it adds are read misses
 	u64 n = read_range_pages(ts, file, dev, first, last, eof);
 	if (n == 0)
 		return;
@@ -208,26 +235,92 @@ static __always_inline void on_read_range(u64 file, u64 dev, u64 first, u64 last
 	count(C_ACCESSED, n);
 }
 
-static __always_inline void on_add(u64 pages, int in_write_known)
+// on_add counts pages added to the cache for file (mapping or inode, as the
+// tier names files): by the thread's last page fault when it was on the
+// same file, else by a read or a write.
+static __always_inline void on_add(u64 pages, u64 file, u64 dev, int in_write_known)
 {
-	count(C_ADDED, pages);
-	if (in_write_known) {
-		struct thread_state *ts = thread();
-		if (ts && ts->in_write)
-			count(C_WRITE_ADDED, pages);
+	struct thread_state *ts = thread();
+	if (ts && ts->fault_file && ts->fault_file == file && ts->fault_dev == dev) {
+		count(C_MMAP_ADDED, pages);
+		return;
 	}
+	count(C_ADDED, pages);
+	if (in_write_known && ts && ts->in_write)
+		count(C_WRITE_ADDED, pages);
 }
 
 static __always_inline void on_dirty(u64 pages)
 {
+	struct thread_state *ts = thread();
+	if (ts)
+		ts->fault_file = 0; // a write: what follows is not the fault's
 	count(C_DIRTIED, pages);
+}
+
+// map_range_pages is the number of pages of a mapped range [first, last]
+// not in the thread's last counted mapped range of the same file, and
+// makes it the last counted one. A fault-around window that a page fault
+// re-tries, or the faulting page inside the window mapped before it, adds
+// nothing.
+static __always_inline u64 map_range_pages(struct thread_state *ts, u64 file, u64 dev,
+					   u64 first, u64 last)
+{
+	if (first > last)
+		return 0;
+	u64 n = last - first + 1;
+	if (!ts)
+		return n;
+	if (ts->map_file == file && ts->map_dev == dev && first <= ts->map_last &&
+	    last >= ts->map_first) {
+		u64 lo = first > ts->map_first ? first : ts->map_first;
+		u64 hi = last < ts->map_last ? last : ts->map_last;
+		n -= hi - lo + 1;
+	}
+	ts->map_file = file;
+	ts->map_dev = dev;
+	ts->map_first = first;
+	ts->map_last = last;
+	return n;
+}
+
+// on_fault counts a page fault on page index of file and marks the thread
+// as faulting on it, for the adds of the fault's readahead.
+static __always_inline void on_fault(u64 file, u64 dev, u64 index)
+{
+	struct thread_state *ts = thread();
+	u64 n = 1;
+	if (ts) {
+		ts->fault_file = file;
+		ts->fault_dev = dev;
+		// Inside the last counted window: already counted, and the
+		// window stays the reference for the retry that follows.
+		if (ts->map_file == file && ts->map_dev == dev &&
+		    index >= ts->map_first && index <= ts->map_last)
+			n = 0;
+		else
+			n = map_range_pages(ts, file, dev, index, index);
+	}
+	count(C_MMAP_PAGES, n);
+}
+
+// on_map counts a fault-around range [first, last] clamped to eof_index.
+static __always_inline void on_map(u64 file, u64 dev, u64 first, u64 last, u64 eof)
+{
+	if (last > eof)
+		last = eof;
+	if (eof == NO_EOF - 1)
+		return;
+	count(C_MMAP_PAGES, map_range_pages(thread(), file, dev, first, last));
 }
 
 static __always_inline void on_write_syscall(int enter)
 {
 	struct thread_state *ts = thread();
-	if (ts)
+	if (ts) {
 		ts->in_write = enter;
+		ts->fault_file = 0; // what a write adds is not a fault's
+	}
 }
 
 static __always_inline void on_read_syscall_enter(void)
@@ -279,6 +372,24 @@ static __always_inline void on_get_pages_mapping(struct address_space *mapping, 
 	on_read_range((u64)mapping, 0, first, last, eof_index(i_size));
 }
 
+static __always_inline void on_add_folio(struct folio *folio)
+{
+	on_add(folio_pages(folio), (u64)BPF_CORE_READ(folio, mapping), 0, 0);
+}
+
+static __always_inline void on_fault_vmf(struct vm_fault *vmf)
+{
+	on_fault((u64)BPF_CORE_READ(vmf, vma, vm_file, f_mapping), 0, BPF_CORE_READ(vmf, pgoff));
+}
+
+// The function hooks see the window before the kernel clamps it to the end
+// of the file, so clamp here.
+static __always_inline void on_map_vmf(struct vm_fault *vmf, u64 first, u64 last)
+{
+	struct address_space *mapping = BPF_CORE_READ(vmf, vma, vm_file, f_mapping);
+	on_map((u64)mapping, 0, first, last, eof_index(BPF_CORE_READ(mapping, host, i_size)));
+}
+
 // ---- tier tp_btf: BTF-typed tracepoints (5.5+)
 
 SEC("tp_btf/mm_filemap_get_pages")
@@ -291,7 +402,22 @@ int BPF_PROG(tpbtf_get_pages, struct address_space *mapping, unsigned long first
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(tpbtf_add, struct folio *folio)
 {
-	on_add(folio_pages(folio), 0);
+	on_add_folio(folio);
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_fault")
+int BPF_PROG(tpbtf_fault, struct address_space *mapping, unsigned long index)
+{
+	on_fault((u64)mapping, 0, index);
+	return 0;
+}
+
+// The kernel clamps the window to the end of the file before this fires.
+SEC("tp_btf/mm_filemap_map_pages")
+int BPF_PROG(tpbtf_map, struct address_space *mapping, unsigned long first, unsigned long last)
+{
+	on_map((u64)mapping, 0, first, last, NO_EOF);
 	return 0;
 }
 
@@ -314,7 +440,21 @@ int BPF_PROG(rawtp_get_pages, struct address_space *mapping, unsigned long first
 SEC("raw_tp/mm_filemap_add_to_page_cache")
 int BPF_PROG(rawtp_add, struct folio *folio)
 {
-	on_add(folio_pages(folio), 0);
+	on_add_folio(folio);
+	return 0;
+}
+
+SEC("raw_tp/mm_filemap_fault")
+int BPF_PROG(rawtp_fault, struct address_space *mapping, unsigned long index)
+{
+	on_fault((u64)mapping, 0, index);
+	return 0;
+}
+
+SEC("raw_tp/mm_filemap_map_pages")
+int BPF_PROG(rawtp_map, struct address_space *mapping, unsigned long first, unsigned long last)
+{
+	on_map((u64)mapping, 0, first, last, NO_EOF);
 	return 0;
 }
 
@@ -337,7 +477,21 @@ int BPF_PROG(fentry_accessed, struct folio *folio)
 SEC("fentry/filemap_add_folio")
 int BPF_PROG(fentry_add, struct address_space *mapping, struct folio *folio)
 {
-	on_add(folio_pages(folio), 0);
+	on_add(folio_pages(folio), (u64)mapping, 0, 0);
+	return 0;
+}
+
+SEC("fentry/filemap_fault")
+int BPF_PROG(fentry_fault, struct vm_fault *vmf)
+{
+	on_fault_vmf(vmf);
+	return 0;
+}
+
+SEC("fentry/filemap_map_pages")
+int BPF_PROG(fentry_map, struct vm_fault *vmf, unsigned long first, unsigned long last)
+{
+	on_map_vmf(vmf, first, last);
 	return 0;
 }
 
@@ -360,7 +514,21 @@ int BPF_KPROBE(kprobe_accessed, struct folio *folio)
 SEC("kprobe/filemap_add_folio")
 int BPF_KPROBE(kprobe_add, struct address_space *mapping, struct folio *folio)
 {
-	on_add(folio_pages(folio), 0);
+	on_add(folio_pages(folio), (u64)mapping, 0, 0);
+	return 0;
+}
+
+SEC("kprobe/filemap_fault")
+int BPF_KPROBE(kprobe_fault, struct vm_fault *vmf)
+{
+	on_fault_vmf(vmf);
+	return 0;
+}
+
+SEC("kprobe/filemap_map_pages")
+int BPF_KPROBE(kprobe_map, struct vm_fault *vmf, unsigned long first, unsigned long last)
+{
+	on_map_vmf(vmf, first, last);
 	return 0;
 }
 
@@ -390,6 +558,13 @@ struct tp_add {
 	u8 order;
 };
 
+struct tp_fault {
+	u64 common;
+	unsigned long i_ino;
+	u32 s_dev;
+	unsigned long index;
+};
+
 struct tp_sys_exit {
 	u64 common;
 	s32 nr;
@@ -407,7 +582,22 @@ int tp_get_pages(struct tp_get_pages *ctx)
 SEC("tracepoint/filemap/mm_filemap_add_to_page_cache")
 int tp_add(struct tp_add *ctx)
 {
-	on_add(1UL << (ctx->order & 31), 1);
+	on_add(1UL << (ctx->order & 31), ctx->i_ino, ctx->s_dev, 1);
+	return 0;
+}
+
+SEC("tracepoint/filemap/mm_filemap_fault")
+int tp_fault(struct tp_fault *ctx)
+{
+	on_fault(ctx->i_ino, ctx->s_dev, ctx->index);
+	return 0;
+}
+
+// Same record layout as mm_filemap_get_pages; already clamped to EOF.
+SEC("tracepoint/filemap/mm_filemap_map_pages")
+int tp_map(struct tp_get_pages *ctx)
+{
+	on_map(ctx->i_ino, ctx->s_dev, ctx->index, ctx->last_index, NO_EOF);
 	return 0;
 }
 
@@ -447,13 +637,15 @@ READ_SYSCALL(preadv2)
 
 enum test_op {
 	OP_READ_RANGE = 1, // file, first, last, i_size (-1: unknown)
-	OP_ADD = 2,        // pages
+	OP_ADD = 2,        // pages, file
 	OP_DIRTY = 3,      // pages
 	OP_WRITE_ENTER = 4,
 	OP_WRITE_EXIT = 5,
 	OP_READ_ENTER = 6,
 	OP_READ_EXIT = 7, // ret
-	OP_ADD_CLASSIC = 8, // pages (write-syscall aware)
+	OP_ADD_CLASSIC = 8, // pages, file (write-syscall aware)
+	OP_FAULT = 9,       // file, index
+	OP_MAP = 10,        // file, first, last, i_size
 };
 
 SEC("raw_tp")
@@ -466,8 +658,10 @@ int test_count(u64 *ctx)
 		on_read_range(ctx[1], 0, ctx[2], ctx[3], i_size < 0 ? NO_EOF : eof_index(i_size));
 		break;
 	}
-	case OP_ADD: on_add(ctx[1], 0); break;
-	case OP_ADD_CLASSIC: on_add(ctx[1], 1); break;
+	case OP_ADD: on_add(ctx[1], ctx[2], 0, 0); break;
+	case OP_ADD_CLASSIC: on_add(ctx[1], ctx[2], 0, 1); break;
+	case OP_FAULT: on_fault(ctx[1], 0, ctx[2]); break;
+	case OP_MAP: on_map(ctx[1], 0, ctx[2], ctx[3], eof_index((s64)ctx[4])); break;
 	case OP_DIRTY: on_dirty(ctx[1]); break;
 	case OP_WRITE_ENTER: on_write_syscall(1); break;
 	case OP_WRITE_EXIT: on_write_syscall(0); break;

@@ -13,15 +13,29 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type CacheStatDrops struct {
+	_           structs.HostLayout
+	ProcMapFull uint64
+}
+
 type CacheStatProcCounts struct {
 	_          structs.HostLayout
 	Accessed   uint64
 	Added      uint64
 	Dirtied    uint64
 	WriteAdded uint64
+	MmapPages  uint64
+	MmapAdded  uint64
 	Uid        uint32
 	Pad        uint32
 	Comm       [16]int8
+}
+
+type CacheStatProcKey struct {
+	_          structs.HostLayout
+	Tgid       uint32
+	Pad        uint32
+	StartTicks uint64
 }
 
 type CacheStatThreadState struct {
@@ -33,33 +47,36 @@ type CacheStatThreadState struct {
 	InWrite   uint32
 	InRead    uint32
 	ReadPages uint64
-}
-
-type CacheStatTotals struct {
-	_           structs.HostLayout
-	Accessed    uint64
-	Added       uint64
-	Dirtied     uint64
-	WriteAdded  uint64
-	ProcMapFull uint64
+	FaultFile uint64
+	FaultDev  uint64
+	MapFile   uint64
+	MapDev    uint64
+	MapFirst  uint64
+	MapLast   uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	CacheStatMapDropCounts       = "drop_counts"
 	CacheStatMapProcs            = "procs"
-	CacheStatMapSystemTotals     = "system_totals"
 	CacheStatMapThreads          = "threads"
 	CacheStatProgFentryAccessed  = "fentry_accessed"
 	CacheStatProgFentryAdd       = "fentry_add"
 	CacheStatProgFentryDirty     = "fentry_dirty"
+	CacheStatProgFentryFault     = "fentry_fault"
+	CacheStatProgFentryMap       = "fentry_map"
 	CacheStatProgKprobeAccessed  = "kprobe_accessed"
 	CacheStatProgKprobeAdd       = "kprobe_add"
 	CacheStatProgKprobeDirty     = "kprobe_dirty"
+	CacheStatProgKprobeFault     = "kprobe_fault"
+	CacheStatProgKprobeMap       = "kprobe_map"
 	CacheStatProgRawtpAdd        = "rawtp_add"
 	CacheStatProgRawtpDirty      = "rawtp_dirty"
+	CacheStatProgRawtpFault      = "rawtp_fault"
 	CacheStatProgRawtpGetPages   = "rawtp_get_pages"
+	CacheStatProgRawtpMap        = "rawtp_map"
 	CacheStatProgTestCount       = "test_count"
 	CacheStatProgTpAdd           = "tp_add"
 	CacheStatProgTpDirty         = "tp_dirty"
@@ -83,10 +100,14 @@ const (
 	CacheStatProgTpExitReadv     = "tp_exit_readv"
 	CacheStatProgTpExitWrite     = "tp_exit_write"
 	CacheStatProgTpExitWritev    = "tp_exit_writev"
+	CacheStatProgTpFault         = "tp_fault"
 	CacheStatProgTpGetPages      = "tp_get_pages"
+	CacheStatProgTpMap           = "tp_map"
 	CacheStatProgTpbtfAdd        = "tpbtf_add"
 	CacheStatProgTpbtfDirty      = "tpbtf_dirty"
+	CacheStatProgTpbtfFault      = "tpbtf_fault"
 	CacheStatProgTpbtfGetPages   = "tpbtf_get_pages"
+	CacheStatProgTpbtfMap        = "tpbtf_map"
 )
 
 // LoadCacheStat returns the embedded CollectionSpec for CacheStat.
@@ -134,12 +155,18 @@ type CacheStatProgramSpecs struct {
 	FentryAccessed  *ebpf.ProgramSpec `ebpf:"fentry_accessed"`
 	FentryAdd       *ebpf.ProgramSpec `ebpf:"fentry_add"`
 	FentryDirty     *ebpf.ProgramSpec `ebpf:"fentry_dirty"`
+	FentryFault     *ebpf.ProgramSpec `ebpf:"fentry_fault"`
+	FentryMap       *ebpf.ProgramSpec `ebpf:"fentry_map"`
 	KprobeAccessed  *ebpf.ProgramSpec `ebpf:"kprobe_accessed"`
 	KprobeAdd       *ebpf.ProgramSpec `ebpf:"kprobe_add"`
 	KprobeDirty     *ebpf.ProgramSpec `ebpf:"kprobe_dirty"`
+	KprobeFault     *ebpf.ProgramSpec `ebpf:"kprobe_fault"`
+	KprobeMap       *ebpf.ProgramSpec `ebpf:"kprobe_map"`
 	RawtpAdd        *ebpf.ProgramSpec `ebpf:"rawtp_add"`
 	RawtpDirty      *ebpf.ProgramSpec `ebpf:"rawtp_dirty"`
+	RawtpFault      *ebpf.ProgramSpec `ebpf:"rawtp_fault"`
 	RawtpGetPages   *ebpf.ProgramSpec `ebpf:"rawtp_get_pages"`
+	RawtpMap        *ebpf.ProgramSpec `ebpf:"rawtp_map"`
 	TestCount       *ebpf.ProgramSpec `ebpf:"test_count"`
 	TpAdd           *ebpf.ProgramSpec `ebpf:"tp_add"`
 	TpDirty         *ebpf.ProgramSpec `ebpf:"tp_dirty"`
@@ -163,19 +190,23 @@ type CacheStatProgramSpecs struct {
 	TpExitReadv     *ebpf.ProgramSpec `ebpf:"tp_exit_readv"`
 	TpExitWrite     *ebpf.ProgramSpec `ebpf:"tp_exit_write"`
 	TpExitWritev    *ebpf.ProgramSpec `ebpf:"tp_exit_writev"`
+	TpFault         *ebpf.ProgramSpec `ebpf:"tp_fault"`
 	TpGetPages      *ebpf.ProgramSpec `ebpf:"tp_get_pages"`
+	TpMap           *ebpf.ProgramSpec `ebpf:"tp_map"`
 	TpbtfAdd        *ebpf.ProgramSpec `ebpf:"tpbtf_add"`
 	TpbtfDirty      *ebpf.ProgramSpec `ebpf:"tpbtf_dirty"`
+	TpbtfFault      *ebpf.ProgramSpec `ebpf:"tpbtf_fault"`
 	TpbtfGetPages   *ebpf.ProgramSpec `ebpf:"tpbtf_get_pages"`
+	TpbtfMap        *ebpf.ProgramSpec `ebpf:"tpbtf_map"`
 }
 
 // CacheStatMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CacheStatMapSpecs struct {
-	Procs        *ebpf.MapSpec `ebpf:"procs"`
-	SystemTotals *ebpf.MapSpec `ebpf:"system_totals"`
-	Threads      *ebpf.MapSpec `ebpf:"threads"`
+	DropCounts *ebpf.MapSpec `ebpf:"drop_counts"`
+	Procs      *ebpf.MapSpec `ebpf:"procs"`
+	Threads    *ebpf.MapSpec `ebpf:"threads"`
 }
 
 // CacheStatVariableSpecs contains global variables before they are loaded into the kernel.
@@ -204,15 +235,15 @@ func (o *CacheStatObjects) Close() error {
 //
 // It can be passed to LoadCacheStatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CacheStatMaps struct {
-	Procs        *ebpf.Map `ebpf:"procs"`
-	SystemTotals *ebpf.Map `ebpf:"system_totals"`
-	Threads      *ebpf.Map `ebpf:"threads"`
+	DropCounts *ebpf.Map `ebpf:"drop_counts"`
+	Procs      *ebpf.Map `ebpf:"procs"`
+	Threads    *ebpf.Map `ebpf:"threads"`
 }
 
 func (m *CacheStatMaps) Close() error {
 	return _CacheStatClose(
+		m.DropCounts,
 		m.Procs,
-		m.SystemTotals,
 		m.Threads,
 	)
 }
@@ -230,12 +261,18 @@ type CacheStatPrograms struct {
 	FentryAccessed  *ebpf.Program `ebpf:"fentry_accessed"`
 	FentryAdd       *ebpf.Program `ebpf:"fentry_add"`
 	FentryDirty     *ebpf.Program `ebpf:"fentry_dirty"`
+	FentryFault     *ebpf.Program `ebpf:"fentry_fault"`
+	FentryMap       *ebpf.Program `ebpf:"fentry_map"`
 	KprobeAccessed  *ebpf.Program `ebpf:"kprobe_accessed"`
 	KprobeAdd       *ebpf.Program `ebpf:"kprobe_add"`
 	KprobeDirty     *ebpf.Program `ebpf:"kprobe_dirty"`
+	KprobeFault     *ebpf.Program `ebpf:"kprobe_fault"`
+	KprobeMap       *ebpf.Program `ebpf:"kprobe_map"`
 	RawtpAdd        *ebpf.Program `ebpf:"rawtp_add"`
 	RawtpDirty      *ebpf.Program `ebpf:"rawtp_dirty"`
+	RawtpFault      *ebpf.Program `ebpf:"rawtp_fault"`
 	RawtpGetPages   *ebpf.Program `ebpf:"rawtp_get_pages"`
+	RawtpMap        *ebpf.Program `ebpf:"rawtp_map"`
 	TestCount       *ebpf.Program `ebpf:"test_count"`
 	TpAdd           *ebpf.Program `ebpf:"tp_add"`
 	TpDirty         *ebpf.Program `ebpf:"tp_dirty"`
@@ -259,10 +296,14 @@ type CacheStatPrograms struct {
 	TpExitReadv     *ebpf.Program `ebpf:"tp_exit_readv"`
 	TpExitWrite     *ebpf.Program `ebpf:"tp_exit_write"`
 	TpExitWritev    *ebpf.Program `ebpf:"tp_exit_writev"`
+	TpFault         *ebpf.Program `ebpf:"tp_fault"`
 	TpGetPages      *ebpf.Program `ebpf:"tp_get_pages"`
+	TpMap           *ebpf.Program `ebpf:"tp_map"`
 	TpbtfAdd        *ebpf.Program `ebpf:"tpbtf_add"`
 	TpbtfDirty      *ebpf.Program `ebpf:"tpbtf_dirty"`
+	TpbtfFault      *ebpf.Program `ebpf:"tpbtf_fault"`
 	TpbtfGetPages   *ebpf.Program `ebpf:"tpbtf_get_pages"`
+	TpbtfMap        *ebpf.Program `ebpf:"tpbtf_map"`
 }
 
 func (p *CacheStatPrograms) Close() error {
@@ -270,12 +311,18 @@ func (p *CacheStatPrograms) Close() error {
 		p.FentryAccessed,
 		p.FentryAdd,
 		p.FentryDirty,
+		p.FentryFault,
+		p.FentryMap,
 		p.KprobeAccessed,
 		p.KprobeAdd,
 		p.KprobeDirty,
+		p.KprobeFault,
+		p.KprobeMap,
 		p.RawtpAdd,
 		p.RawtpDirty,
+		p.RawtpFault,
 		p.RawtpGetPages,
+		p.RawtpMap,
 		p.TestCount,
 		p.TpAdd,
 		p.TpDirty,
@@ -299,10 +346,14 @@ func (p *CacheStatPrograms) Close() error {
 		p.TpExitReadv,
 		p.TpExitWrite,
 		p.TpExitWritev,
+		p.TpFault,
 		p.TpGetPages,
+		p.TpMap,
 		p.TpbtfAdd,
 		p.TpbtfDirty,
+		p.TpbtfFault,
 		p.TpbtfGetPages,
+		p.TpbtfMap,
 	)
 }
 

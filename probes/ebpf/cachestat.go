@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vitals-dev/vitals/bpf/cachestat"
+	"github.com/vitals-dev/vitals/model"
 )
 
 // Counts are page-cache events over one interval, in pages (4 KiB).
@@ -16,8 +17,8 @@ type Counts struct {
 	// Accessed is pages read through the page cache: each read's range
 	// once (not once per internal batch), clamped to end of file.
 	Accessed uint64 `json:"accessed"`
-	// Added is pages added to the page cache: read misses and pages that
-	// writes created.
+	// Added is pages added to the page cache outside page faults: read
+	// misses and pages that writes created.
 	Added uint64 `json:"added"`
 	// Dirtied is pages dirtied. The tracepoint tier sees no folio size and
 	// counts one page per dirtied folio.
@@ -25,6 +26,14 @@ type Counts struct {
 	// WriteAdded is pages added inside write-family syscalls (tracepoint
 	// tier only; zero elsewhere).
 	WriteAdded uint64 `json:"write_added"`
+	// MmapPages is pages mapped in by page faults on files: the faulting
+	// pages and the fault-around ranges, de-duplicated per thread. A lower
+	// bound: the kernel maps a large folio whole from one fault, and a
+	// PMD-sized one with no fault-around event at all.
+	MmapPages uint64 `json:"mmap_pages"`
+	// MmapAdded is pages added to the page cache by page faults (their
+	// readahead).
+	MmapAdded uint64 `json:"mmap_added"`
 }
 
 // writePages is the pages added by writes, subtracted from Added so that
@@ -53,25 +62,27 @@ func (c Counts) HitRatio() (ratio float64, ok bool) {
 	return float64(c.Hits()) / float64(c.Accessed), true
 }
 
+// MmapMisses are pages page faults read into the cache (their readahead
+// included). Not clamped to MmapPages: that is a lower bound when the kernel
+// maps large folios whole, and the pages read from storage are exact.
+func (c Counts) MmapMisses() uint64 { return c.MmapAdded }
+
 func (c *Counts) add(o Counts) {
 	c.Accessed += o.Accessed
 	c.Added += o.Added
 	c.Dirtied += o.Dirtied
 	c.WriteAdded += o.WriteAdded
-}
-
-// Totals are the whole system's counts over one interval.
-type Totals struct {
-	Counts
-	// LostProcesses counts per-process updates dropped because the
-	// per-process map was full (the system totals still have them).
-	LostProcesses uint64 `json:"lost_processes"`
+	c.MmapPages += o.MmapPages
+	c.MmapAdded += o.MmapAdded
 }
 
 // ProcCounts are one process's counts over one interval.
 type ProcCounts struct {
-	PID int32  `json:"pid"`
-	UID uint32 `json:"uid"`
+	PID int32 `json:"pid"`
+	// StartTicks is the process's start time in USER_HZ ticks after boot,
+	// as field 22 of /proc/PID/stat; with PID it names the process.
+	StartTicks uint64 `json:"start_ticks"`
+	UID        uint32 `json:"uid"`
 	// Comm is the thread name that first counted in the interval, as the
 	// kernel saw it: untrusted text.
 	Comm string `json:"comm"`
@@ -83,66 +94,73 @@ type CacheStatOptions struct {
 	LoadOptions
 }
 
-// CacheStat counts page-cache accesses, additions and dirties per process
-// and for the system (bcc cachestat and cachetop), in kernel, drained once
-// per refresh.
+// CacheStat counts page-cache accesses, additions, dirties and mmap
+// fault-ins per process (bcc cachestat and cachetop), in kernel, drained
+// once per refresh.
 type CacheStat struct {
 	loaded *Loaded
 	procs  *ebpf.Map
-	totals *ebpf.Map
-	// prev is the last cumulative reading of the system counters.
-	prev     Totals
-	noBatch  bool
-	keys     []uint32
-	vals     []cachestat.CacheStatProcCounts
-	perCPU   []cachestat.CacheStatTotals
-	nextKeys []uint32
+	drops  *ebpf.Map
+	// prevDropped is the last cumulative reading of the drop counter.
+	prevDropped uint64
+	noBatch     bool
+	keys        []cachestat.CacheStatProcKey
+	vals        []cachestat.CacheStatProcCounts
+	perCPU      []cachestat.CacheStatDrops
+	nextKeys    []cachestat.CacheStatProcKey
 }
 
 // CacheStatFeature is the cachestat BPF object with its tiers, fastest first.
-func CacheStatFeature() Feature {
+func CacheStatFeature() FeatureSpec {
 	var classic []string
-	classic = append(classic, "tp_get_pages", "tp_add", "tp_dirty")
+	classic = append(classic, "tp_get_pages", "tp_add", "tp_dirty", "tp_fault", "tp_map")
 	for _, sc := range []string{"write", "pwrite64", "writev", "pwritev", "pwritev2",
 		"read", "pread64", "readv", "preadv", "preadv2"} {
 		classic = append(classic, "tp_enter_"+sc, "tp_exit_"+sc)
 	}
-	return Feature{
+	return FeatureSpec{
 		Name: "cachestat",
 		Spec: cachestat.LoadCacheStat,
 		Tiers: []Tier{
-			{Name: TierFentry, Programs: []string{"fentry_accessed", "fentry_add", "fentry_dirty"}},
-			{Name: TierKprobe, Programs: []string{"kprobe_accessed", "kprobe_add", "kprobe_dirty"},
+			{Name: TierFentry, Programs: []string{"fentry_accessed", "fentry_add", "fentry_dirty", "fentry_fault", "fentry_map"}},
+			{Name: TierKprobe, Programs: []string{"kprobe_accessed", "kprobe_add", "kprobe_dirty", "kprobe_fault", "kprobe_map"},
 				Unsupported: func() string {
 					if runtime.GOARCH != "amd64" {
 						return "kprobe programs are built for x86-64 registers, not " + runtime.GOARCH
 					}
 					return ""
 				}},
-			{Name: TierTpBTF, Programs: []string{"tpbtf_get_pages", "tpbtf_add", "tpbtf_dirty"}},
-			{Name: TierRawTp, Programs: []string{"rawtp_get_pages", "rawtp_add", "rawtp_dirty"}},
+			{Name: TierTpBTF, Programs: []string{"tpbtf_get_pages", "tpbtf_add", "tpbtf_dirty", "tpbtf_fault", "tpbtf_map"}},
+			{Name: TierRawTp, Programs: []string{"rawtp_get_pages", "rawtp_add", "rawtp_dirty", "rawtp_fault", "rawtp_map"}},
 			{Name: TierTracepoint, Programs: classic},
 		},
 	}
 }
 
-// OpenCacheStat loads and attaches the cachestat feature. The Report says
-// which tier runs and why the others do not; the error is non-nil when no
-// tier runs (the caller falls back to procfs).
-func OpenCacheStat(opts CacheStatOptions) (*CacheStat, Report, error) {
-	l, rep := Load(CacheStatFeature(), opts.LoadOptions)
+// OpenCacheStat loads and attaches the cachestat feature through the
+// session (nil: a new one). The report says which tier runs and why the
+// others do not; the error is non-nil when no tier runs (the caller falls
+// back to procfs).
+func OpenCacheStat(sess *Session, opts CacheStatOptions) (*CacheStat, model.Feature, error) {
+	l, rep := Load(sess, CacheStatFeature(), opts.LoadOptions)
 	if l == nil {
 		return nil, rep, fmt.Errorf("cachestat: %s", rep.Reason)
 	}
 	c := &CacheStat{
 		loaded: l,
 		procs:  l.Maps["procs"],
-		totals: l.Maps["system_totals"],
-		perCPU: make([]cachestat.CacheStatTotals, max(ebpf.MustPossibleCPU(), 1)),
+		drops:  l.Maps["drop_counts"],
+		perCPU: make([]cachestat.CacheStatDrops, max(ebpf.MustPossibleCPU(), 1)),
 	}
-	// Baseline for the system deltas.
-	if _, err := c.readTotals(); err != nil {
+	// Baseline for the drop deltas.
+	if _, err := c.readDropped(); err != nil {
 		c.Close()
+		for i := range rep.Tiers {
+			if rep.Tiers[i].Status == model.TierActive {
+				rep.Tiers[i].Status, rep.Tiers[i].Reason = model.TierFailed, err.Error()
+			}
+		}
+		rep.Tier, rep.Reason = "", err.Error()
 		return nil, rep, err
 	}
 	return c, rep, nil
@@ -150,6 +168,13 @@ func OpenCacheStat(opts CacheStatOptions) (*CacheStat, Report, error) {
 
 // Tier is the active tier.
 func (c *CacheStat) Tier() string { return c.loaded.Tier }
+
+// ProgramIDs and MapIDs are the kernel ids of what this CacheStat loaded
+// (empty after Close).
+func (c *CacheStat) ProgramIDs() []ebpf.ProgramID { return c.loaded.ProgramIDs() }
+
+// MapIDs: see ProgramIDs.
+func (c *CacheStat) MapIDs() []ebpf.MapID { return c.loaded.MapIDs() }
 
 // Close detaches the programs and frees the maps.
 func (c *CacheStat) Close() error {
@@ -161,81 +186,69 @@ func (c *CacheStat) Close() error {
 	return err
 }
 
-// readTotals returns the system counts since the last call. The per-CPU
-// counters are cumulative and never reset (a reset would lose the events
-// between the read and the write); a counter that went backwards yields 0.
-func (c *CacheStat) readTotals() (Totals, error) {
-	if err := c.totals.Lookup(uint32(0), &c.perCPU); err != nil {
-		return Totals{}, fmt.Errorf("read cachestat totals: %w", err)
+// readDropped returns the events lost to a full per-process map since the
+// last call. The per-CPU counters are cumulative and never reset (a reset
+// would lose the events between the read and the write); a counter that
+// went backwards yields 0.
+func (c *CacheStat) readDropped() (uint64, error) {
+	if err := c.drops.Lookup(uint32(0), &c.perCPU); err != nil {
+		return 0, fmt.Errorf("read cachestat drop counters: %w", err)
 	}
-	var cur Totals
-	for _, t := range c.perCPU {
-		cur.Accessed += t.Accessed
-		cur.Added += t.Added
-		cur.Dirtied += t.Dirtied
-		cur.WriteAdded += t.WriteAdded
-		cur.LostProcesses += t.ProcMapFull
+	var cur uint64
+	for _, d := range c.perCPU {
+		cur += d.ProcMapFull
 	}
-	d := func(now, before uint64) uint64 {
-		if now < before {
-			return 0
-		}
-		return now - before
+	delta := uint64(0)
+	if cur >= c.prevDropped {
+		delta = cur - c.prevDropped
 	}
-	delta := Totals{
-		Counts: Counts{
-			Accessed:   d(cur.Accessed, c.prev.Accessed),
-			Added:      d(cur.Added, c.prev.Added),
-			Dirtied:    d(cur.Dirtied, c.prev.Dirtied),
-			WriteAdded: d(cur.WriteAdded, c.prev.WriteAdded),
-		},
-		LostProcesses: d(cur.LostProcesses, c.prev.LostProcesses),
-	}
-	c.prev = cur
+	c.prevDropped = cur
 	return delta, nil
 }
 
-// Drain returns the system and per-process counts since the previous Drain
-// (or Open) and empties the per-process map. Call it once per refresh from
-// one goroutine.
-func (c *CacheStat) Drain() (Totals, []ProcCounts, error) {
+// Drain returns the per-process counts since the previous Drain (or Open),
+// emptying the per-process map, and the events lost since then because
+// that map was full. Call it once per refresh from one goroutine.
+func (c *CacheStat) Drain() (procs []ProcCounts, dropped uint64, err error) {
 	if c.loaded == nil {
-		return Totals{}, nil, errors.New("cachestat: closed")
+		return nil, 0, errors.New("cachestat: closed")
 	}
-	sys, err := c.readTotals()
-	if err != nil {
-		return Totals{}, nil, err
+	if dropped, err = c.readDropped(); err != nil {
+		return nil, 0, err
 	}
-	procs, err := c.drainProcs()
-	return sys, procs, err
+	procs, err = c.drainProcs()
+	return procs, dropped, err
 }
 
 func (c *CacheStat) drainProcs() ([]ProcCounts, error) {
 	var out []ProcCounts
-	emit := func(pid uint32, v *cachestat.CacheStatProcCounts) {
+	emit := func(k *cachestat.CacheStatProcKey, v *cachestat.CacheStatProcCounts) {
 		out = append(out, ProcCounts{
-			PID:  int32(pid),
-			UID:  v.Uid,
-			Comm: commString(v.Comm[:]),
+			PID:        int32(k.Tgid),
+			StartTicks: k.StartTicks,
+			UID:        v.Uid,
+			Comm:       commString(v.Comm[:]),
 			Counts: Counts{
 				Accessed:   v.Accessed,
 				Added:      v.Added,
 				Dirtied:    v.Dirtied,
 				WriteAdded: v.WriteAdded,
+				MmapPages:  v.MmapPages,
+				MmapAdded:  v.MmapAdded,
 			},
 		})
 	}
 	if !c.noBatch {
 		const chunk = 1024
 		if len(c.keys) < chunk {
-			c.keys = make([]uint32, chunk)
+			c.keys = make([]cachestat.CacheStatProcKey, chunk)
 			c.vals = make([]cachestat.CacheStatProcCounts, chunk)
 		}
 		var cursor ebpf.MapBatchCursor
 		for {
 			n, err := c.procs.BatchLookupAndDelete(&cursor, c.keys, c.vals, nil)
 			for i := 0; i < n; i++ {
-				emit(c.keys[i], &c.vals[i])
+				emit(&c.keys[i], &c.vals[i])
 			}
 			if errors.Is(err, ebpf.ErrKeyNotExist) {
 				return out, nil
@@ -253,26 +266,26 @@ func (c *CacheStat) drainProcs() ([]ProcCounts, error) {
 	// what was read.
 	c.nextKeys = c.nextKeys[:0]
 	var (
-		pid uint32
-		v   cachestat.CacheStatProcCounts
+		k cachestat.CacheStatProcKey
+		v cachestat.CacheStatProcCounts
 	)
 	it := c.procs.Iterate()
-	for it.Next(&pid, &v) {
-		emit(pid, &v)
-		c.nextKeys = append(c.nextKeys, pid)
+	for it.Next(&k, &v) {
+		emit(&k, &v)
+		c.nextKeys = append(c.nextKeys, k)
 	}
 	if err := it.Err(); err != nil {
 		return out, fmt.Errorf("iterate cachestat processes: %w", err)
 	}
 	for _, k := range c.nextKeys {
 		if err := c.procs.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return out, fmt.Errorf("delete cachestat process %d: %w", k, err)
+			return out, fmt.Errorf("delete cachestat process %d: %w", k.Tgid, err)
 		}
 	}
 	return out, nil
 }
 
-// Sum adds the per-process counts (for comparing with the system totals).
+// Sum adds the per-process counts.
 func Sum(procs []ProcCounts) Counts {
 	var c Counts
 	for _, p := range procs {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
 // Overhead of the cachestat probes on cached reads (issue 4): a tight loop
@@ -46,7 +48,7 @@ func BenchmarkCachedRead(b *testing.B) {
 			})
 			for _, tier := range CacheStatFeature().Tiers {
 				b.Run(tier.Name, func(b *testing.B) {
-					c, rep, err := OpenCacheStat(CacheStatOptions{LoadOptions{ForceTier: tier.Name}})
+					c, rep, err := OpenCacheStat(nil, CacheStatOptions{LoadOptions{ForceTier: tier.Name}})
 					if err != nil {
 						reason := rep.Reason
 						if i := indexOfTier(rep, tier.Name); i >= 0 && rep.Tiers[i].Reason != "" {
@@ -67,18 +69,7 @@ func BenchmarkCachedRead(b *testing.B) {
 // and checks with cachestat(2) that every page is cached and clean.
 func cachedFile(b *testing.B) *os.File {
 	b.Helper()
-	var dir string
-	for _, d := range []string{"/var/tmp", os.TempDir(), "."} {
-		var st unix.Statfs_t
-		if unix.Statfs(d, &st) == nil && st.Type != unix.TMPFS_MAGIC && st.Type != unix.RAMFS_MAGIC {
-			dir = d
-			break
-		}
-	}
-	if dir == "" {
-		b.Fatal("no directory on a disk-backed filesystem")
-	}
-	f, err := os.CreateTemp(dir, "vitals-bench-cachedread-")
+	f, err := os.CreateTemp(ebpftest.WorkDir(b), "vitals-bench-cachedread-")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +157,7 @@ func benchPread(b *testing.B, f *os.File, buf []byte, baseline float64, c *Cache
 	nsop := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric((nsop/baseline-1)*100, "slowdown-%")
 	if c != nil {
-		_, procs, err := c.Drain()
+		procs, _, err := c.Drain()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,13 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
+
+	"github.com/vitals-dev/vitals/model"
 )
 
 // Tier names, fastest first.
@@ -46,8 +48,8 @@ type Tier struct {
 	Unsupported func() string
 }
 
-// Feature is one BPF object and its tiers in order of preference.
-type Feature struct {
+// FeatureSpec is one BPF object and its tiers in order of preference.
+type FeatureSpec struct {
 	Name string
 	// Spec returns the feature's CollectionSpec (the bpf2go loader).
 	Spec  func() (*ebpf.CollectionSpec, error)
@@ -58,44 +60,9 @@ type Feature struct {
 type LoadOptions struct {
 	// ForceTier, when set, tries only that tier.
 	ForceTier string
-}
-
-// TierResult is the outcome of one tier.
-type TierResult struct {
-	Tier string `json:"tier"`
-	// Status is "active", "failed", "not tried" or "skipped".
-	Status string `json:"status"`
-	// Reason says why the tier failed or was not tried; empty when active.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Report says which tier of a feature is active and why the others are not.
-type Report struct {
-	Feature string `json:"feature"`
-	// Active is the tier in use, empty when none loaded.
-	Active string       `json:"active"`
-	Tiers  []TierResult `json:"tiers"`
-	// Reason is why the feature is not running at all (no privileges, no
-	// tier loaded); empty when a tier is active.
-	Reason string `json:"reason,omitempty"`
-}
-
-// String renders the report on a few lines, as `vitals probes` shows it.
-func (r Report) String() string {
-	var b strings.Builder
-	active := r.Active
-	if active == "" {
-		active = "none: " + r.Reason
-	}
-	fmt.Fprintf(&b, "%s: %s", r.Feature, active)
-	for _, t := range r.Tiers {
-		if t.Status == "active" {
-			fmt.Fprintf(&b, "\n  %s: active", t.Tier)
-			continue
-		}
-		fmt.Fprintf(&b, "\n  %s: %s", t.Tier, t.Reason)
-	}
-	return b.String()
+	// MaxEntries resizes maps by name before they are created (tests that
+	// fill a map use a small one).
+	MaxEntries map[string]uint32
 }
 
 // Loaded is a feature with one tier attached. Close releases every link,
@@ -147,31 +114,38 @@ func Privileged() bool {
 	return has(unix.CAP_SYS_ADMIN) || (has(unix.CAP_BPF) && has(unix.CAP_PERFMON))
 }
 
-// Load tries the feature's tiers in order (or only opts.ForceTier) and
-// returns the first that loads and attaches, with a report of every tier.
-// On failure it returns nil and has released everything.
-func Load(f Feature, opts LoadOptions) (*Loaded, Report) {
-	rep := Report{Feature: f.Name}
-	fail := func(reason string) (*Loaded, Report) {
+// Load tries the feature's tiers in order (or only opts.ForceTier) through
+// the session (nil: a new one) and returns the first that loads and
+// attaches, with the outcome of every tier. On failure it returns nil, the
+// report's Reason says why, and everything is released.
+func Load(sess *Session, f FeatureSpec, opts LoadOptions) (*Loaded, model.Feature) {
+	if sess == nil {
+		sess = NewSession()
+	}
+	rep := model.Feature{Name: f.Name}
+	fail := func(reason string) (*Loaded, model.Feature) {
 		rep.Reason = reason
 		for _, t := range f.Tiers {
-			rep.Tiers = append(rep.Tiers, TierResult{Tier: t.Name, Status: "not tried", Reason: reason})
+			rep.Tiers = append(rep.Tiers, model.TierOutcome{Tier: t.Name, Status: model.TierNotTried, Reason: reason})
 		}
 		return nil, rep
 	}
 	if opts.ForceTier != "" && !hasTier(f, opts.ForceTier) {
 		return fail(fmt.Sprintf("unknown tier %q (have %s)", opts.ForceTier, strings.Join(tierNames(f), ", ")))
 	}
-	if !Privileged() {
-		return fail(NeedsPrivilege)
-	}
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return fail(fmt.Sprintf("raise memlock limit: %v", err))
+	if sess.reason != "" {
+		return fail(sess.reason)
 	}
 	spec, err := f.Spec()
 	if err != nil {
 		return fail(fmt.Sprintf("parse BPF object: %v", err))
+	}
+	for name, n := range opts.MaxEntries {
+		ms := spec.Maps[name]
+		if ms == nil {
+			return fail(fmt.Sprintf("resize map %s: no such map", name))
+		}
+		ms.MaxEntries = n
 	}
 	// The maps are created once and handed to every tier, so whichever
 	// tier wins fills the same maps.
@@ -184,33 +158,32 @@ func Load(f Feature, opts LoadOptions) (*Loaded, Report) {
 		}
 		maps[name] = m
 	}
-	// Before any attach: cilium/ebpf looks for tracefs once per process.
-	tracefsErr := ensureTracefs()
-	cache := btf.NewCache()
+	// Without kernel BTF each tier fails with its own CO-RE error.
+	kernel, _ := sess.kernelTypes()
 	rep.Reason = "no tier loaded"
 	for _, t := range f.Tiers {
-		res := TierResult{Tier: t.Name}
+		res := model.TierOutcome{Tier: t.Name}
 		switch {
 		case opts.ForceTier != "" && t.Name != opts.ForceTier:
-			res.Status, res.Reason = "skipped", "tier forced to "+opts.ForceTier
+			res.Status, res.Reason = model.TierSkipped, "tier forced to "+opts.ForceTier
 		default:
-			l, err := loadTier(t, spec, maps, cache)
-			if err != nil && t.Name == TierTracepoint && tracefsErr != nil {
-				err = fmt.Errorf("%w (%v)", err, tracefsErr)
+			l, err := loadTier(t, spec, maps, sess.btf, kernel)
+			if err != nil && t.Name == TierTracepoint && sess.tracefsErr != nil {
+				err = fmt.Errorf("%w (%v)", err, sess.tracefsErr)
 			}
 			if err != nil {
-				res.Status, res.Reason = "failed", err.Error()
+				res.Status, res.Reason = model.TierFailed, err.Error()
 				break
 			}
 			l.Maps = maps
-			rep.Active, rep.Reason = t.Name, ""
-			res.Status = "active"
+			rep.Tier, rep.Reason = t.Name, ""
+			res.Status = model.TierActive
 			rep.Tiers = append(rep.Tiers, res)
 			// The remaining tiers are reported as not tried.
 			for _, rest := range f.Tiers[len(rep.Tiers):] {
-				r := TierResult{Tier: rest.Name, Status: "not tried", Reason: t.Name + " is active"}
+				r := model.TierOutcome{Tier: rest.Name, Status: model.TierNotTried, Reason: t.Name + " is active"}
 				if opts.ForceTier != "" {
-					r.Status, r.Reason = "skipped", "tier forced to "+opts.ForceTier
+					r.Status, r.Reason = model.TierSkipped, "tier forced to "+opts.ForceTier
 				}
 				rep.Tiers = append(rep.Tiers, r)
 			}
@@ -222,7 +195,7 @@ func Load(f Feature, opts LoadOptions) (*Loaded, Report) {
 	return nil, rep
 }
 
-func hasTier(f Feature, name string) bool {
+func hasTier(f FeatureSpec, name string) bool {
 	for _, t := range f.Tiers {
 		if t.Name == name {
 			return true
@@ -231,7 +204,7 @@ func hasTier(f Feature, name string) bool {
 	return false
 }
 
-func tierNames(f Feature) []string {
+func tierNames(f FeatureSpec) []string {
 	var names []string
 	for _, t := range f.Tiers {
 		names = append(names, t.Name)
@@ -241,7 +214,7 @@ func tierNames(f Feature) []string {
 
 // loadTier loads the tier's programs alone (one unloadable program fails a
 // whole collection) against the shared maps, then attaches them.
-func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cache *btf.Cache) (*Loaded, error) {
+func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cache *btf.Cache, kernel *btf.Spec) (*Loaded, error) {
 	if t.Unsupported != nil {
 		if why := t.Unsupported(); why != "" {
 			return nil, errors.New(why)
@@ -270,7 +243,11 @@ func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cach
 			delete(cs.Maps, name)
 		}
 	}
-	coll, err := ebpf.NewCollectionWithOptions(cs, ebpf.CollectionOptions{MapReplacements: used, Cache: cache})
+	coll, err := ebpf.NewCollectionWithOptions(cs, ebpf.CollectionOptions{
+		MapReplacements: used,
+		Cache:           cache,
+		Programs:        ebpf.ProgramOptions{KernelTypes: kernel},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load: %s", explainLoad(t.Name, err))
 	}
@@ -386,6 +363,36 @@ func AttachBySection(coll *ebpf.Collection, spec *ebpf.CollectionSpec) ([]link.L
 		links = append(links, l)
 	}
 	return links, nil
+}
+
+// ProgramIDs are the kernel's ids of the active tier's programs: what
+// `bpftool prog show id N` shows, and how a test checks that exactly these
+// programs are gone after Close.
+func (l *Loaded) ProgramIDs() []ebpf.ProgramID {
+	var ids []ebpf.ProgramID
+	for _, p := range l.Programs {
+		if info, err := p.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// MapIDs are the kernel's ids of the feature's maps.
+func (l *Loaded) MapIDs() []ebpf.MapID {
+	var ids []ebpf.MapID
+	for _, m := range l.Maps {
+		if info, err := m.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // ensureTracefs mounts tracefs at /sys/kernel/tracing when no tracefs is

@@ -34,8 +34,8 @@ func snapshot(c *model.Cache) *model.Snapshot {
 
 func ebpfCache() *model.Cache {
 	return &model.Cache{
-		Source: "ebpf", Tier: "tp_btf",
-		Tiers:  []model.CacheTier{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}},
+		Source: "ebpf", Feature: model.Feature{Tier: "tp_btf",
+			Tiers: []model.TierOutcome{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}}},
 		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: 6 << 20, CachedBytes: 300 << 20},
 		Processes: []model.CacheProcess{
 			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
@@ -72,7 +72,7 @@ func TestEBPFView(t *testing.T) {
 }
 
 func TestEstimateView(t *testing.T) {
-	c := &model.Cache{Source: "procfs estimate", Reason: "needs root or CAP_BPF+CAP_PERFMON",
+	c := &model.Cache{Source: "procfs estimate", Feature: model.Feature{Tier: "procfs", Reason: "needs root or CAP_BPF+CAP_PERFMON"},
 		Processes: []model.CacheProcess{{PID: 200, User: "www", Comm: "nginx", Hits: 750, Misses: 250, ReadHitPct: model.Known(75), Estimate: true}}}
 	tab := newTab(c, 120, 20)
 	v := ansi.Strip(tab.View())
