@@ -5,10 +5,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -59,17 +59,9 @@ type CacheProbe struct {
 
 	// last is the time of the previous Read; zero before the baseline.
 	last time.Time
-	// prevIO is the procfs estimate's previous reading per pid.
-	prevIO map[int32]procIO
-}
-
-// procIO is one process's /proc/PID/io counters with the start time that
-// tells a reused pid from the process it replaces.
-type procIO struct {
-	startTicks uint64
-	rchar      uint64
-	readBytes  uint64
-	writeBytes uint64
+	// procs are the processes of the newest frame, with the I/O rates the
+	// procfs estimate is computed from; Sample sets them.
+	procs []model.Process
 }
 
 // NewCacheProbe makes a page-cache probe. It loads the eBPF counters (the
@@ -146,6 +138,14 @@ func (p *CacheProbe) Close() error {
 // Sample reads once and publishes the cache part of the sample and its
 // history points. The first call only takes the baseline.
 func (p *CacheProbe) Sample(now time.Time, store *model.Store) error {
+	if !p.ebpf {
+		// The processes the scanner published last (at most an interval
+		// old while each probe keeps its own ticker). Their I/O rates are
+		// over the scanner's own interval, so the estimate is consistent
+		// either way; a collector that runs the scanner first hands this
+		// frame's processes to readProcfs instead.
+		p.procs = store.Snapshot().Sample.Processes
+	}
 	c, err := p.Read(now)
 	if err != nil || c == nil {
 		return err
@@ -174,7 +174,7 @@ func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 	if p.ebpf {
 		c, err = p.readEBPF(now)
 	} else {
-		c, err = p.readProcfs(now)
+		c, err = p.readProcfs(now, p.procs)
 	}
 	if c != nil && p.demand != nil {
 		if key := p.demand.Get().FilesOf; key.PID != 0 {
@@ -315,122 +315,55 @@ func (p *CacheProbe) readMeminfo() (buffers, cached uint64, err error) {
 	return buffers, cached, nil
 }
 
-// readProcfs is the estimate without eBPF: per process, the share of bytes
-// read() returned (rchar) that did not come from the block layer
-// (read_bytes) is taken for the page-cache hit ratio. rchar also counts
-// reads from pipes, sockets and tmpfs, and read_bytes counts readahead and
-// page faults of mapped files, so it is an estimate only. Without root only
-// our own processes' io files are readable; the others are skipped.
-func (p *CacheProbe) readProcfs(now time.Time) (*model.Cache, error) {
-	entries, err := os.ReadDir(p.procRoot)
-	if err != nil {
-		return nil, fmt.Errorf("cache probe: %w", err)
-	}
-	prev := p.prevIO
-	cur := make(map[int32]procIO, len(prev))
-	baseline := p.last.IsZero()
+// readProcfs is the estimate without eBPF, from the I/O rates the process
+// scanner read (procs, this frame's processes; see cacheEstimate). The
+// scanner reads /proc/PID/io only when model.DemandSet asks for IO, and
+// without root only for our own processes: others have no row.
+func (p *CacheProbe) readProcfs(now time.Time, procs []model.Process) (*model.Cache, error) {
+	last := p.last
 	p.last = now
-	var rows []model.CacheProcess
-	for _, e := range entries {
-		pid64, err := strconv.ParseInt(e.Name(), 10, 32)
-		if err != nil || pid64 <= 0 {
-			continue
-		}
-		pid := int32(pid64)
-		dir := filepath.Join(p.procRoot, e.Name())
-		// Unreadable (another user's process: EACCES) or gone (ENOENT,
-		// ESRCH): skip quietly, both are normal.
-		ioData, err := os.ReadFile(filepath.Join(dir, "io"))
-		if err != nil {
-			continue
-		}
-		statData, err := os.ReadFile(filepath.Join(dir, "stat"))
-		if err != nil {
-			continue
-		}
-		var st procStat
-		io, ok := parseProcIO(ioData)
-		if !ok || !parseProcStat(statData, &st) {
-			continue
-		}
-		io.startTicks = st.StartTicks
-		cur[pid] = io
-		old, seen := prev[pid]
-		if baseline || !seen || old.startTicks != io.startTicks {
-			continue // new process (or a new one with a reused pid)
-		}
-		dRchar := model.ClampedDelta(old.rchar, io.rchar)
-		if dRchar == 0 {
-			continue
-		}
-		dRead := model.ClampedDelta(old.readBytes, io.readBytes)
-		dWrite := model.ClampedDelta(old.writeBytes, io.writeBytes)
-		accessed := dRchar / cachePageSize
-		misses := min(dRead/cachePageSize, accessed)
-		row := model.CacheProcess{
-			PID:         pid,
-			Comm:        string(st.Comm),
-			Hits:        accessed - misses,
-			Misses:      misses,
-			Dirties:     dWrite / cachePageSize,
-			ReadHitPct:  model.Known(100 * (1 - min(float64(dRead)/float64(dRchar), 1))),
-			WriteHitPct: model.Unknown,
-			Estimate:    true,
-		}
-		if data, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
-			var ps procStatus
-			if parseProcStatus(data, &ps) {
-				row.UID = ps.UID
-				row.User = p.users.name(ps.UID, p.gen)
-			}
-		}
-		rows = append(rows, row)
-	}
-	p.prevIO = cur
-	if baseline {
+	if last.IsZero() {
 		return nil, nil
 	}
 	c := p.newCache(cacheSourceProcfs)
-	sortCacheProcesses(rows)
-	c.Processes = rows
+	c.Processes = cacheEstimate(procs, now.Sub(last).Seconds())
 	return c, nil
 }
 
-var (
-	ioRchar      = []byte("rchar:")
-	ioReadBytes  = []byte("read_bytes:")
-	ioWriteBytes = []byte("write_bytes:")
-)
-
-// parseProcIO reads rchar, read_bytes and write_bytes from /proc/PID/io.
-func parseProcIO(b []byte) (procIO, bool) {
-	var io procIO
-	have := 0
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		var dst *uint64
-		switch {
-		case bytes.HasPrefix(line, ioRchar):
-			dst, line = &io.rchar, line[len(ioRchar):]
-		case bytes.HasPrefix(line, ioReadBytes):
-			dst, line = &io.readBytes, line[len(ioReadBytes):]
-		case bytes.HasPrefix(line, ioWriteBytes):
-			dst, line = &io.writeBytes, line[len(ioWriteBytes):]
-		default:
+// cacheEstimate is the page-cache hit ratio per process without eBPF: the
+// share of bytes read() returned (rchar) that did not come from the block
+// layer (read_bytes), 1 − Δread_bytes/Δrchar. rchar also counts reads from
+// pipes, sockets and tmpfs, and read_bytes counts readahead and page
+// faults of mapped files, so it is an estimate only. Page counts are over
+// seconds (the rates times the interval). Processes that read nothing, or
+// whose I/O is unknown (not read, or not permitted), have no row.
+func cacheEstimate(procs []model.Process, seconds float64) []model.CacheProcess {
+	var rows []model.CacheProcess
+	for i := range procs {
+		pr := &procs[i]
+		rchar, read := pr.RcharPerS, pr.ReadBytesPerS
+		if pr.IODetail != model.DetailFresh || !rchar.OK || !read.OK || rchar.V <= 0 {
 			continue
 		}
-		f, _ := nextField(line)
-		v, ok := parseDecimal(f)
-		if !ok {
-			return procIO{}, false
+		bytesIn := func(rate float64) uint64 { return uint64(math.Round(rate * seconds)) }
+		accessed := bytesIn(rchar.V) / cachePageSize
+		misses := min(bytesIn(read.V)/cachePageSize, accessed)
+		row := model.CacheProcess{
+			PID:         pr.PID,
+			UID:         pr.UID,
+			User:        pr.User,
+			Comm:        pr.Comm,
+			Hits:        accessed - misses,
+			Misses:      misses,
+			ReadHitPct:  model.Known(100 * (1 - min(read.V/rchar.V, 1))),
+			WriteHitPct: model.Unknown,
+			Estimate:    true,
 		}
-		*dst = v
-		have++
+		if w := pr.WriteBytesPerS; w.OK {
+			row.Dirties = bytesIn(w.V) / cachePageSize
+		}
+		rows = append(rows, row)
 	}
-	return io, have == 3
+	sortCacheProcesses(rows)
+	return rows
 }

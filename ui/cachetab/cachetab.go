@@ -112,7 +112,7 @@ func (t *Tab) join() {
 		cp := &c.Processes[i]
 		t.counts[cp.PID] = cp
 		if !live[cp.PID] {
-			t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
+			t.rows = append(t.rows, model.Process{ProcessIdentity: model.ProcessIdentity{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"}})
 		}
 	}
 	t.table.SetProcesses(t.rows)
