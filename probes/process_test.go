@@ -672,6 +672,14 @@ func TestProcessScannerLive(t *testing.T) {
 	if _, err := exec.LookPath("perl"); err == nil {
 		switcher = startChild(t, "perl", "-e", "select(undef, undef, undef, 0.001) while 1")
 	}
+	// Four threads that each wake 40 times a second and use hardly any
+	// CPU; the main thread sleeps, so pidstat -w shows 0 for the process
+	// and pidstat -wt about 40 for each sleeper.
+	var threaded *exec.Cmd
+	if exec.Command("perl", "-Mthreads", "-e", "1").Run() == nil {
+		threaded = startChild(t, "perl", "-Mthreads", "-MTime::HiRes=sleep", "-e",
+			"threads->create(sub { sleep 0.025 while 1 })->detach for 1..4; sleep 1000")
+	}
 	time.Sleep(300 * time.Millisecond) // let them reach their loops
 
 	s, err := NewProcessScanner(ProcessScannerConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", BootTime: boot, ClockTicks: 100})
@@ -694,6 +702,16 @@ func TestProcessScannerLive(t *testing.T) {
 		pidstat.Env = append(os.Environ(), "LC_ALL=C")
 		pidstat.Stdout = &pidstatOut
 		if err := pidstat.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pidstatT *exec.Cmd
+	var pidstatTOut strings.Builder
+	if path, err := exec.LookPath("pidstat"); err == nil && threaded != nil {
+		pidstatT = exec.Command(path, "-w", "-t", "-p", strconv.Itoa(threaded.Process.Pid), "1", "1")
+		pidstatT.Env = append(os.Environ(), "LC_ALL=C")
+		pidstatT.Stdout = &pidstatTOut
+		if err := pidstatT.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -783,6 +801,33 @@ func TestProcessScannerLive(t *testing.T) {
 	}
 	if d := b.InvoluntaryCSPerS - pb["nvcswch/s"]; d < -(20+0.2*pb["nvcswch/s"]) || d > 20+0.2*pb["nvcswch/s"] {
 		t.Errorf("busy child: nvcswch/s %.0f, pidstat %.0f", b.InvoluntaryCSPerS, pb["nvcswch/s"])
+	}
+	if pidstatT != nil {
+		if err := pidstatT.Wait(); err != nil {
+			t.Fatalf("pidstat -wt: %v\n%s", err, pidstatTOut.String())
+		}
+		t.Logf("pidstat -wt:\n%s", pidstatTOut.String())
+		// The thread rows of the Average section: TGID "-", then the TID.
+		var sum float64
+		threads := 0
+		for line := range strings.Lines(pidstatTOut.String()) {
+			if f := strings.Fields(line); len(f) == 7 && f[0] == "Average:" && f[2] == "-" {
+				v, err := strconv.ParseFloat(f[4], 64)
+				if err != nil {
+					t.Fatalf("pidstat -wt line %q", line)
+				}
+				sum += v
+				threads++
+			}
+		}
+		th, ok := got[int32(threaded.Process.Pid)]
+		if !ok || threads != 5 {
+			t.Fatalf("threaded child: scanned %v, %d threads in pidstat -wt", ok, threads)
+		}
+		t.Logf("threaded child: cswch/s %.0f (cpu %.1f%%), pidstat -wt summed over %d threads %.0f", th.VoluntaryCSPerS, th.CPUPct, threads, sum)
+		if d := th.VoluntaryCSPerS - sum; sum < 100 || d < -(10+0.1*sum) || d > 10+0.1*sum {
+			t.Errorf("threaded child: cswch/s %.0f, pidstat -wt summed %.0f", th.VoluntaryCSPerS, sum)
+		}
 	}
 	if switcher != nil {
 		ps, ok := ref[switcher.Process.Pid]
