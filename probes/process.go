@@ -222,6 +222,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		slices.Sort(pids)
 	}
 	s.pids = pids
+	s.rd.processes = len(pids)
 	if errno != 0 {
 		return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
 	}

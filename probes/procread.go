@@ -31,6 +31,10 @@ type procReader struct {
 	kept      map[int32]*keptFiles
 	keptFDs   int // open fds in kept
 	keptLimit int // at most this many, well under RLIMIT_NOFILE
+	schedFDs  int // the schedstat fds among them
+	// processes is how many processes the scan lists: the schedstat fds
+	// they need are held back from the other files' share of the budget.
+	processes int
 	// sameTask is set by readKept when the data came through an fd kept
 	// since an earlier scan: then it is certainly the same process.
 	sameTask bool
@@ -111,22 +115,21 @@ func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.
 			}
 			// The task it was opened for has gone: the pid may now be
 			// another process, so open the path again.
-			rawClose(fd)
-			k.fd[file] = -1
-			r.keptFDs--
+			r.closeKept(k, file)
 		}
 	}
 	r.pidPath(pid, keptNames[file])
 	// schedstat fds come first: one per process is what the idle fast path
-	// needs to skip stat. The others (stat, statm, io) may use only half of
-	// the budget, so with many processes every one keeps its schedstat fd
-	// (at 10,000 processes and a 20,000 fd limit: all of them) and the rest
-	// is read by path.
-	limit := r.keptLimit
+	// needs to skip stat. The other files (stat, statm, io) get what the
+	// budget has beyond one schedstat fd for every listed process, so with
+	// many processes every one keeps its schedstat fd (at 10,000 processes
+	// and a 20,000 fd limit: all of them) and the rest is read by path,
+	// while with few every file stays open (2,000 processes: 8,000 fds).
+	reserve := 0
 	if file != keptSchedstat {
-		limit /= 2
+		reserve = max(r.processes-r.schedFDs, 0)
 	}
-	if r.keptFDs >= limit {
+	if r.keptFDs+reserve >= r.keptLimit {
 		return r.readPath(0)
 	}
 	fd, errno := r.openPath(syscall.O_RDONLY)
@@ -147,6 +150,9 @@ func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.
 	}
 	k.fd[file] = fd
 	r.keptFDs++
+	if file == keptSchedstat {
+		r.schedFDs++
+	}
 	return data, 0
 }
 
@@ -158,12 +164,20 @@ func (r *procReader) forget(pid int32) {
 	}
 	for i, fd := range k.fd {
 		if fd >= 0 {
-			rawClose(fd)
-			k.fd[i] = -1
-			r.keptFDs--
+			r.closeKept(k, i)
 		}
 	}
 	delete(r.kept, pid)
+}
+
+// closeKept closes the kept fd of file in k.
+func (r *procReader) closeKept(k *keptFiles, file int) {
+	rawClose(k.fd[file])
+	k.fd[file] = -1
+	r.keptFDs--
+	if file == keptSchedstat {
+		r.schedFDs--
+	}
 }
 
 // forgetUnused closes the fds of pids the scan gen did not read.
