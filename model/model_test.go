@@ -201,7 +201,7 @@ func TestSanitize(t *testing.T) {
 }
 
 func TestSampleJSONShape(t *testing.T) {
-	s := Sample{CPU: &CPU{Count: 2, CtxtPerS: Unknown}, Processes: []Process{{PID: 1, Comm: "init\x1b"}}}
+	s := Sample{CPU: &CPU{Count: 2, CtxtPerS: Unknown}, Processes: []Process{{ProcessIdentity: ProcessIdentity{PID: 1, Comm: "init\x1b"}}}}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)

@@ -40,8 +40,8 @@ func NewStore(host Host, intervalS float64, historyCapacity int) *Store {
 	return s
 }
 
-// Publish makes s the current sample, derives its history points
-// (RecordHistory) and signals readers: the collector's one publish per
+// Publish makes s the current sample, joins its parts (JoinFrame), derives
+// its history points (RecordHistory) and signals readers: the collector's one publish per
 // frame. s is owned by the store afterwards and must not be modified.
 func (s *Store) Publish(next Sample) {
 	s.mu.Lock()
@@ -53,6 +53,7 @@ func (s *Store) Publish(next Sample) {
 		next.IntervalS = s.sample.IntervalS
 	}
 	s.sample = next
+	JoinFrame(&s.sample)
 	RecordHistory(s.history, &s.sample)
 	s.publishLocked()
 }

@@ -2,13 +2,10 @@ package probes
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -22,7 +19,7 @@ const cachePageSize = 4096
 // Cache sources, as model.Cache.Source names them.
 const (
 	cacheSourceEBPF   = "ebpf"
-	cacheSourceProcfs = "procfs estimate"
+	cacheSourceProcfs = model.CacheSourceEstimate
 )
 
 // CacheTierProcfs, given as CacheProbeConfig.ForceTier, skips eBPF and uses
@@ -65,17 +62,6 @@ type CacheProbe struct {
 
 	// last is the time of the previous Read; zero before the baseline.
 	last time.Time
-	// prevIO is the procfs estimate's previous reading per pid.
-	prevIO map[int32]procIO
-}
-
-// procIO is one process's /proc/PID/io counters with the start time that
-// tells a reused pid from the process it replaces.
-type procIO struct {
-	startTicks uint64
-	rchar      uint64
-	readBytes  uint64
-	writeBytes uint64
 }
 
 // NewCacheProbe makes a page-cache probe. It loads the eBPF counters (the
@@ -278,18 +264,8 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 		s.MmapMissesPerS = float64(sum.mmapMisses) / secs
 	}
 	c.System = s
-	sortCacheProcesses(c.Processes)
+	model.SortCacheProcesses(c.Processes)
 	return c, nil
-}
-
-// sortCacheProcesses orders rows as cachetop does: most hits first.
-func sortCacheProcesses(ps []model.CacheProcess) {
-	slices.SortFunc(ps, func(a, b model.CacheProcess) int {
-		if c := cmp.Compare(b.Hits, a.Hits); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.PID, b.PID)
-	})
 }
 
 var (
@@ -335,122 +311,15 @@ func (p *CacheProbe) readMeminfo() (buffers, cached uint64, err error) {
 	return buffers, cached, nil
 }
 
-// readProcfs is the estimate without eBPF: per process, the share of bytes
-// read() returned (rchar) that did not come from the block layer
-// (read_bytes) is taken for the page-cache hit ratio. rchar also counts
-// reads from pipes, sockets and tmpfs, and read_bytes counts readahead and
-// page faults of mapped files, so it is an estimate only. Without root only
-// our own processes' io files are readable; the others are skipped.
+// readProcfs is the estimate without eBPF. Its rows come from the I/O rates
+// the process scanner read in the same frame, so they are joined in the
+// model when the frame is published (model.JoinFrame, CacheEstimate); the
+// probe only takes the baseline and says what the numbers are.
 func (p *CacheProbe) readProcfs(now time.Time) (*model.Cache, error) {
-	entries, err := os.ReadDir(p.procRoot)
-	if err != nil {
-		return nil, fmt.Errorf("cache probe: %w", err)
-	}
-	prev := p.prevIO
-	cur := make(map[int32]procIO, len(prev))
-	baseline := p.last.IsZero()
+	last := p.last
 	p.last = now
-	var rows []model.CacheProcess
-	for _, e := range entries {
-		pid64, err := strconv.ParseInt(e.Name(), 10, 32)
-		if err != nil || pid64 <= 0 {
-			continue
-		}
-		pid := int32(pid64)
-		dir := filepath.Join(p.procRoot, e.Name())
-		// Unreadable (another user's process: EACCES) or gone (ENOENT,
-		// ESRCH): skip quietly, both are normal.
-		ioData, err := os.ReadFile(filepath.Join(dir, "io"))
-		if err != nil {
-			continue
-		}
-		statData, err := os.ReadFile(filepath.Join(dir, "stat"))
-		if err != nil {
-			continue
-		}
-		var st procStat
-		io, ok := parseProcIO(ioData)
-		if !ok || !parseProcStat(statData, &st) {
-			continue
-		}
-		io.startTicks = st.StartTicks
-		cur[pid] = io
-		old, seen := prev[pid]
-		if baseline || !seen || old.startTicks != io.startTicks {
-			continue // new process (or a new one with a reused pid)
-		}
-		dRchar := model.ClampedDelta(old.rchar, io.rchar)
-		if dRchar == 0 {
-			continue
-		}
-		dRead := model.ClampedDelta(old.readBytes, io.readBytes)
-		dWrite := model.ClampedDelta(old.writeBytes, io.writeBytes)
-		accessed := dRchar / cachePageSize
-		misses := min(dRead/cachePageSize, accessed)
-		row := model.CacheProcess{
-			PID:         pid,
-			Comm:        string(st.Comm),
-			Hits:        accessed - misses,
-			Misses:      misses,
-			Dirties:     dWrite / cachePageSize,
-			ReadHitPct:  model.Known(100 * (1 - min(float64(dRead)/float64(dRchar), 1))),
-			WriteHitPct: model.Unknown,
-			Estimate:    true,
-		}
-		if data, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
-			var ps procStatus
-			if parseProcStatus(data, &ps) {
-				row.UID = ps.UID
-				row.User = p.users.name(ps.UID, p.gen)
-			}
-		}
-		rows = append(rows, row)
-	}
-	p.prevIO = cur
-	if baseline {
+	if last.IsZero() {
 		return nil, nil
 	}
-	c := p.newCache(cacheSourceProcfs)
-	sortCacheProcesses(rows)
-	c.Processes = rows
-	return c, nil
-}
-
-var (
-	ioRchar      = []byte("rchar:")
-	ioReadBytes  = []byte("read_bytes:")
-	ioWriteBytes = []byte("write_bytes:")
-)
-
-// parseProcIO reads rchar, read_bytes and write_bytes from /proc/PID/io.
-func parseProcIO(b []byte) (procIO, bool) {
-	var io procIO
-	have := 0
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		var dst *uint64
-		switch {
-		case bytes.HasPrefix(line, ioRchar):
-			dst, line = &io.rchar, line[len(ioRchar):]
-		case bytes.HasPrefix(line, ioReadBytes):
-			dst, line = &io.readBytes, line[len(ioReadBytes):]
-		case bytes.HasPrefix(line, ioWriteBytes):
-			dst, line = &io.writeBytes, line[len(ioWriteBytes):]
-		default:
-			continue
-		}
-		f, _ := nextField(line)
-		v, ok := parseDecimal(f)
-		if !ok {
-			return procIO{}, false
-		}
-		*dst = v
-		have++
-	}
-	return io, have == 3
+	return p.newCache(cacheSourceProcfs), nil
 }

@@ -178,7 +178,8 @@ func TestCacheProbeEBPF(t *testing.T) {
 }
 
 // The fixtures proc-cache-t0 and proc-cache-t1 are hand-made (MiB = 2^20,
-// pages of 4 KiB). Between t0 and t1:
+// pages of 4 KiB), read 2 s apart by the process scanner (with I/O asked
+// for), whose frame the cache probe estimates from. Between t0 and t1:
 //
 //	100 reader (uid 1000): rchar +4 MiB, read_bytes +1 MiB, write_bytes +8 KiB
 //	    → 1024 pages accessed, 256 misses, 768 hits, 75 %, 2 dirtied.
@@ -186,12 +187,22 @@ func TestCacheProbeEBPF(t *testing.T) {
 //	700 readahead (uid 4242, not in passwd): rchar +1 MiB, read_bytes
 //	    +2 MiB (readahead beyond the reads), write_bytes +4 MiB → 256
 //	    misses clamped to 256 accessed, 0 hits, 0 %, 1024 dirtied.
-//	300: the pid was reused (start time 7000 → 7777): no row.
+//	300: the pid was reused (start time 7000 → 7777) by a process older
+//	    than t0, whose counters are not of the interval: no row.
 //	400: rchar unchanged (it only wrote): no row.
-//	500: new in t1: no row. 600: its io file is gone in t1: no row.
+//	500: first seen in t1, started before t0: no row. 600: its io file is
+//	    gone in t1: no row.
 func TestCacheProbeProcfsFixtures(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "proc")
-	stage(t, root, "proc-cache-t0")
+	scanStage(t, root, "proc-cache-t0")
+	demand := &model.Demand{}
+	demand.Set(model.DemandSet{IO: true})
+	scanner, err := NewProcessScanner(ProcessScannerConfig{ProcRoot: root, PasswdPath: "testdata/proc-scan-etc/passwd",
+		BootTime: fixtureT0.Add(-1000 * time.Second), ClockTicks: 100, Demand: demand})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scanner.Close()
 	p, err := NewCacheProbe(CacheProbeConfig{ProcRoot: root, PasswdPath: "testdata/proc-scan-etc/passwd", ForceTier: CacheTierProcfs})
 	if err != nil {
 		t.Fatal(err)
@@ -202,16 +213,19 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	store := model.NewStore(model.Host{}, 1, 60)
-	if err := publish(p, fixtureT0, store); err != nil {
-		t.Fatal(err)
+	frames := &frameRunner{store: store, probes: []Probe{scanner, p}}
+	sample := func(at time.Time) {
+		t.Helper()
+		if err := frames.frame(at); err != nil {
+			t.Fatal(err)
+		}
 	}
+	sample(fixtureT0)
 	if store.Snapshot().Sample.Cache != nil {
 		t.Fatal("the baseline Sample published")
 	}
-	stage(t, root, "proc-cache-t1")
-	if err := publish(p, fixtureT0.Add(2*time.Second), store); err != nil {
-		t.Fatal(err)
-	}
+	scanStage(t, root, "proc-cache-t1")
+	sample(fixtureT0.Add(2 * time.Second))
 	snap := store.Snapshot()
 	c := snap.Sample.Cache
 	if c == nil {
@@ -226,15 +240,22 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 		}
 	}
 	want := []model.CacheProcess{
-		{PID: 200, UID: 0, User: "root", Comm: "warm cat", Hits: 2048, Misses: 0, Dirties: 0,
+		{PID: 200, StartTicks: 6000, UID: 0, User: "root", Comm: "warm cat", Hits: 2048, Misses: 0, Dirties: 0,
 			ReadHitPct: model.Known(100), WriteHitPct: model.Unknown, Estimate: true},
-		{PID: 100, UID: 1000, User: "alice", Comm: "reader", Hits: 768, Misses: 256, Dirties: 2,
+		{PID: 100, StartTicks: 5000, UID: 1000, User: "alice", Comm: "reader", Hits: 768, Misses: 256, Dirties: 2,
 			ReadHitPct: model.Known(75), WriteHitPct: model.Unknown, Estimate: true},
-		{PID: 700, UID: 4242, User: "4242", Comm: "readahead", Hits: 0, Misses: 256, Dirties: 1024,
+		{PID: 700, StartTicks: 9500, UID: 4242, User: "4242", Comm: "readahead", Hits: 0, Misses: 256, Dirties: 1024,
 			ReadHitPct: model.Known(0), WriteHitPct: model.Unknown, Estimate: true},
 	}
 	if !reflect.DeepEqual(c.Processes, want) {
 		t.Errorf("processes:\n got %+v\nwant %+v", c.Processes, want)
+	}
+	// The same counts joined into the process records, by pid and start
+	// time.
+	for _, pr := range snap.Sample.Processes {
+		if pr.PID == 100 && (pr.CacheHits != model.Known(768) || pr.CacheMisses != model.Known(256) || pr.CacheReadHitPct != model.Known(75)) {
+			t.Errorf("process 100 cache part %+v", pr.ProcessCache)
+		}
 	}
 	for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheMisses} {
 		if n := snap.Series(s).Len(); n != 0 {
@@ -243,9 +264,46 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 	}
 
 	// Unchanged counters: an empty table, not an error.
-	c, err = p.Read(fixtureT0.Add(3 * time.Second))
-	if err != nil || c == nil || len(c.Processes) != 0 {
-		t.Errorf("unchanged: %+v, %v", c, err)
+	sample(fixtureT0.Add(3 * time.Second))
+	if c := store.Snapshot().Sample.Cache; c == nil || len(c.Processes) != 0 {
+		t.Errorf("unchanged: %+v", c)
+	}
+}
+
+// cacheEstimate on hand-made processes, 2 s of rates (pages of 4 KiB).
+func TestCacheEstimate(t *testing.T) {
+	proc := func(pid int32, user, comm, detail string, rchar, read, write model.Float) model.Process {
+		var p model.Process
+		p.PID, p.UID, p.User, p.Comm = pid, uint32(pid), user, comm
+		p.IODetail, p.RcharPerS, p.ReadBytesPerS, p.WriteBytesPerS = detail, rchar, read, write
+		return p
+	}
+	k := model.Known
+	procs := []model.Process{
+		// 1 MiB/s read(), 256 KiB/s from disk: 512 pages, 128 misses,
+		// 384 hits, 75 %; 4 KiB/s dirtied: 2 pages.
+		proc(10, "alice", "reader", model.DetailFresh, k(1<<20), k(256<<10), k(4096)),
+		// All from the cache: 1024 hits, 100 %.
+		proc(11, "bob", "warm", model.DetailFresh, k(2<<20), k(0), k(0)),
+		// Readahead past the reads: misses clamp to the 64 accessed, 0 %.
+		proc(12, "carol", "ahead", model.DetailFresh, k(128<<10), k(1<<20), model.Unknown),
+		// No rows: read nothing; denied; not read; rchar unknown (a reset).
+		proc(13, "dave", "writer", model.DetailFresh, k(0), k(0), k(1<<20)),
+		proc(14, "erin", "secret", model.DetailDenied, model.Unknown, model.Unknown, model.Unknown),
+		proc(15, "frank", "unasked", model.DetailNotRead, model.Unknown, model.Unknown, model.Unknown),
+		proc(16, "grace", "reset", model.DetailFresh, model.Unknown, k(4096), k(0)),
+	}
+	got := model.CacheEstimate(procs, 2)
+	want := []model.CacheProcess{
+		{PID: 11, UID: 11, User: "bob", Comm: "warm", Hits: 1024, ReadHitPct: k(100), WriteHitPct: model.Unknown, Estimate: true},
+		{PID: 10, UID: 10, User: "alice", Comm: "reader", Hits: 384, Misses: 128, Dirties: 2, ReadHitPct: k(75), WriteHitPct: model.Unknown, Estimate: true},
+		{PID: 12, UID: 12, User: "carol", Comm: "ahead", Misses: 64, ReadHitPct: k(0), WriteHitPct: model.Unknown, Estimate: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CacheEstimate:\n got %+v\nwant %+v", got, want)
+	}
+	if rows := model.CacheEstimate(nil, 1); len(rows) != 0 {
+		t.Errorf("no processes: %+v", rows)
 	}
 }
 
@@ -281,6 +339,7 @@ func TestCacheProbeNotRoot(t *testing.T) {
 		"reason=" + ebpf.NeedsPrivilege + "\n",
 		"system=false\n",
 		"estimate=true user=nobody\n",
+		"init=io=denied hits_known=false\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("child output lacks %q", want)

@@ -107,7 +107,7 @@ func TestCgroupDetect(t *testing.T) {
 				if !strings.Contains(p.reason, "no memory cgroup controller mounted under "+root) {
 					t.Errorf("reason %q", p.reason)
 				}
-				if list, err := p.Read([]model.Process{{PID: 1, Cgroup: "/"}}); list != nil || err != nil {
+				if list, err := p.Read([]model.Process{cgroupProc(1, "/", 0)}); list != nil || err != nil {
 					t.Errorf("Read without cgroups = %v, %v; want nil, nil", list, err)
 				}
 				return
@@ -171,16 +171,16 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 		t.Fatalf("detected v%d at %q, want v2 at %q", p.version, p.hierarchy, root)
 	}
 	procs := []model.Process{
-		{PID: 1, Cgroup: "/", RSSBytes: 12 * cgroupMiB},
-		{PID: 100, Cgroup: "/system.slice/foo.service", RSSBytes: 30 * cgroupMiB},
-		{PID: 101, Cgroup: "/system.slice/foo.service", RSSBytes: 5 * cgroupMiB},
-		{PID: 200, Cgroup: "/system.slice/limited.service", RSSBytes: 140 * cgroupMiB},
-		{PID: 300, Cgroup: "/system.slice/clamp.service"},
-		{PID: 400, Cgroup: "/system.slice/gone.service", RSSBytes: cgroupMiB}, // no such directory
-		{PID: 500, RSSBytes: cgroupMiB},                                       // cgroup not read yet
+		cgroupProc(1, "/", 12*cgroupMiB),
+		cgroupProc(100, "/system.slice/foo.service", 30*cgroupMiB),
+		cgroupProc(101, "/system.slice/foo.service", 5*cgroupMiB),
+		cgroupProc(200, "/system.slice/limited.service", 140*cgroupMiB),
+		cgroupProc(300, "/system.slice/clamp.service", 0),
+		cgroupProc(400, "/system.slice/gone.service", cgroupMiB), // no such directory
+		cgroupProc(500, "", cgroupMiB),                           // cgroup not read yet
 		// Outside our cgroup namespace; joined naively it would name an
 		// existing directory (testdata/cgroup-v1/memory).
-		{PID: 600, Cgroup: "/../cgroup-v1/memory", RSSBytes: cgroupMiB},
+		cgroupProc(600, "/../cgroup-v1/memory", cgroupMiB),
 	}
 	list, err := p.Read(procs)
 	if err != nil {
@@ -244,13 +244,13 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 		t.Fatalf("detected v%d at %q, want v1 at %s/memory", p.version, p.hierarchy, root)
 	}
 	procs := []model.Process{
-		{PID: 1, Cgroup: "/", RSSBytes: 10 * cgroupMiB},
-		{PID: 2, Cgroup: "/"}, // a kernel thread
-		{PID: 1000, Cgroup: "/user.slice", RSSBytes: 7 * cgroupMiB},
-		{PID: 1001, Cgroup: "/user.slice", RSSBytes: 9 * cgroupMiB},
-		{PID: 1002, Cgroup: "/user.slice", RSSBytes: 4 * cgroupMiB},
-		{PID: 2000, Cgroup: "/docker/abc", RSSBytes: 30 * cgroupMiB},
-		{PID: 3000, Cgroup: "/docker/gone", RSSBytes: cgroupMiB},
+		cgroupProc(1, "/", 10*cgroupMiB),
+		cgroupProc(2, "/", 0), // a kernel thread
+		cgroupProc(1000, "/user.slice", 7*cgroupMiB),
+		cgroupProc(1001, "/user.slice", 9*cgroupMiB),
+		cgroupProc(1002, "/user.slice", 4*cgroupMiB),
+		cgroupProc(2000, "/docker/abc", 30*cgroupMiB),
+		cgroupProc(3000, "/docker/gone", cgroupMiB),
 	}
 	list, err := p.Read(procs)
 	if err != nil {
@@ -336,7 +336,7 @@ func TestCgroupProbeSample(t *testing.T) {
 	if p.Name() != "cgroup" {
 		t.Errorf("Name() = %q", p.Name())
 	}
-	procs := []model.Process{{PID: 1, Cgroup: "/", RSSBytes: 4096}, {PID: 1000, Cgroup: "/user.slice"}}
+	procs := []model.Process{cgroupProc(1, "/", 4096), cgroupProc(1000, "/user.slice", 0)}
 
 	// Nothing to publish until both the scanner and the memory probe have.
 	for _, s := range []*model.Store{
@@ -378,7 +378,7 @@ func TestCgroupProbeSampleWithoutCgroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs := []model.Process{{PID: 1, Cgroup: "/"}}
+	procs := []model.Process{cgroupProc(1, "/", 0)}
 	for _, unavailable := range []map[string]string{nil, {"slab": "not root"}} {
 		old := &model.Memory{TotalBytes: 1, Unavailable: unavailable}
 		s := newCgroupTestStore(procs, old)
@@ -418,7 +418,8 @@ func cgroupRealProcesses(t *testing.T) []model.Process {
 		if err1 != nil || err2 != nil {
 			continue // exited meanwhile
 		}
-		p := model.Process{PID: int32(pid)}
+		var p model.Process
+		p.PID = int32(pid)
 		p.Cgroup, _ = MemoryCgroupPath(cg)
 		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 {
 			// Fields after comm start at field 3 (state); rss is field 24.
@@ -530,4 +531,11 @@ func TestCgroupProbeRealMachine(t *testing.T) {
 	if child.LimitBytes != model.Known(64*cgroupMiB) || child.Processes != 1 {
 		t.Errorf("test cgroup: limit %v processes %d, want 64 MiB and 1", child.LimitBytes, child.Processes)
 	}
+}
+
+// cgroupProc is a scanned process as the cgroup probe sees it.
+func cgroupProc(pid int32, cgroup string, rss uint64) model.Process {
+	var p model.Process
+	p.PID, p.Cgroup, p.RSSBytes = pid, cgroup, rss
+	return p
 }

@@ -3,7 +3,9 @@ package probes
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -53,12 +55,16 @@ type ProcessScanner struct {
 	memTotal  uint64 // bytes, for %MEM; 0 when unknown
 	demand    demandLookup
 
-	procs   map[model.ProcKey]*procState
-	byPID   map[int32]*procState // the newest process seen with each pid
-	threads map[int32]threadState
-	pids    []int32 // reused listing of ProcRoot
-	tids    []int32 // reused listing of one task directory
-	comm    []byte  // the comm being read, copied out of the read buffer
+	procs map[model.ProcKey]*procState
+	byPID map[int32]*procState // the newest process seen with each pid
+	pids  []int32              // reused listing of ProcRoot
+	tids  []int32              // reused listing of one task directory
+	comm  []byte               // the comm being read, copied out of the read buffer
+
+	// groupRunTime returns the CPU time of all of a process's threads in
+	// ns (see processRunTime), which tells whether any thread ran; nil
+	// when ProcRoot is not this pid namespace's procfs (fixture trees).
+	groupRunTime func(pid int32) (uint64, bool)
 
 	gen      uint64        // scans done; the state a scan saw carries its number
 	prevNow  time.Time     // when the previous scan happened
@@ -66,8 +72,10 @@ type ProcessScanner struct {
 	prevDur  time.Duration // how long the previous scan took
 	ts       unix.Timespec
 
-	// smapsReads counts the smaps_rollup files the last scan read.
-	smapsReads int
+	// smapsReads counts the smaps_rollup files the last scan read;
+	// ioReads the io files; ioDeniedSkips the io files not tried because
+	// they were refused before.
+	smapsReads, ioReads, ioDeniedSkips int
 }
 
 // procState is what the scanner remembers of one process between scans.
@@ -81,7 +89,7 @@ type procState struct {
 	cgroup    string // memory cgroup path, read when first seen
 
 	// Counters at the last scan; the leader's for the context switches and
-	// run delay (see threadsGen).
+	// run delay (the threads' are in threads).
 	utime, stime   uint64
 	minflt, majflt uint64
 	vcsw, nvcsw    uint64
@@ -91,13 +99,28 @@ type procState struct {
 	// whether status can have changed.
 	runTime, switchIns uint64
 	schedOK            bool
-	// last is the process as the last full read saw it, for scans that
-	// find it idle and skip stat.
+	// groupRun is the CPU time of all threads (ns) at the last full read
+	// of a multi-threaded process; groupRunOK: it was readable.
+	groupRun   uint64
+	groupRunOK bool
+	// last is the process as the last full read published it, for scans
+	// that find it idle and skip stat.
 	last model.Process
 
-	// threadsGen is the last scan that read every thread of the process
-	// into ProcessScanner.threads.
-	threadsGen uint64
+	// threads are the baselines of every thread (sorted by tid) as of
+	// scan threadsGen; spare is the other buffer readThreads fills, so
+	// that a steady state allocates nothing.
+	threads, spare []threadState
+	threadsGen     uint64
+
+	// The last /proc/PID/io reading, current as of scan ioGen (a process
+	// that did not run since keeps it current without a read). ioDenied:
+	// the file was refused for ioDeniedUID, so it is not tried again
+	// while the process keeps that uid.
+	io          procIO
+	ioGen       uint64
+	ioDenied    bool
+	ioDeniedUID uint32
 
 	// noUserMemory: no address space (a kernel thread or zombie; see
 	// hasNoUserMemory), so its memory detail is zero without reading
@@ -113,13 +136,10 @@ type procState struct {
 
 // threadState is one thread's counters at the last scan that read them.
 type threadState struct {
-	pid        int32
-	startTicks uint64 // the process's, so a reused pid is not mistaken for it
-	gen        uint64
-	vcsw       uint64
-	nvcsw      uint64
-	runDelay   uint64
-	runDelayOK bool
+	tid         int32
+	vcsw, nvcsw uint64
+	sched       schedstat
+	schedOK     bool
 }
 
 // threadSums is the sum over a process's threads of their counter deltas.
@@ -145,7 +165,6 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 		pageSize: uint64(os.Getpagesize()),
 		procs:    map[model.ProcKey]*procState{},
 		byPID:    map[int32]*procState{},
-		threads:  map[int32]threadState{},
 	}
 	if cfg.MemTotalBytes == nil {
 		// Without it %MEM reads 0; the scanner still works (fixture
@@ -155,6 +174,11 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 	var fs unix.Statfs_t
 	if unix.Fstatfs(rd.rootFD, &fs) == nil && fs.Type == unix.PROC_SUPER_MAGIC {
 		s.bootClock = true
+		// Process CPU clocks name pids of our own namespace: usable only
+		// when ProcRoot is its procfs (not, say, a container's /proc).
+		if self, err := os.Readlink(filepath.Join(cfg.ProcRoot, "self")); err == nil && self == strconv.Itoa(os.Getpid()) {
+			s.groupRunTime = s.processRunTime
+		}
 	} else {
 		// Only procfs regenerates a file on a read at offset 0; a fixture
 		// tree's files are replaced between stages, so keep nothing open.
@@ -205,6 +229,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		slices.Sort(pids)
 	}
 	s.pids = pids
+	s.rd.processes = len(pids)
 	if errno != 0 {
 		return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
 	}
@@ -223,6 +248,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		demand = s.cfg.Demand.Get()
 	}
 	s.demand.reset(demand)
+	c.wantIO = demand.WantsIO()
 	if !c.baseline {
 		c.interval = now.Sub(s.prevNow).Seconds()
 		// A process the previous scan did not list is new unless it
@@ -262,11 +288,6 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 			}
 		}
 	}
-	for tid, th := range s.threads {
-		if th.gen != c.gen {
-			delete(s.threads, tid)
-		}
-	}
 	s.rd.forgetUnused(c.gen)
 	s.gen = c.gen
 	s.prevNow = now
@@ -275,7 +296,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	scan.Duration = float64(s.prevDur) / float64(time.Millisecond)
 	scan.StatusSkipped = c.statusSkipped
 	scan.StatSkipped = c.statSkipped
-	s.smapsReads = c.smapsReads
+	s.smapsReads, s.ioReads, s.ioDeniedSkips = c.smapsReads, c.ioReads, c.ioDeniedSkips
 	return out, scan, bad.err(scan.Processes + scan.Vanished + bad.count)
 }
 
@@ -287,10 +308,13 @@ type scanContext struct {
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot
 	newSince  time.Duration // processes first seen that started after this are new
+	wantIO    bool          // read /proc/PID/io (model.DemandSet.WantsIO)
 
 	statusSkipped int // processes whose status was known unchanged
 	statSkipped   int // processes known idle whose stat was not read
 	smapsReads    int // smaps_rollup files read
+	ioReads       int // io files read
+	ioDeniedSkips int // io files not tried: refused before
 }
 
 type scanResult int
@@ -393,72 +417,103 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		ps.user = s.users.name(status.UID, c.gen)
 	}
 
-	// The seconds the counters' deltas are divided by: the interval for a
-	// process seen before; for a new one the part of the interval it lived
-	// (all of its counters happened in it); none for a process first seen
-	// that is older than the previous scan, whose counters are not of this
-	// interval.
+	// The seconds the counters' deltas are divided by: the interval, also
+	// for a process born inside it (whose whole counters are its deltas),
+	// as pidstat does: divided by the part it lived, a process that burnt
+	// 0.5 s in the last 0.95 s of a 2 s interval would show 53 % where the
+	// machine saw 25 %, and the processes would add up to more than the
+	// machine. None for a process first seen that is older than the
+	// previous scan, whose counters are not of this interval.
 	dt := 0.0
-	startSince := s.ticks(st.StartTicks)
-	newInInterval := isNew && !c.baseline && startSince >= c.newSince
-	switch {
-	case c.baseline:
-	case !isNew:
+	newInInterval := isNew && !c.baseline && s.ticks(st.StartTicks) >= c.newSince
+	if !c.baseline && (!isNew || newInInterval) {
 		dt = c.interval
-	case newInInterval && c.interval > 0:
-		dt = min((c.sinceBoot - startSince).Seconds(), c.interval)
-		dt = max(dt, 1/float64(s.cfg.ClockTicks))
+	}
+
+	// RSS from statm, which is exact; stat's field 24 is the fallback (the
+	// process exited between the two reads, or a fixture tree lacks it).
+	rss := st.RSSPages * s.pageSize
+	if data, errno := rd.readKept(pid, keptStatm, c.gen); errno == 0 {
+		if _, resident, ok := parseStatm(data); ok {
+			rss = resident * s.pageSize
+		}
+	}
+
+	// Whether the process ran since the last scan. For one thread its
+	// schedstat says so to the nanosecond. For several, the leader's does
+	// not, and neither do stat's CPU ticks: threads that woke a few
+	// hundred times for a few microseconds each use less than a tick. The
+	// process CPU clock is the run time of all threads to the nanosecond,
+	// at one syscall. Without it every thread is read.
+	multi := st.NumThreads > 1
+	ran := isNew || !schedOK || !ps.schedOK || sched.runTime != ps.runTime || sched.switchIns != ps.switchIns
+	groupRun, groupRunOK := uint64(0), false
+	switch {
+	case multi && s.groupRunTime != nil:
+		groupRun, groupRunOK = s.groupRunTime(pid)
+		ran = isNew || !groupRunOK || !ps.groupRunOK || groupRun != ps.groupRun
+	case multi:
+		ran = true
+	case !isNew && ps.last.Threads > 1:
+		ran = true // threads that have exited since may have run
 	}
 
 	// Context switches and run delay in /proc/PID/status and schedstat are
 	// the thread-group leader's only (what pidstat -w shows; pidstat -wt
-	// shows each thread). For a multi-threaded process that ran in the
-	// interval we read every thread and sum them, so a worker pool does
-	// not look idle behind a sleeping main thread (and WaitPct, like
-	// CPUPct, can pass 100). Processes that used no CPU time are not
-	// summed: a status and a schedstat read per thread (some 15 µs by the
-	// costs in shared/notes/procfs.md) for every idle thread pool each
-	// second could cost more than the rest of the scan.
-	// So a summed rate needs care. It is produced only when the previous
-	// scan also read every thread: per-thread deltas, a thread born in the
-	// interval counts whole, one that exited loses its last interval as
-	// with pidstat -wt. Otherwise, in the first busy interval after idle
-	// ones, the leader's delta is used for that interval, not thread
-	// counters summed over an unknown span (the switches of a thread that
-	// ran for less than a tick go unseen while the process looks idle).
-	// The leader's baseline is kept every scan, so changing mode never
-	// compares a sum with a leader value.
-	cpuTicks := st.UTime + st.STime
-	busy := isNew || model.ClampedDelta(ps.utime+ps.stime, cpuTicks) > 0
+	// shows each thread). For a multi-threaded process that ran we read
+	// every thread and sum their deltas, so a worker pool does not look
+	// idle behind a sleeping main thread (and WaitPct, like CPUPct, can
+	// pass 100). When no thread ran, none of their counters moved: the
+	// baselines stay current without reading, and the rates are zero.
+	// A summed rate needs baselines from the previous scan: every thread's
+	// (a thread born since counts whole, one that exited loses its last
+	// interval, as with pidstat -wt), or the leader's when the process had
+	// one thread then; a process born in the interval counts whole.
 	var sums threadSums
 	summed := false
-	if st.NumThreads > 1 && busy {
-		hadThreads := !isNew && ps.threadsGen == c.gen-1
-		if s.readThreads(pid, st.StartTicks, c.gen, &sums) {
-			summed = hadThreads || newInInterval
+	if multi {
+		haveThreads := !isNew && ps.threadsGen == c.gen-1
+		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.last.Threads == 1
+		if !ran && haveThreads {
 			ps.threadsGen = c.gen
+			summed = true
+			sums.runDelayOK = !slices.ContainsFunc(ps.threads, func(th threadState) bool { return !th.schedOK })
+		} else {
+			var leader threadState
+			if leaderOnly {
+				leader = threadState{tid: pid, vcsw: ps.vcsw, nvcsw: ps.nvcsw, schedOK: ps.schedOK,
+					sched: schedstat{runTime: ps.runTime, runDelay: ps.runDelay, switchIns: ps.switchIns}}
+			}
+			var base []threadState
+			if haveThreads {
+				base = ps.threads
+			}
+			next, ok := s.readThreads(pid, base, leaderOnly, leader, ps.spare[:0], &sums)
+			if ok {
+				ps.spare, ps.threads = ps.threads, next
+				ps.threadsGen = c.gen
+				summed = haveThreads || leaderOnly || newInInterval
+			}
 		}
 	}
 
-	*p = model.Process{
-		PID:          pid,
-		PPID:         st.PPID,
-		StartTicks:   st.StartTicks,
-		StartTime:    ps.startTime,
-		UID:          ps.uid,
-		User:         ps.user,
-		Comm:         ps.comm,
-		Cmdline:      ps.cmdline,
-		State:        stateString(st.State),
-		Threads:      st.NumThreads,
-		Nice:         st.Nice,
-		Processor:    st.Processor,
-		CPUTimeTicks: cpuTicks,
-		RSSBytes:     st.RSSPages * s.pageSize,
-		VSZBytes:     st.VSize,
-		MemPct:       s.memPct(st.RSSPages * s.pageSize),
-		Cgroup:       ps.cgroup,
+	*p = model.Process{}
+	p.ProcessIdentity = model.ProcessIdentity{
+		PID:        pid,
+		PPID:       st.PPID,
+		StartTicks: st.StartTicks,
+		StartTime:  ps.startTime,
+		UID:        ps.uid,
+		User:       ps.user,
+		Comm:       ps.comm,
+		Cmdline:    ps.cmdline,
+		State:      stateString(st.State),
+		Threads:    st.NumThreads,
+		Nice:       st.Nice,
+		Processor:  st.Processor,
 	}
+	p.CPUTimeTicks = st.UTime + st.STime
+	p.RSSBytes, p.VSZBytes, p.MemPct, p.Cgroup = rss, st.VSize, s.memPct(rss), ps.cgroup
 	if dt > 0 {
 		hz := float64(s.cfg.ClockTicks)
 		// For a new process the previous values are zero: its whole
@@ -469,13 +524,19 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		p.MinFltPerS = float64(model.ClampedDelta(ps.minflt, st.MinFlt)) / dt
 		p.MajFltPerS = float64(model.ClampedDelta(ps.majflt, st.MajFlt)) / dt
 		intervalNS := dt * 1e9
-		if summed {
+		switch {
+		case summed:
 			p.VoluntaryCSPerS = float64(sums.vcsw) / dt
 			p.InvoluntaryCSPerS = float64(sums.nvcsw) / dt
 			if sums.runDelayOK {
 				p.WaitPct = model.Known(float64(sums.runDelay) / intervalNS * 100)
 			}
-		} else {
+		case multi:
+			// Its threads could not be read (it is exiting): the leader's
+			// switches, and no wait, which is of all threads.
+			p.VoluntaryCSPerS = float64(model.ClampedDelta(ps.vcsw, status.VoluntaryCS)) / dt
+			p.InvoluntaryCSPerS = float64(model.ClampedDelta(ps.nvcsw, status.InvoluntaryCS)) / dt
+		default:
 			p.VoluntaryCSPerS = float64(model.ClampedDelta(ps.vcsw, status.VoluntaryCS)) / dt
 			p.InvoluntaryCSPerS = float64(model.ClampedDelta(ps.nvcsw, status.InvoluntaryCS)) / dt
 			if runDelayOK && (isNew || ps.runDelayOK) {
@@ -490,10 +551,12 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	ps.vcsw, ps.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
 	ps.runDelay, ps.runDelayOK = runDelay, runDelayOK
 	ps.runTime, ps.switchIns, ps.schedOK = sched.runTime, sched.switchIns, schedOK
+	ps.groupRun, ps.groupRunOK = groupRun, groupRunOK
 	ps.noUserMemory = hasNoUserMemory(&st)
-	ps.last = *p
 	s.byPID[pid] = ps
 	s.memDetail(pid, ps, c, p)
+	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
+	ps.last = *p
 	return resultOK, 0
 }
 
@@ -506,14 +569,14 @@ const statRefreshEvery = 4
 // (about 1 µs) instead of stat (about 4 µs in the kernel).
 //
 // For a single-threaded process, schedstat's run time and switch-in count
-// unchanged means it did not run: its CPU times, faults, threads, comm,
-// state and context switches cannot have changed, so its rates are exactly
-// zero and the rest is as last read. What can change without it running is
-// its RSS (reclaim), nice (renice) and parent (reparenting when the parent
-// exits), so stat is still read every statRefreshEvery scans (round-robin
-// by pid) and at once when its parent has gone from the listing. The
-// schedstat must come through an fd kept since the last scan, which proves
-// it is the same process and not a reused pid.
+// unchanged means it did not run: its CPU times, faults, I/O, threads,
+// comm, state and context switches cannot have changed, so its rates are
+// exactly zero and the rest is as last read. What can change without it
+// running is its RSS (reclaim), nice (renice) and parent (reparenting when
+// the parent exits), so stat is still read every statRefreshEvery scans
+// (round-robin by pid) and at once when its parent has gone from the
+// listing. The schedstat must come through an fd kept since the last scan,
+// which proves it is the same process and not a reused pid.
 func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.Process) bool {
 	ps := s.byPID[pid]
 	if c.baseline || ps == nil || ps.last.Threads != 1 || !ps.schedOK ||
@@ -529,9 +592,9 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 		return false
 	}
 	*p = ps.last
-	p.CPUPct, p.UserPct, p.SystemPct = 0, 0, 0
-	p.VoluntaryCSPerS, p.InvoluntaryCSPerS = 0, 0
-	p.MinFltPerS, p.MajFltPerS = 0, 0
+	// Whole rate structs, not a list of fields: a rate added to the model
+	// is zero here without anyone remembering this function.
+	p.ZeroRates()
 	if ps.runDelayOK {
 		p.WaitPct = model.Known(0)
 	}
@@ -542,7 +605,81 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	// another process unmapping pages it shared), so a demanded process
 	// is read on the fast path too.
 	s.memDetail(pid, ps, c, p)
+	s.ioDetail(pid, ps, c, p, false, false, c.interval)
 	return true
+}
+
+// ioDetail fills p's I/O rates from /proc/PID/io when they are asked for,
+// reading the file only for a process that ran since the last scan: one
+// that did not cannot have done I/O, so its rates are exactly zero and its
+// last reading stays current. A refused file is remembered for the
+// process and its uid (root can read every one; others only their own).
+func (s *ProcessScanner) ioDetail(pid int32, ps *procState, c *scanContext, p *model.Process, ran, newInInterval bool, dt float64) {
+	p.ProcessIORates = model.ProcessIORates{}
+	p.IODetail = model.DetailNotRead
+	if !c.wantIO {
+		ps.ioGen = 0 // the reading goes stale while nobody asks
+		return
+	}
+	if ps.ioDenied && ps.ioDeniedUID == ps.uid {
+		p.IODetail = model.DetailDenied
+		c.ioDeniedSkips++
+		return
+	}
+	current := ps.ioGen != 0 && ps.ioGen == c.gen-1
+	if !ran && current {
+		ps.ioGen = c.gen
+		setIORates(p, &ps.io, &ps.io, 1)
+		return
+	}
+	data, errno := s.rd.readKept(pid, keptIO, c.gen)
+	var cur procIO
+	switch {
+	case errno == syscall.EACCES || errno == syscall.EPERM:
+		ps.ioDenied, ps.ioDeniedUID, ps.ioGen = true, ps.uid, 0
+		p.IODetail = model.DetailDenied
+		return
+	case errno != 0 || !parseProcIO(data, &cur):
+		ps.ioGen = 0 // exited while being read
+		return
+	}
+	c.ioReads++
+	ps.ioDenied = false
+	switch {
+	case dt <= 0:
+		// First seen and older than the last scan: a baseline only.
+	case current || !ran:
+		// !ran: a first reading of a process that did not run; its
+		// counters did not move.
+		prev := &ps.io
+		if !current {
+			prev = &cur
+		}
+		setIORates(p, prev, &cur, dt)
+	case newInInterval:
+		setIORates(p, &procIO{have: cur.have}, &cur, dt) // counters start at zero with the process
+	}
+	ps.io, ps.ioGen = cur, c.gen
+}
+
+// setIORates sets p's I/O rates from two readings seconds apart; fields
+// the kernel does not have stay unknown, and so do counters that went
+// backwards (a reset).
+func setIORates(p *model.Process, prev, cur *procIO, seconds float64) {
+	r := &p.ProcessIORates
+	rate := func(bit uint8, dst *model.Float) {
+		if cur.have&prev.have&bit != 0 {
+			*dst = model.CounterRate(*prev.field(bit), *cur.field(bit), seconds)
+		}
+	}
+	rate(ioHaveRchar, &r.RcharPerS)
+	rate(ioHaveWchar, &r.WcharPerS)
+	rate(ioHaveSyscr, &r.SyscrPerS)
+	rate(ioHaveSyscw, &r.SyscwPerS)
+	rate(ioHaveReadBytes, &r.ReadBytesPerS)
+	rate(ioHaveWriteBytes, &r.WriteBytesPerS)
+	rate(ioHaveCancelled, &r.CancelledWriteBytesPerS)
+	p.IODetail = model.DetailFresh
 }
 
 // memPct is rss as a percentage of MemTotal (top's %MEM).
@@ -626,50 +763,77 @@ func (s *ProcessScanner) listed(pid int32) bool {
 }
 
 // readThreads reads the context switches and run delay of every thread of
-// pid, stores them as the threads' baselines and sums their deltas since the
-// previous scan (a thread without a baseline counts whole). It reports false
-// when the task directory cannot be listed (the process exited).
-func (s *ProcessScanner) readThreads(pid int32, startTicks uint64, gen uint64, sums *threadSums) bool {
+// pid into next (its buffer reused, sorted by tid) and sums their deltas
+// against base, the baselines of the previous scan (sorted by tid), or
+// against leader for the thread pid when leaderOnly. A thread without a
+// baseline counts whole. A thread whose schedstat run time and switch-ins
+// did not move has unchanged switch counters, so its status (the costly
+// file) is not read. It reports false when the task directory cannot be
+// listed (the process exited).
+func (s *ProcessScanner) readThreads(pid int32, base []threadState, leaderOnly bool, leader threadState, next []threadState, sums *threadSums) ([]threadState, bool) {
 	rd := s.rd
 	rd.taskPath(pid, 0, "")
 	tids, errno := rd.listPath(s.tids[:0])
 	s.tids = tids
 	if errno != 0 || len(tids) == 0 {
-		return false
+		return next, false
 	}
+	slices.Sort(tids) // to walk base alongside
 	*sums = threadSums{runDelayOK: true}
 	var status procStatus
+	j := 0
 	for _, tid := range tids {
-		rd.taskPath(pid, tid, "status")
-		data, errno := rd.readPath(0)
-		if errno != 0 || !parseProcStatus(data, &status) {
-			continue // the thread exited between listing and reading
+		for j < len(base) && base[j].tid < tid {
+			j++
 		}
+		prev, had := threadState{}, false
+		switch {
+		case j < len(base) && base[j].tid == tid:
+			prev, had = base[j], true
+		case leaderOnly && tid == pid:
+			prev, had = leader, true
+		}
+		th := threadState{tid: tid}
 		rd.taskPath(pid, tid, "schedstat")
-		data, errno = rd.readPath(0)
-		runDelay, runDelayOK := uint64(0), false
-		if errno == 0 {
-			runDelay, runDelayOK = parseSchedstatRunDelay(data)
+		if data, errno := rd.readPath(0); errno == 0 {
+			th.sched, th.schedOK = parseSchedstat(data)
 		}
-		prev, had := s.threads[tid]
-		had = had && prev.pid == pid && prev.startTicks == startTicks && prev.gen == gen-1
+		if had && th.schedOK && prev.schedOK && th.sched.runTime == prev.sched.runTime && th.sched.switchIns == prev.sched.switchIns {
+			th.vcsw, th.nvcsw = prev.vcsw, prev.nvcsw
+		} else {
+			rd.taskPath(pid, tid, "status")
+			data, errno := rd.readPath(0)
+			if errno != 0 || !parseProcStatus(data, &status) {
+				continue // the thread exited between listing and reading
+			}
+			th.vcsw, th.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
+		}
 		if !had {
-			prev = threadState{runDelayOK: true}
+			prev = threadState{schedOK: true}
 		}
-		sums.vcsw += model.ClampedDelta(prev.vcsw, status.VoluntaryCS)
-		sums.nvcsw += model.ClampedDelta(prev.nvcsw, status.InvoluntaryCS)
-		if runDelayOK && prev.runDelayOK {
-			sums.runDelay += model.ClampedDelta(prev.runDelay, runDelay)
+		sums.vcsw += model.ClampedDelta(prev.vcsw, th.vcsw)
+		sums.nvcsw += model.ClampedDelta(prev.nvcsw, th.nvcsw)
+		if th.schedOK && prev.schedOK {
+			sums.runDelay += model.ClampedDelta(prev.sched.runDelay, th.sched.runDelay)
 		} else {
 			sums.runDelayOK = false
 		}
-		s.threads[tid] = threadState{
-			pid: pid, startTicks: startTicks, gen: gen,
-			vcsw: status.VoluntaryCS, nvcsw: status.InvoluntaryCS,
-			runDelay: runDelay, runDelayOK: runDelayOK,
-		}
+		next = append(next, th)
 	}
-	return true
+	return next, true
+}
+
+// processRunTime is the CPU time of all of pid's threads, living and
+// exited, in ns: clock_gettime of its process CPU clock (CPUCLOCK_SCHED,
+// as clock_getcpuclockid(3) makes it). Any process's clock is readable
+// without privileges; it fails once the process has gone.
+func (s *ProcessScanner) processRunTime(pid int32) (uint64, bool) {
+	const cpuClockSched = 2
+	clock := int32(^uint32(pid)<<3) | cpuClockSched
+	if unix.ClockGettime(clock, &s.ts) != nil {
+		return 0, false
+	}
+	return uint64(s.ts.Nano()), true
 }
 
 // ticks converts clock ticks to a duration without overflowing.

@@ -24,7 +24,8 @@ import (
 //	1    systemd: utime 500→560, stime 300→340, minflt 1000→1400, majflt
 //	     10→12, cswch 5000→5100, nvcswch 100→140, run_delay 1.0→1.3 s.
 //	     It rewrites its argv in t1, which is not re-read (comm is the
-//	     same), as the scanner reads cmdline only for new comms.
+//	     same), as the scanner reads cmdline only for new comms. Its RSS
+//	     is 3000 pages in stat but 3100 in t1's statm, which is exact.
 //	2    kthreadd: empty cmdline, nothing changes.
 //	100  comm "a) (b\nc": utime +200 (one CPU), nvcswch +400, run_delay
 //	     +0.1 s, uid 1000, nice 5.
@@ -36,7 +37,8 @@ import (
 //	200  in t0 started at 50 s; in t1 the pid is reused by a process that
 //	     started at 1000.5 s (0.5 s after the t0 scan), so its counters
 //	     (utime 30, stime 15, cswch 30, nvcswch 3, minflt 300, run_delay
-//	     0.15 s) are over 1.5 s. Its cmdline changed too.
+//	     0.15 s) are all of this interval, and divided by its 2 s as
+//	     pidstat does (not by the 1.5 s it lived). Its cmdline changed too.
 //	300  in t1 its status file is missing (exited mid-read): vanished.
 //	301  only in t1, with an empty stat (the task is gone): vanished.
 //	400  utime 1000→900 steps back (0), stime +20, minflt and cswch step
@@ -45,8 +47,11 @@ import (
 //	     100→110. Threads: 500 cswch +10 nvcswch +2 run_delay +0.02 s;
 //	     501 +400, +40, +0.1 s; 502 exits; 503 is born with 60, 6, 0.03 s.
 //	     Summed: cswch 470, nvcswch 48, run_delay 0.15 s.
-//	600  2 threads, idle (no CPU time): only the leader is read, cswch
-//	     50→52, run_delay +0.02 s, although thread 601 changed a lot.
+//	600  2 threads, no CPU tick in the interval, yet its threads ran: 600
+//	     cswch 50→52, run_delay +0.02 s; 601 cswch and nvcswch 0→1000,
+//	     run_delay +1 s. A fixture tree has no process CPU clock to say
+//	     whether any thread ran, so threads are read: cswch 1002, nvcswch
+//	     1000, run_delay 1.02 s (the leader alone would say 2, 0, 0.02 s).
 var (
 	scanBoot = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	scanT0   = scanBoot.Add(1000 * time.Second)
@@ -197,7 +202,7 @@ func TestProcessScannerFixtures(t *testing.T) {
 	wants := map[int32]procWant{
 		1: {cpu: 50, user: 30, sys: 20, wait: model.Known(15), vcs: 50, nvcs: 20, minflt: 200, majflt: 1,
 			cmdline: "/sbin/init splash", user_: "root", comm: "systemd", state: "S", threads: 1,
-			cpuTicks: 900, startTicks: 1, startOffset: 10 * time.Millisecond, rssPages: 3000, vsz: 170000000},
+			cpuTicks: 900, startTicks: 1, startOffset: 10 * time.Millisecond, rssPages: 3100, vsz: 170000000},
 		2: {wait: model.Known(0), cmdline: "[kthreadd]", user_: "root", comm: "kthreadd", state: "S", threads: 1,
 			cpuTicks: 5},
 		100: {cpu: 100, user: 100, wait: model.Known(5), nvcs: 200, cmdline: "./weird arg with space",
@@ -209,9 +214,9 @@ func TestProcessScannerFixtures(t *testing.T) {
 		102: {cpu: 70, user: 50, sys: 20, wait: model.Known(2), vcs: 10, cmdline: "python3 script.py",
 			user_: "root", comm: "python3", state: "S", threads: 1, cpuTicks: 200, startTicks: 65000,
 			startOffset: 650 * time.Second, ppid: 1, rssPages: 100, vsz: 10000000},
-		// A new process: counters over its 1.5 s of life, not compared with
-		// the old pid 200's larger ones.
-		200: {cpu: 30, user: 20, sys: 10, wait: model.Known(10), vcs: 20, nvcs: 2, minflt: 200,
+		// A new process: its counters are its deltas (not compared with the
+		// old pid 200's larger ones), over the whole 2 s interval.
+		200: {cpu: 22.5, user: 15, sys: 7.5, wait: model.Known(7.5), vcs: 15, nvcs: 1.5, minflt: 150,
 			cmdline: "worker --new", user_: "alice", comm: "worker", state: "R", threads: 1, cpuTicks: 45,
 			startTicks: 100050, startOffset: 1000500 * time.Millisecond, uid: 1000, ppid: 1, rssPages: 100, vsz: 10000000},
 		400: {cpu: 10, sys: 10, wait: model.Known(0), nvcs: 5, cmdline: "backwards", user_: "root", comm: "backwards",
@@ -220,7 +225,7 @@ func TestProcessScannerFixtures(t *testing.T) {
 		500: {cpu: 200, user: 150, sys: 50, wait: model.Known(7.5), vcs: 235, nvcs: 24, cmdline: "java -jar app.jar",
 			user_: "alice", comm: "java", state: "S", threads: 3, cpuTicks: 4400, startTicks: 80000,
 			startOffset: 800 * time.Second, uid: 1000, ppid: 1, rssPages: 100, vsz: 10000000},
-		600: {wait: model.Known(1), vcs: 1, cmdline: "idle-mt", user_: "root", comm: "idle-mt", state: "S",
+		600: {wait: model.Known(51), vcs: 501, nvcs: 500, cmdline: "idle-mt", user_: "root", comm: "idle-mt", state: "S",
 			threads: 2, cpuTicks: 20, startTicks: 90000, startOffset: 900 * time.Second, ppid: 1,
 			rssPages: 100, vsz: 10000000},
 	}
@@ -284,23 +289,23 @@ func TestProcessScannerForgetsExited(t *testing.T) {
 			t.Error("state of exited pid 100 kept")
 		}
 	}
-	// Idle processes' threads are not read, so not kept either.
-	if len(s.threads) != 0 {
-		t.Errorf("kept %d thread baselines of idle processes", len(s.threads))
-	}
+	// Thread baselines live in the process's state and go with it.
 }
 
-// TestProcessScannerThreadModes walks a multi-threaded process through idle
-// and busy intervals and checks that summing threads never compares
-// baselines from different modes, plus how new and old first-seen processes
-// are rated.
-func TestProcessScannerThreadModes(t *testing.T) {
-	root := t.TempDir()
-	type thread struct {
-		tid           int32
-		vcs, runDelay uint64
-		nvcs          uint64
-	}
+// fakeThread is one thread of a process that writeFakeProc writes.
+type fakeThread struct {
+	tid           int32
+	vcs, runDelay uint64
+	nvcs          uint64
+}
+
+// writeFakeProc writes a process into a fixture tree and returns the CPU
+// time of all its threads in ns, as the process CPU clock would say. As in
+// the kernel, a thread's schedstat run time and switch-ins move whenever its
+// switch counters do (the scanner relies on that to skip unchanged status
+// files); the leader's also moves with utime and stime.
+func writeFakeProc(t *testing.T, root string, pid int32, start, utime, stime uint64, threads []fakeThread) uint64 {
+	t.Helper()
 	write := func(rel, content string) {
 		t.Helper()
 		path := filepath.Join(root, rel)
@@ -314,25 +319,47 @@ func TestProcessScannerThreadModes(t *testing.T) {
 	status := func(vcs, nvcs uint64) string {
 		return fmt.Sprintf("Name:\tx\nUid:\t0\t0\t0\t0\nvoluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n", vcs, nvcs)
 	}
-	proc := func(pid int32, start, utime, stime uint64, threads []thread) {
-		t.Helper()
-		write(fmt.Sprintf("%d/stat", pid), fmt.Sprintf("%d (p%d) S 1 1 1 0 -1 0 0 0 0 0 %d %d 0 0 20 0 %d 0 %d 1000 10 1 1 1 1 1 1 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-			pid, pid, utime, stime, len(threads), start))
-		write(fmt.Sprintf("%d/status", pid), status(threads[0].vcs, threads[0].nvcs))
-		// Run time and switch-ins move with the switch counters, as in the
-		// kernel (the scanner relies on it to skip unchanged status files).
-		write(fmt.Sprintf("%d/schedstat", pid), fmt.Sprintf("%d %d %d\n", 1+utime+stime+threads[0].vcs+threads[0].nvcs, threads[0].runDelay, 1+threads[0].vcs+threads[0].nvcs))
-		write(fmt.Sprintf("%d/cmdline", pid), fmt.Sprintf("p%d\x00", pid))
-		for _, th := range threads {
-			write(fmt.Sprintf("%d/task/%d/status", pid, th.tid), status(th.vcs, th.nvcs))
-			write(fmt.Sprintf("%d/task/%d/schedstat", pid, th.tid), fmt.Sprintf("1 %d 1\n", th.runDelay))
+	write(fmt.Sprintf("%d/stat", pid), fmt.Sprintf("%d (p%d) S 1 1 1 0 -1 0 0 0 0 0 %d %d 0 0 20 0 %d 0 %d 1000 10 1 1 1 1 1 1 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		pid, pid, utime, stime, len(threads), start))
+	write(fmt.Sprintf("%d/status", pid), status(threads[0].vcs, threads[0].nvcs))
+	write(fmt.Sprintf("%d/cmdline", pid), fmt.Sprintf("p%d\x00", pid))
+	var group uint64
+	for i, th := range threads {
+		run := 1 + th.vcs + th.nvcs
+		if i == 0 {
+			run += utime + stime
 		}
+		group += run
+		sched := fmt.Sprintf("%d %d %d\n", run, th.runDelay, 1+th.vcs+th.nvcs)
+		if i == 0 {
+			write(fmt.Sprintf("%d/schedstat", pid), sched)
+		}
+		write(fmt.Sprintf("%d/task/%d/status", pid, th.tid), status(th.vcs, th.nvcs))
+		write(fmt.Sprintf("%d/task/%d/schedstat", pid, th.tid), sched)
 	}
+	return group
+}
+
+// TestProcessScannerThreadModes walks multi-threaded processes through
+// intervals in which a thread ran without using a CPU tick, nothing ran,
+// and a process gained threads, with the process CPU clock faked from the
+// tree, plus how new and old first-seen processes are rated.
+func TestProcessScannerThreadModes(t *testing.T) {
+	root := t.TempDir()
 	s, err := NewProcessScanner(ProcessScannerConfig{ProcRoot: root, PasswdPath: "/nonexistent", BootTime: scanBoot, ClockTicks: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	groupRun := map[int32]uint64{}
+	s.groupRunTime = func(pid int32) (uint64, bool) {
+		v, ok := groupRun[pid]
+		return v, ok
+	}
+	proc := func(pid int32, start, utime, stime uint64, threads []fakeThread) {
+		t.Helper()
+		groupRun[pid] = writeFakeProc(t, root, pid, start, utime, stime, threads)
+	}
 	at := func(sec float64) time.Time { return scanBoot.Add(time.Duration(sec * float64(time.Second))) }
 	scan := func(sec float64) map[int32]model.Process {
 		t.Helper()
@@ -356,40 +383,49 @@ func TestProcessScannerThreadModes(t *testing.T) {
 	}
 
 	// A, 100 s: baseline. Every thread is read (first seen).
-	proc(700, 1000, 100, 0, []thread{{700, 10, 0, 1}, {701, 0, 0, 0}})
+	proc(700, 1000, 100, 0, []fakeThread{{700, 10, 0, 1}, {701, 0, 0, 0}})
 	scan(100)
-	// B, 101 s: idle. Thread 701 switched 500 times below one tick of CPU;
-	// unseen, only the leader is read.
-	proc(700, 1000, 100, 0, []thread{{700, 10, 0, 1}, {701, 500, 5e8, 0}})
-	check("B", scan(101)[700], want{wait: model.Known(0)})
-	// C, 102 s: busy. Threads are read, but the last full reading is A's:
-	// the leader alone is rated (not (10+1000)/s from A's thread counters).
-	// Two processes appear: 800 started long before B (not rated), 801 at
-	// 101.5 s (rated over its 0.5 s of life).
-	proc(700, 1000, 150, 0, []thread{{700, 20, 1e7, 1}, {701, 1000, 6e8, 0}})
-	proc(800, 500, 1000, 0, []thread{{800, 99, 1e9, 9}})
-	proc(801, 10150, 25, 5, []thread{{801, 10, 5e7, 4}})
-	got := scan(102)
-	check("C", got[700], want{cpu: 50, vcs: 10, wait: model.Known(1)})
-	check("C", got[800], want{})
-	check("C", got[801], want{cpu: 60, vcs: 20, nvcs: 8, wait: model.Known(10)})
-	// D, 103 s: busy again; both ends have every thread: summed.
-	proc(700, 1000, 200, 0, []thread{{700, 30, 2e7, 1}, {701, 1100, 7e8, 3}})
-	check("D", scan(103)[700], want{cpu: 50, vcs: 110, nvcs: 3, wait: model.Known(11)})
-	// E, 104 s: idle: the leader again, against its own D baseline.
-	proc(700, 1000, 200, 0, []thread{{700, 35, 2e7, 1}, {701, 1300, 9e8, 3}})
-	check("E", scan(104)[700], want{vcs: 5, wait: model.Known(0)})
-	// F, 105 s: busy after idle: the leader again.
-	proc(700, 1000, 250, 0, []thread{{700, 40, 3e7, 1}, {701, 1400, 1e9, 3}})
-	check("F", scan(105)[700], want{cpu: 50, vcs: 5, wait: model.Known(1)})
-	// G, 106 s: 700 has exited and its thread id 701 is reused as the pid of
-	// a new two-thread process born at 105.5 s. Its thread 701 is not 700's
-	// thread 701: all of its counters are of its 0.5 s of life.
+	// B, 101 s: no CPU tick, but thread 701 switched 500 times and waited
+	// 0.5 s for a CPU. The process clock moved, so the threads are read
+	// and summed (the leader alone: 0 switches).
+	proc(700, 1000, 100, 0, []fakeThread{{700, 10, 0, 1}, {701, 500, 5e8, 0}})
+	check("B", scan(101)[700], want{vcs: 500, wait: model.Known(50)})
+	// C, 102 s: nothing ran, the clock stands still: the rates are zero
+	// and the thread baselines stay current without reading a thread (the
+	// task directory is moved away to prove it).
+	task := filepath.Join(root, "700", "task")
+	if err := os.Rename(task, task+".away"); err != nil {
+		t.Fatal(err)
+	}
+	check("C", scan(102)[700], want{wait: model.Known(0)})
+	if err := os.Rename(task+".away", task); err != nil {
+		t.Fatal(err)
+	}
+	// D, 103 s: busy; the baselines carried through C are B's, so the
+	// deltas are of this interval: cswch 10+100, nvcswch 3, wait 0.01 s
+	// + 0.1 s. Two processes appear: 800 started long before C (not
+	// rated), 801 at 102.5 s (rated over the whole 1 s interval).
+	proc(700, 1000, 150, 0, []fakeThread{{700, 20, 1e7, 1}, {701, 600, 6e8, 3}})
+	proc(800, 500, 1000, 0, []fakeThread{{800, 99, 1e9, 9}})
+	proc(801, 10250, 25, 5, []fakeThread{{801, 10, 5e7, 4}})
+	proc(900, 600, 10, 0, []fakeThread{{900, 40, 1e7, 0}})
+	got := scan(103)
+	check("D", got[700], want{cpu: 50, vcs: 110, nvcs: 3, wait: model.Known(11)})
+	check("D", got[800], want{})
+	check("D", got[801], want{cpu: 30, vcs: 10, nvcs: 4, wait: model.Known(5)})
+	// E, 104 s: 900 had one thread in D and has two now: the leader's D
+	// counters are its thread's baseline (+5 switches, +0.01 s), the new
+	// thread counts whole (7, 0.02 s).
+	proc(900, 600, 10, 0, []fakeThread{{900, 45, 2e7, 0}, {901, 7, 2e7, 0}})
+	check("E", scan(104)[900], want{vcs: 12, wait: model.Known(3)})
+	// F, 105 s: 700 has exited and its thread id 701 is reused as the pid
+	// of a new two-thread process born at 104.5 s. Its thread 701 is not
+	// 700's thread 701: all of its counters are its own, over the 1 s.
 	if err := os.RemoveAll(filepath.Join(root, "700")); err != nil {
 		t.Fatal(err)
 	}
-	proc(701, 10550, 10, 0, []thread{{701, 5, 1e7, 0}, {702, 5, 1e7, 0}})
-	check("G", scan(106)[701], want{cpu: 20, vcs: 20, wait: model.Known(4)})
+	proc(701, 10450, 10, 0, []fakeThread{{701, 5, 1e7, 0}, {702, 5, 1e7, 0}})
+	check("F", scan(105)[701], want{cpu: 10, vcs: 10, wait: model.Known(2)})
 }
 
 // TestProcessScannerRealTree reads files captured from this kind of machine
@@ -632,6 +668,14 @@ func TestProcessScannerLive(t *testing.T) {
 	if _, err := exec.LookPath("perl"); err == nil {
 		switcher = startChild(t, "perl", "-e", "select(undef, undef, undef, 0.001) while 1")
 	}
+	// Four threads that each wake 40 times a second and use hardly any
+	// CPU; the main thread sleeps, so pidstat -w shows 0 for the process
+	// and pidstat -wt about 40 for each sleeper.
+	var threaded *exec.Cmd
+	if exec.Command("perl", "-Mthreads", "-e", "1").Run() == nil {
+		threaded = startChild(t, "perl", "-Mthreads", "-MTime::HiRes=sleep", "-e",
+			"threads->create(sub { sleep 0.025 while 1 })->detach for 1..4; sleep 1000")
+	}
 	time.Sleep(300 * time.Millisecond) // let them reach their loops
 
 	s, err := NewProcessScanner(ProcessScannerConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", BootTime: boot, ClockTicks: 100})
@@ -654,6 +698,16 @@ func TestProcessScannerLive(t *testing.T) {
 		pidstat.Env = append(os.Environ(), "LC_ALL=C")
 		pidstat.Stdout = &pidstatOut
 		if err := pidstat.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pidstatT *exec.Cmd
+	var pidstatTOut strings.Builder
+	if path, err := exec.LookPath("pidstat"); err == nil && threaded != nil {
+		pidstatT = exec.Command(path, "-w", "-t", "-p", strconv.Itoa(threaded.Process.Pid), "1", "1")
+		pidstatT.Env = append(os.Environ(), "LC_ALL=C")
+		pidstatT.Stdout = &pidstatTOut
+		if err := pidstatT.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -743,6 +797,33 @@ func TestProcessScannerLive(t *testing.T) {
 	}
 	if d := b.InvoluntaryCSPerS - pb["nvcswch/s"]; d < -(20+0.2*pb["nvcswch/s"]) || d > 20+0.2*pb["nvcswch/s"] {
 		t.Errorf("busy child: nvcswch/s %.0f, pidstat %.0f", b.InvoluntaryCSPerS, pb["nvcswch/s"])
+	}
+	if pidstatT != nil {
+		if err := pidstatT.Wait(); err != nil {
+			t.Fatalf("pidstat -wt: %v\n%s", err, pidstatTOut.String())
+		}
+		t.Logf("pidstat -wt:\n%s", pidstatTOut.String())
+		// The thread rows of the Average section: TGID "-", then the TID.
+		var sum float64
+		threads := 0
+		for line := range strings.Lines(pidstatTOut.String()) {
+			if f := strings.Fields(line); len(f) == 7 && f[0] == "Average:" && f[2] == "-" {
+				v, err := strconv.ParseFloat(f[4], 64)
+				if err != nil {
+					t.Fatalf("pidstat -wt line %q", line)
+				}
+				sum += v
+				threads++
+			}
+		}
+		th, ok := got[int32(threaded.Process.Pid)]
+		if !ok || threads != 5 {
+			t.Fatalf("threaded child: scanned %v, %d threads in pidstat -wt", ok, threads)
+		}
+		t.Logf("threaded child: cswch/s %.0f (cpu %.1f%%), pidstat -wt summed over %d threads %.0f", th.VoluntaryCSPerS, th.CPUPct, threads, sum)
+		if d := th.VoluntaryCSPerS - sum; sum < 100 || d < -(10+0.1*sum) || d > 10+0.1*sum {
+			t.Errorf("threaded child: cswch/s %.0f, pidstat -wt summed %.0f", th.VoluntaryCSPerS, sum)
+		}
 	}
 	if switcher != nil {
 		ps, ok := ref[switcher.Process.Pid]

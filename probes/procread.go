@@ -31,6 +31,10 @@ type procReader struct {
 	kept      map[int32]*keptFiles
 	keptFDs   int // open fds in kept
 	keptLimit int // at most this many, well under RLIMIT_NOFILE
+	schedFDs  int // the schedstat fds among them
+	// processes is how many processes the scan lists: the schedstat fds
+	// they need are held back from the other files' share of the budget.
+	processes int
 	// sameTask is set by readKept when the data came through an fd kept
 	// since an earlier scan: then it is certainly the same process.
 	sameTask bool
@@ -40,10 +44,12 @@ type procReader struct {
 const (
 	keptStat = iota
 	keptSchedstat
+	keptStatm
+	keptIO
 	keptCount
 )
 
-var keptNames = [keptCount]string{"stat", "schedstat"}
+var keptNames = [keptCount]string{"stat", "schedstat", "statm", "io"}
 
 type keptFiles struct {
 	fd  [keptCount]int // -1 when not open
@@ -93,7 +99,7 @@ func (r *procReader) close() error {
 	return err
 }
 
-// readKept reads file (keptStat, keptSchedstat) of pid: by pread on the fd
+// readKept reads file (keptStat, keptSchedstat, ...) of pid: by pread on the fd
 // kept from an earlier scan, or by opening the path and, while under the
 // limit, keeping the fd. gen marks the entry as used by this scan.
 func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.Errno) {
@@ -109,21 +115,21 @@ func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.
 			}
 			// The task it was opened for has gone: the pid may now be
 			// another process, so open the path again.
-			rawClose(fd)
-			k.fd[file] = -1
-			r.keptFDs--
+			r.closeKept(k, file)
 		}
 	}
 	r.pidPath(pid, keptNames[file])
 	// schedstat fds come first: one per process is what the idle fast path
-	// needs to skip stat. stat fds may use only half of the budget, so with
+	// needs to skip stat. The other files (stat, statm, io) get what the
+	// budget has beyond one schedstat fd for every listed process, so with
 	// many processes every one keeps its schedstat fd (at 10,000 processes
-	// and a 20,000 fd limit: all of them) and the rest reads stat by path.
-	limit := r.keptLimit
-	if file == keptStat {
-		limit /= 2
+	// and a 20,000 fd limit: all of them) and the rest is read by path,
+	// while with few every file stays open (2,000 processes: 8,000 fds).
+	reserve := 0
+	if file != keptSchedstat {
+		reserve = max(r.processes-r.schedFDs, 0)
 	}
-	if r.keptFDs >= limit {
+	if r.keptFDs+reserve >= r.keptLimit {
 		return r.readPath(0)
 	}
 	fd, errno := r.openPath(syscall.O_RDONLY)
@@ -136,11 +142,17 @@ func (r *procReader) readKept(pid int32, file int, gen uint64) ([]byte, syscall.
 		return data, errno
 	}
 	if k == nil {
-		k = &keptFiles{fd: [keptCount]int{-1, -1}, gen: gen}
+		k = &keptFiles{gen: gen}
+		for i := range k.fd {
+			k.fd[i] = -1
+		}
 		r.kept[pid] = k
 	}
 	k.fd[file] = fd
 	r.keptFDs++
+	if file == keptSchedstat {
+		r.schedFDs++
+	}
 	return data, 0
 }
 
@@ -152,12 +164,20 @@ func (r *procReader) forget(pid int32) {
 	}
 	for i, fd := range k.fd {
 		if fd >= 0 {
-			rawClose(fd)
-			k.fd[i] = -1
-			r.keptFDs--
+			r.closeKept(k, i)
 		}
 	}
 	delete(r.kept, pid)
+}
+
+// closeKept closes the kept fd of file in k.
+func (r *procReader) closeKept(k *keptFiles, file int) {
+	rawClose(k.fd[file])
+	k.fd[file] = -1
+	r.keptFDs--
+	if file == keptSchedstat {
+		r.schedFDs--
+	}
 }
 
 // forgetUnused closes the fds of pids the scan gen did not read.
@@ -610,4 +630,99 @@ func cmdlineText(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// parseStatm returns fields 1 and 2 of /proc/PID/statm: the virtual size
+// and the resident set, in pages. Unlike field 24 of stat, which the kernel
+// takes from per-CPU counters without summing them, statm's resident count
+// is exact (shared/notes/procfs.md: stat read 4-15 % low here).
+func parseStatm(b []byte) (size, resident uint64, ok bool) {
+	f, rest := nextField(b)
+	size, ok1 := parseDecimal(f)
+	f, _ = nextField(rest)
+	resident, ok2 := parseDecimal(f)
+	return size, resident, ok1 && ok2
+}
+
+// procIO is /proc/PID/io: the I/O of all the process's threads, living and
+// exited, since it started. have says which fields were present (a kernel
+// without CONFIG_TASK_IO_ACCOUNTING has only the first four).
+type procIO struct {
+	rchar, wchar, syscr, syscw                 uint64
+	readBytes, writeBytes, cancelledWriteBytes uint64
+	have                                       uint8
+}
+
+// The procIO fields, as bits of procIO.have.
+const (
+	ioHaveRchar = 1 << iota
+	ioHaveWchar
+	ioHaveSyscr
+	ioHaveSyscw
+	ioHaveReadBytes
+	ioHaveWriteBytes
+	ioHaveCancelled
+	ioHaveChars = ioHaveRchar | ioHaveWchar | ioHaveSyscr | ioHaveSyscw
+)
+
+var ioKeys = [...]struct {
+	key  []byte
+	have uint8
+}{
+	{[]byte("rchar:"), ioHaveRchar},
+	{[]byte("wchar:"), ioHaveWchar},
+	{[]byte("syscr:"), ioHaveSyscr},
+	{[]byte("syscw:"), ioHaveSyscw},
+	{[]byte("read_bytes:"), ioHaveReadBytes},
+	{[]byte("write_bytes:"), ioHaveWriteBytes},
+	{[]byte("cancelled_write_bytes:"), ioHaveCancelled},
+}
+
+// field returns the counter of io that bit names.
+func (io *procIO) field(bit uint8) *uint64 {
+	switch bit {
+	case ioHaveRchar:
+		return &io.rchar
+	case ioHaveWchar:
+		return &io.wchar
+	case ioHaveSyscr:
+		return &io.syscr
+	case ioHaveSyscw:
+		return &io.syscw
+	case ioHaveReadBytes:
+		return &io.readBytes
+	case ioHaveWriteBytes:
+		return &io.writeBytes
+	default:
+		return &io.cancelledWriteBytes
+	}
+}
+
+// parseProcIO parses /proc/PID/io ("key: value" lines) in place. It fails
+// on a malformed value or when the four character counters, which every
+// kernel with the file has, are missing.
+func parseProcIO(b []byte, io *procIO) bool {
+	*io = procIO{}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		for _, k := range ioKeys {
+			if !bytes.HasPrefix(line, k.key) {
+				continue
+			}
+			f, _ := nextField(line[len(k.key):])
+			v, ok := parseDecimal(f)
+			if !ok {
+				return false
+			}
+			*io.field(k.have) = v
+			io.have |= k.have
+			break
+		}
+	}
+	return io.have&ioHaveChars == ioHaveChars
 }

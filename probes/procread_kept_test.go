@@ -76,7 +76,7 @@ func TestReadKeptLimit(t *testing.T) {
 }
 
 // With more processes than fds, every process keeps its schedstat fd (the
-// idle fast path needs it) and stat fds take at most half of the budget.
+// idle fast path needs it) and stat fds get only what is left.
 func TestReadKeptPrefersSchedstat(t *testing.T) {
 	rd, err := newProcReader("/proc")
 	if err != nil {
@@ -84,6 +84,7 @@ func TestReadKeptPrefersSchedstat(t *testing.T) {
 	}
 	defer rd.close()
 	rd.keptLimit = 4
+	rd.processes = 3
 	var pids []int32
 	for i := 0; i < 3; i++ {
 		c := exec.Command("sleep", "100")
@@ -112,7 +113,26 @@ func TestReadKeptPrefersSchedstat(t *testing.T) {
 			}
 		}
 	}
-	if scheds != 3 || stats != 1 || rd.keptFDs != 4 {
-		t.Fatalf("kept %d schedstat and %d stat fds (%d in all), want 3, 1 and 4", scheds, stats, rd.keptFDs)
+	if scheds != 3 || stats != 1 || rd.keptFDs != 4 || rd.schedFDs != 3 {
+		t.Fatalf("kept %d schedstat and %d stat fds (%d in all, %d counted schedstat), want 3, 1, 4, 3", scheds, stats, rd.keptFDs, rd.schedFDs)
+	}
+
+	// With the budget to spare, every file stays open.
+	rd.keptLimit = 100
+	for _, pid := range pids {
+		for file := range keptCount {
+			if _, errno := rd.readKept(pid, file, 1); errno != 0 {
+				t.Fatal(errno)
+			}
+		}
+	}
+	if want := 3 * keptCount; rd.keptFDs != want {
+		t.Fatalf("%d fds kept with room for all, want %d", rd.keptFDs, want)
+	}
+	for _, pid := range pids {
+		rd.forget(pid)
+	}
+	if rd.keptFDs != 0 || rd.schedFDs != 0 {
+		t.Fatalf("%d fds (%d schedstat) after forgetting all", rd.keptFDs, rd.schedFDs)
 	}
 }

@@ -4,7 +4,6 @@
 package ui
 
 import (
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,7 +110,7 @@ func (a *App) publishDemand() {
 	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && !a.help {
 		d = r.Demand()
 	}
-	if d.All == a.lastDemand.All && d.Slab == a.lastDemand.Slab && d.FilesOf == a.lastDemand.FilesOf && slices.Equal(d.Keys, a.lastDemand.Keys) {
+	if d.Equal(a.lastDemand) {
 		return
 	}
 	a.lastDemand = d

@@ -50,10 +50,10 @@ func fixtureStore(t testing.TB) *model.Store {
 			Unavailable: map[string]string{"psi": "kernel has no /proc/pressure"},
 		}
 		next.Processes = []model.Process{
-			{PID: 1, PPID: 0, User: "root", Comm: "systemd", Cmdline: "/sbin/init", State: "S", Threads: 1, CPUPct: 0.5, UserPct: 0.2, SystemPct: 0.3, WaitPct: model.Known(0), CPUTimeTicks: 123456, RSSBytes: 12 << 20},
-			{PID: 4242, PPID: 1, User: "www-data", Comm: "nginx", Cmdline: "nginx: worker process", State: "R", Threads: 4, CPUPct: 97.5, UserPct: 80, SystemPct: 17.5, WaitPct: model.Known(3.2), VoluntaryCSPerS: 120, InvoluntaryCSPerS: 15, CPUTimeTicks: 98765, RSSBytes: 300 << 20},
-			{PID: 777, PPID: 1, User: "postgres", Comm: "postgres", Cmdline: "postgres: checkpointer", State: "D", Threads: 1, CPUPct: 12, UserPct: 2, SystemPct: 10, WaitPct: model.Unknown, VoluntaryCSPerS: 900, CPUTimeTicks: 4567, RSSBytes: 2 << 30},
-			{PID: 666, PPID: 1, User: "mallory", RSSBytes: 4 << 20, Comm: "evil\x1b[2J", Cmdline: "evil\x1b[2J\x1b]0;pwned\x07 --hide", State: "S", Threads: 1, CPUPct: 1, CPUTimeTicks: 10},
+			{ProcessIdentity: model.ProcessIdentity{PID: 1, PPID: 0, User: "root", Comm: "systemd", Cmdline: "/sbin/init", State: "S", Threads: 1}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 0.5, UserPct: 0.2, SystemPct: 0.3, WaitPct: model.Known(0)}, CPUTimeTicks: 123456}, ProcessMemory: model.ProcessMemory{RSSBytes: 12 << 20}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 4242, PPID: 1, User: "www-data", Comm: "nginx", Cmdline: "nginx: worker process", State: "R", Threads: 4}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 97.5, UserPct: 80, SystemPct: 17.5, WaitPct: model.Known(3.2)}, ProcessSwitchRates: model.ProcessSwitchRates{VoluntaryCSPerS: 120, InvoluntaryCSPerS: 15}, CPUTimeTicks: 98765}, ProcessMemory: model.ProcessMemory{RSSBytes: 300 << 20}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 777, PPID: 1, User: "postgres", Comm: "postgres", Cmdline: "postgres: checkpointer", State: "D", Threads: 1}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 12, UserPct: 2, SystemPct: 10, WaitPct: model.Unknown}, ProcessSwitchRates: model.ProcessSwitchRates{VoluntaryCSPerS: 900}, CPUTimeTicks: 4567}, ProcessMemory: model.ProcessMemory{RSSBytes: 2 << 30}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 666, PPID: 1, User: "mallory", Comm: "evil\x1b[2J", Cmdline: "evil\x1b[2J\x1b]0;pwned\x07 --hide", State: "S", Threads: 1}, ProcessMemory: model.ProcessMemory{RSSBytes: 4 << 20}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 1}, CPUTimeTicks: 10}},
 		}
 		for i := 0; i < 120; i++ {
 			ts := fixedNow.Add(time.Duration(i-120) * time.Second)

@@ -49,17 +49,18 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")))
 }
 
-// Demand implements common.DemandReporter: pcstat for the selected
-// process while the files panel is open.
+// Demand implements common.DemandReporter: every process's /proc/PID/io
+// (the procfs estimate is computed from it when eBPF is not running), and
+// pcstat for the selected process while the files panel is open.
 func (t *Tab) Demand() model.DemandSet {
+	d := model.DemandSet{IO: true}
 	if !t.files {
-		return model.DemandSet{}
+		return d
 	}
-	k, ok := t.Table.Selected()
-	if !ok {
-		return model.DemandSet{}
+	if k, ok := t.Table.Selected(); ok {
+		d.FilesOf = k
 	}
-	return model.DemandSet{FilesOf: k}
+	return d
 }
 
 // Update implements common.Component.
@@ -100,7 +101,7 @@ func (t *Tab) join() {
 		cp := &c.Processes[i]
 		t.counts[cp.PID] = cp
 		if !live[cp.PID] {
-			t.rows = append(t.rows, model.Process{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"})
+			t.rows = append(t.rows, model.Process{ProcessIdentity: model.ProcessIdentity{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"}})
 		}
 	}
 	t.Table.SetProcesses(t.rows)

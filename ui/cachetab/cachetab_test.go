@@ -20,8 +20,8 @@ func snapshot(c *model.Cache) *model.Snapshot {
 		next.Time = now
 		next.Cache = c
 		next.Processes = []model.Process{
-			{PID: 100, User: "root", Comm: "postgres", Cmdline: "postgres: checkpointer"},
-			{PID: 200, User: "www", Comm: "nginx", Cmdline: "nginx: worker process"},
+			{ProcessIdentity: model.ProcessIdentity{PID: 100, User: "root", Comm: "postgres", Cmdline: "postgres: checkpointer"}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 200, User: "www", Comm: "nginx", Cmdline: "nginx: worker process"}},
 		}
 		for i := 0; i < 60; i++ {
 			ts := now.Add(time.Duration(i-60) * time.Second)

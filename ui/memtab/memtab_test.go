@@ -52,12 +52,10 @@ func fixtureSnapshot() *model.Snapshot {
 		next.Time = now
 		next.Memory = fixtureMemory()
 		next.Processes = []model.Process{
-			{PID: 10, User: "root", Comm: "java", Cmdline: "/usr/bin/java -Xmx8g App", State: "S", RSSBytes: 9 * gib, VSZBytes: 12 * gib, MemPct: 56.2,
-				PSSBytes: model.Known(8.5 * gib), USSBytes: model.Known(8.4 * gib), SharedBytes: model.Known(100 * mib), SwapBytes: model.Known(500 * mib), MemDetail: model.DetailFresh, MinFltPerS: 1200, MajFltPerS: 300},
-			{PID: 20, User: "postgres", Comm: "postgres", Cmdline: "postgres: writer", State: "D", RSSBytes: 2 * gib, VSZBytes: 3 * gib, MemPct: 12.5,
-				PSSBytes: model.Known(600 * mib), USSBytes: model.Known(50 * mib), SharedBytes: model.Known(1900 * mib), SwapBytes: model.Known(0), MemDetail: model.DetailStale, MemDetailAgeS: 3},
-			{PID: 30, User: "nobody", Comm: "secret", Cmdline: "secret", State: "S", RSSBytes: 100 * mib, MemPct: 0.6, PSSBytes: model.Unknown, MemDetail: model.DetailDenied},
-			{PID: 40, User: "root", Comm: "sleep", Cmdline: "sleep 100", State: "S", RSSBytes: 1 * mib, MemPct: 0, MemDetail: model.DetailNotRead},
+			{ProcessIdentity: model.ProcessIdentity{PID: 10, User: "root", Comm: "java", Cmdline: "/usr/bin/java -Xmx8g App", State: "S"}, ProcessMemory: model.ProcessMemory{RSSBytes: 9 * gib, VSZBytes: 12 * gib, MemPct: 56.2, PSSBytes: model.Known(8.5 * gib), USSBytes: model.Known(8.4 * gib), SharedBytes: model.Known(100 * mib), SwapBytes: model.Known(500 * mib), MemDetail: model.DetailFresh, ProcessFaultRates: model.ProcessFaultRates{MinFltPerS: 1200, MajFltPerS: 300}}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 20, User: "postgres", Comm: "postgres", Cmdline: "postgres: writer", State: "D"}, ProcessMemory: model.ProcessMemory{RSSBytes: 2 * gib, VSZBytes: 3 * gib, MemPct: 12.5, PSSBytes: model.Known(600 * mib), USSBytes: model.Known(50 * mib), SharedBytes: model.Known(1900 * mib), SwapBytes: model.Known(0), MemDetail: model.DetailStale, MemDetailAgeS: 3}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 30, User: "nobody", Comm: "secret", Cmdline: "secret", State: "S"}, ProcessMemory: model.ProcessMemory{RSSBytes: 100 * mib, MemPct: 0.6, PSSBytes: model.Unknown, MemDetail: model.DetailDenied}},
+			{ProcessIdentity: model.ProcessIdentity{PID: 40, User: "root", Comm: "sleep", Cmdline: "sleep 100", State: "S"}, ProcessMemory: model.ProcessMemory{RSSBytes: 1 * mib, MemPct: 0, MemDetail: model.DetailNotRead}},
 		}
 		for i := 0; i < 100; i++ {
 			ts := now.Add(time.Duration(i-100) * time.Second)

@@ -7,8 +7,9 @@ import (
 )
 
 func TestNumericColumnsShowAndSortTheSameField(t *testing.T) {
-	big := &model.Process{PID: 1, CPUPct: 50, WaitPct: model.Known(0)}
-	small := &model.Process{PID: 2, CPUPct: 5, WaitPct: model.Unknown}
+	big, small := &model.Process{}, &model.Process{}
+	big.PID, big.CPUPct, big.WaitPct = 1, 50, model.Known(0)
+	small.PID, small.CPUPct, small.WaitPct = 2, 5, model.Unknown
 	cpu := Numeric("cpu", "%CPU", 6, func(p *model.Process) float64 { return p.CPUPct }, func(v float64) string { return "x" }, "")
 	if !cpu.Less(small, big) || cpu.Less(big, small) || !cpu.DescendingFirst || cpu.Align != AlignRight {
 		t.Errorf("Numeric: %+v", cpu)

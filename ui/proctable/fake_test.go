@@ -56,13 +56,7 @@ func cpuTime(ticks uint64) string {
 }
 
 func proc(pid, ppid int32, user, comm, cmdline string, cpu float64) model.Process {
-	return model.Process{
-		PID: pid, PPID: ppid, StartTicks: uint64(pid) * 10, User: user,
-		Comm: comm, Cmdline: cmdline, State: "S", CPUPct: cpu,
-		RSSBytes:     uint64(pid%97+1) * 1 << 20,
-		CPUTimeTicks: uint64(pid%89) * 1234,
-		Threads:      1,
-	}
+	return model.Process{ProcessIdentity: model.ProcessIdentity{PID: pid, PPID: ppid, StartTicks: uint64(pid) * 10, User: user, Comm: comm, Cmdline: cmdline, State: "S", Threads: 1}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: cpu}, CPUTimeTicks: uint64(pid%89) * 1234}, ProcessMemory: model.ProcessMemory{RSSBytes: uint64(pid%97+1) * 1 << 20}}
 }
 
 // fakeProcs is a small, fixed system: init with sshd, nginx and a python
