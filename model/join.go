@@ -37,6 +37,11 @@ func JoinFrame(s *Sample) {
 		}
 	}
 	s.Cache = &c
+	if st := s.Probe("process"); st != nil && st.Stale && s.Processes != nil {
+		// Carried over from an earlier frame, so published and shared:
+		// join into a copy.
+		s.Processes = slices.Clone(s.Processes)
+	}
 	joinProcessCache(s.Processes, c.Processes, c.Source != CacheSourceEstimate)
 }
 
@@ -62,14 +67,14 @@ func joinProcessCache(procs []Process, rows []CacheProcess, complete bool) {
 		p := &procs[i]
 		if j, ok := byKey[p.Key()]; ok {
 			r := &rows[j]
-			p.ProcessCache = ProcessCache{
+			p.ProcessCacheRates = ProcessCacheRates{
 				CacheHits: Known(float64(r.Hits)), CacheMisses: Known(float64(r.Misses)),
 				CacheReadHitPct: r.ReadHitPct,
 			}
 		} else if complete || p.IODetail == DetailFresh {
-			p.ProcessCache = ProcessCache{CacheHits: Known(0), CacheMisses: Known(0)}
+			p.ProcessCacheRates = ProcessCacheRates{CacheHits: Known(0), CacheMisses: Known(0)}
 		} else {
-			p.ProcessCache = ProcessCache{}
+			p.ProcessCacheRates = ProcessCacheRates{}
 		}
 	}
 }

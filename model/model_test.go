@@ -258,3 +258,32 @@ func TestKeyedCountersForgetVanishedKeys(t *testing.T) {
 		t.Fatalf("a counter that went backwards gave rate %v", r.V)
 	}
 }
+
+// The page-cache join matches by pid and start time: a process that reuses
+// the pid of one the kernel counted inherits nothing.
+func TestJoinFrameMatchesByIdentity(t *testing.T) {
+	procs := make([]Process, 3)
+	procs[0].PID, procs[0].StartTicks = 100, 5000
+	procs[1].PID, procs[1].StartTicks = 200, 9999 // pid reused: the row is for start 6000
+	procs[2].PID, procs[2].StartTicks = 300, 7000
+	s := &Sample{Processes: procs, Cache: &Cache{Processes: []CacheProcess{
+		{PID: 100, StartTicks: 5000, Hits: 10, Misses: 5, ReadHitPct: Known(66.7)},
+		{PID: 200, StartTicks: 6000, Hits: 99, Misses: 1},
+	}}}
+	s.Cache.Source = "ebpf"
+	JoinFrame(s)
+	if p := s.Processes[0]; p.CacheHits != Known(10) || p.CacheMisses != Known(5) || p.CacheReadHitPct != Known(66.7) {
+		t.Errorf("pid 100: %+v", p.ProcessCacheRates)
+	}
+	if p := s.Processes[1]; p.CacheHits != Known(0) || p.CacheMisses != Known(0) || p.CacheReadHitPct.OK {
+		t.Errorf("reused pid 200 inherited the old process's counts: %+v", p.ProcessCacheRates)
+	}
+	// Estimated: a process whose I/O was not readable is unknown, not 0.
+	procs[2].IODetail = DetailDenied
+	s = &Sample{Processes: procs, IntervalS: 1, Cache: &Cache{}}
+	s.Cache.Source = CacheSourceEstimate
+	JoinFrame(s)
+	if p := s.Processes[2]; p.CacheHits.OK || p.CacheMisses.OK {
+		t.Errorf("denied process shows %+v, want unknown", p.ProcessCacheRates)
+	}
+}

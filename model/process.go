@@ -30,14 +30,14 @@ type Process struct {
 	ProcessCPU
 	ProcessMemory
 	ProcessIO
-	ProcessCache
+	ProcessCacheRates
 }
 
-// ProcessCache is the process's page-cache activity over the interval,
+// ProcessCacheRates is the process's page-cache activity over the interval,
 // joined from the Cache part by ProcKey (model.JoinFrame): pages, as in
 // Cache.Processes. Null when unknown: the estimate without a readable
 // /proc/PID/io, or no page-cache source at all.
-type ProcessCache struct {
+type ProcessCacheRates struct {
 	CacheHits       Float `json:"cache_hits"`
 	CacheMisses     Float `json:"cache_misses"`
 	CacheReadHitPct Float `json:"cache_read_hit_pct"`
@@ -187,6 +187,7 @@ func (p *Process) ZeroRates() {
 	p.ProcessSwitchRates = ProcessSwitchRates{}
 	p.ProcessFaultRates = ProcessFaultRates{}
 	p.ProcessIORates = ProcessIORates{}
+	p.ProcessCacheRates = ProcessCacheRates{}
 }
 
 // Key is the process's identity.

@@ -27,7 +27,7 @@ func goldenProcess() Process {
 }
 
 // The parts keep the JSON of the flat struct byte for byte: same keys, same
-// order, same values; the I/O part only appends its keys.
+// order, same values; the I/O and page-cache parts only append their keys.
 func TestProcessJSONCompatible(t *testing.T) {
 	for _, c := range []struct {
 		file string
@@ -46,7 +46,8 @@ func TestProcessJSONCompatible(t *testing.T) {
 			t.Fatal(err)
 		}
 		const ioKeys = `,"read_bytes_per_s":null,"write_bytes_per_s":null,"cancelled_write_bytes_per_s":null,` +
-			`"rchar_per_s":null,"wchar_per_s":null,"syscr_per_s":null,"syscw_per_s":null,"io_detail":""}`
+			`"rchar_per_s":null,"wchar_per_s":null,"syscr_per_s":null,"syscw_per_s":null,"io_detail":"",` +
+			`"cache_hits":null,"cache_misses":null,"cache_read_hit_pct":null}`
 		if want := string(old) + ioKeys; string(got) != want {
 			t.Errorf("%s:\n got %s\nwant %s", c.file, got, want)
 		}
@@ -84,7 +85,9 @@ func rateFields(t reflect.Type, inRates bool, fn func(key string, inRates bool))
 func TestProcessRatesAreGrouped(t *testing.T) {
 	rates := 0
 	rateFields(reflect.TypeFor[Process](), false, func(key string, inRates bool) {
-		isRate := strings.HasSuffix(key, "_per_s") || (strings.HasSuffix(key, "_pct") && key != "mem_pct")
+		// Per-interval counts (the page-cache pages) are rates too.
+		isRate := strings.HasSuffix(key, "_per_s") || (strings.HasSuffix(key, "_pct") && key != "mem_pct") ||
+			key == "cache_hits" || key == "cache_misses"
 		if isRate != inRates {
 			t.Errorf("%s: rate %v, in a *Rates struct %v", key, isRate, inRates)
 		}

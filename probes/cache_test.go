@@ -254,7 +254,7 @@ func TestCacheProbeProcfsFixtures(t *testing.T) {
 	// time.
 	for _, pr := range snap.Sample.Processes {
 		if pr.PID == 100 && (pr.CacheHits != model.Known(768) || pr.CacheMisses != model.Known(256) || pr.CacheReadHitPct != model.Known(75)) {
-			t.Errorf("process 100 cache part %+v", pr.ProcessCache)
+			t.Errorf("process 100 cache part %+v", pr.ProcessCacheRates)
 		}
 	}
 	for _, s := range []string{model.SeriesCacheHitRatio, model.SeriesCacheMisses} {
