@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -329,5 +330,82 @@ func TestNumberKeysStopAtNine(t *testing.T) {
 	}
 	if len(tabs[9].number.Keys()) != 0 {
 		t.Error("the tenth tab has a number key")
+	}
+}
+
+// republish puts a new sample in the store with the processes changed by
+// edit, and delivers it as the program would.
+func republish(a *App, edit func(procs []model.Process) []model.Process) {
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		next.Processes = edit(slices.Clone(next.Processes))
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{}) // the coalescing window ends
+}
+
+// selectedLine is the table row drawn in reverse video, as plain text.
+func selectedLine(t *testing.T, a *App) string {
+	t.Helper()
+	for _, l := range strings.Split(a.render(), "\n") {
+		if strings.Contains(l, "\x1b[7m") && !strings.Contains(l, "CPU ") {
+			return ansi.Strip(l)
+		}
+	}
+	t.Fatalf("no highlighted row:\n%s", screen(a))
+	return ""
+}
+
+// Issue #12 item 1, through the program: a cursor key does not pin the
+// cursor to a process; only F follows one, with a visible mark, and a
+// followed process that exits is said once and the cursor goes to the top.
+func TestTableKeepsItsPlaceAndFollowsOnlyWithF(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	press(a, "home", "down") // row 1: postgres (12 %)
+	if !strings.Contains(selectedLine(t, a), "postgres") {
+		t.Fatalf("down selected %q", selectedLine(t, a))
+	}
+	// postgres goes idle and sinks; the cursor stays on row 1, now mallory.
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range ps {
+			if ps[i].PID == 777 {
+				ps[i].CPUPct = 0
+			}
+		}
+		return ps
+	})
+	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
+		t.Fatalf("after the re-sort the highlight is on %q, want row 1 (mallory)", got)
+	}
+	// F follows mallory across a re-sort, marked on the status line.
+	press(a, "F")
+	if !strings.Contains(screen(a), "FOLLOW 666") {
+		t.Fatalf("no FOLLOW mark:\n%s", screen(a))
+	}
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range ps {
+			if ps[i].PID == 666 {
+				ps[i].CPUPct = 0
+			}
+		}
+		return ps
+	})
+	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
+		t.Fatalf("following: highlight on %q, want mallory", got)
+	}
+	// mallory exits: said once, cursor back on the top row, mark gone.
+	republish(a, func(ps []model.Process) []model.Process {
+		return slices.DeleteFunc(ps, func(p model.Process) bool { return p.PID == 666 })
+	})
+	s := screen(a)
+	if !strings.Contains(s, "followed process 666") || !strings.Contains(s, "exited") || strings.Contains(s, "FOLLOW") {
+		t.Fatalf("exit of the followed process not said:\n%s", s)
+	}
+	if got := selectedLine(t, a); !strings.Contains(got, "nginx") {
+		t.Fatalf("after the exit the highlight is on %q, want the top row", got)
+	}
+	press(a, "down")
+	republish(a, func(ps []model.Process) []model.Process { return ps })
+	if strings.Contains(screen(a), "exited") {
+		t.Fatal("the exit is said again")
 	}
 }

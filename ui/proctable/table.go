@@ -98,13 +98,12 @@ type Table struct {
 	visited    []bool
 	lastStack  []bool
 
+	// cursor is a row index: as the list re-sorts under it, the cursor
+	// stays on its row and the process there changes (htop). Only follow
+	// (F) keeps the cursor on one process.
 	cursor, offset int
 	selKey         model.ProcKey
 	hasSel         bool
-	// userSel is set once the user picks a row; until then the cursor
-	// stays on the top row as the list reorders (htop), afterwards it stays
-	// on the chosen process.
-	userSel bool
 
 	follow     bool
 	followKey  model.ProcKey
@@ -225,7 +224,7 @@ func (t *Table) SetOrigin(x, y int) { t.originX, t.originY = x, y }
 func (t *Table) SetSize(width, height int) {
 	t.width, t.height = max(0, width), max(0, height)
 	t.computeLayout()
-	t.clampOffset(true)
+	t.clampOffset()
 }
 
 // computeLayout decides which columns are shown: fixed columns from the
@@ -263,7 +262,7 @@ func (t *Table) SetProcesses(procs []model.Process) {
 		t.all = append(t.all, &procs[i])
 	}
 	t.sortAll()
-	t.rebuild(false)
+	t.rebuild()
 }
 
 func (t *Table) sortAll() {
@@ -304,10 +303,9 @@ func (t *Table) compare(a, b *model.Process) int {
 	return 0
 }
 
-// rebuild re-applies the filter and tree to the sorted list and puts the
-// cursor back on the selected process. scroll brings it into view (user
-// actions); a refresh leaves the view where the user put it.
-func (t *Table) rebuild(scroll bool) {
+// rebuild re-applies the filter and tree to the sorted list and settles the
+// cursor.
+func (t *Table) rebuild() {
 	t.matched = t.matched[:0]
 	if t.filter == "" {
 		t.matched = append(t.matched, t.all...)
@@ -328,7 +326,7 @@ func (t *Table) rebuild(scroll bool) {
 			t.rows = append(t.rows, row{p: p})
 		}
 	}
-	t.settle(scroll)
+	t.settle()
 }
 
 func matches(p *model.Process, lowerNeedle string) bool {
@@ -478,28 +476,32 @@ func (t *Table) inAll(k model.ProcKey) bool {
 	return false
 }
 
-// settle puts the cursor on the followed process, else on the process the
-// user selected, else on the same row index, and clamps the view.
-func (t *Table) settle(scroll bool) {
+// settle puts the cursor on the followed process, or on the target of an
+// open signal menu; otherwise it stays on its row index. The view always
+// holds the cursor.
+func (t *Table) settle() {
 	idx := -1
 	switch {
 	case t.follow:
 		idx = t.indexOf(t.followKey)
-		if idx >= 0 {
-			scroll = true
-		} else if !t.inAll(t.followKey) {
-			t.setStatus(fmt.Sprintf("followed process %d (%s) exited", t.followKey.PID, t.followComm), false)
+		if idx < 0 && !t.inAll(t.followKey) {
+			// Said once: the status stays until the next key, and
+			// following stops, so the next refresh says nothing.
+			t.setStatus(fmt.Sprintf("followed process %d (%s) exited; back to the top", t.followKey.PID, t.followComm), false)
 			t.follow = false
+			idx, t.offset = 0, 0
 		}
-		// else: hidden by the filter; keep following for when it clears.
-	case t.userSel && t.hasSel:
-		idx = t.indexOf(t.selKey)
+		// idx < 0 but in all: hidden by the filter; keep following for
+		// when it clears.
+	case t.mode == modeKillMenu || t.mode == modeKillConfirm:
+		// The highlight stays on the signal's target under the menu.
+		idx = t.indexOf(t.killKey)
 	}
 	if idx < 0 {
 		idx = min(t.cursor, len(t.rows)-1)
 	}
 	t.setCursor(idx)
-	t.clampOffset(scroll)
+	t.clampOffset()
 }
 
 // setCursor moves the cursor to row i (clamped) and records its process.
@@ -514,11 +516,11 @@ func (t *Table) setCursor(i int) {
 	t.hasSel = true
 }
 
-// clampOffset keeps the view inside the rows and, with scroll, the cursor
-// inside the view.
-func (t *Table) clampOffset(scroll bool) {
+// clampOffset keeps the view inside the rows and the cursor inside the
+// view: the highlight is never off-screen.
+func (t *Table) clampOffset() {
 	page := t.pageSize()
-	if scroll && page > 0 {
+	if page > 0 {
 		if t.cursor < t.offset {
 			t.offset = t.cursor
 		}
@@ -541,7 +543,7 @@ func (t *Table) setSort(i int, desc bool) {
 	}
 	t.sortIdx, t.desc = i, desc
 	t.sortAll()
-	t.rebuild(true)
+	t.rebuild()
 }
 
 func (t *Table) sortByDefault(i int) {

@@ -291,8 +291,10 @@ func (t *Table) statusLine() string {
 	}
 
 	var parts []string
+	var mark string
 	if t.follow {
-		parts = append(parts, "FOLLOW")
+		// Drawn selected, so it stands out in colour and NO_COLOR alike.
+		mark = st.TableSelected.Render(fmt.Sprintf("FOLLOW %d (%s)", t.followKey.PID, t.followComm)) + st.Footer.Render(" · ")
 	}
 	if t.tree {
 		parts = append(parts, "tree")
@@ -307,13 +309,13 @@ func (t *Table) statusLine() string {
 	}
 	info := strings.Join(parts, " · ")
 	if t.status == "" {
-		return clip(st.Footer.Render(info), w)
+		return clip(mark+st.Footer.Render(info), w)
 	}
 	msgStyle := st.Bold
 	if t.statusErr {
 		msgStyle = st.Danger
 	}
-	return clip(msgStyle.Render(model.Sanitize(t.status))+st.Footer.Render(" · "+info), w)
+	return clip(mark+msgStyle.Render(model.Sanitize(t.status))+st.Footer.Render(" · "+info), w)
 }
 
 // keepTail keeps the last w cells of s, marking a cut with "…": the end of
