@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -229,8 +230,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 // Every size from a tiny pane to a large one: exactly height lines, none
 // wider than the terminal, no panic — on every tab and in the help.
 func TestSizeMatrix(t *testing.T) {
-	widths := []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250}
-	heights := []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70}
+	widths, heights := uitest.Widths, uitest.Heights
 	for _, noColor := range []bool{false, true} {
 		a := newTestApp(t, noColor, 80, 24)
 		for _, w := range widths {
@@ -407,5 +407,91 @@ func TestTableKeepsItsPlaceAndFollowsOnlyWithF(t *testing.T) {
 	republish(a, func(ps []model.Process) []model.Process { return ps })
 	if strings.Contains(screen(a), "exited") {
 		t.Fatal("the exit is said again")
+	}
+}
+
+// tableHeader is the process table's header on screen: the line with the
+// sort arrow that is not the status line.
+func tableHeader(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if (strings.Contains(l, "▼") || strings.Contains(l, "▲")) && !strings.Contains(l, "sorted by") {
+			return l
+		}
+	}
+	return ""
+}
+
+// markedTitle is the header word the sort arrow ends (shortened to keep
+// the arrow in a narrow column; empty for a one-cell column).
+func markedTitle(header string) string {
+	i := strings.IndexAny(header, "▼▲")
+	if i < 0 {
+		return ""
+	}
+	word := header[:i]
+	if j := strings.LastIndexByte(word, ' '); j >= 0 {
+		word = word[j+1:]
+	}
+	if word == "" {
+		return "S" // the one-cell state column shows only the arrow
+	}
+	return word
+}
+
+// sortedBy is the sort column's title from the status line.
+func sortedBy(s string) string {
+	_, after, ok := strings.Cut(s, "sorted by ")
+	if !ok {
+		return ""
+	}
+	title, _, _ := strings.Cut(after, " ")
+	return title
+}
+
+// Issue #12 item 3: at every width of the size matrix, on every tab with
+// a process table and for every sort column, the header shows the column
+// the table is sorted by (at 40x12 the CPU table used to lose %CPU while
+// "sorted by %CPU" showed) and COMMAND keeps its minimum width.
+func TestColumnPriorityKeepsSortColumn(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	for _, tab := range []string{"1", "2", "3"} {
+		if tab == "3" {
+			a.store.Update(func(next *model.Sample, _ *model.History) {
+				next.Cache = &model.Cache{Source: "ebpf", Tier: "tp_btf"}
+			})
+			a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+			a.Update(coalescedMsg{})
+		}
+		press(a, tab, "f6", "home", "enter")
+		seen := map[string]bool{}
+		for {
+			a.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+			title := sortedBy(screen(a))
+			if title == "" || seen[title] {
+				break
+			}
+			seen[title] = true
+			for _, w := range uitest.Widths {
+				if w < minWidth {
+					continue
+				}
+				a.Update(tea.WindowSizeMsg{Width: w, Height: 24})
+				s := screen(a)
+				h := tableHeader(s)
+				if h == "" {
+					t.Fatalf("tab %s sorted by %s at %dx24: no table header\n%s", tab, title, w, s)
+				}
+				if marked := markedTitle(h); marked == "" || !strings.HasPrefix(title, marked) {
+					t.Errorf("tab %s sorted by %s at %dx24: header %q", tab, title, w, h)
+				}
+				if i := strings.Index(h, "COMMAND"); title != "COMMAND" && w >= 60 && (i < 0 || w-utf8.RuneCountInString(h[:i]) < 16) {
+					t.Errorf("tab %s sorted by %s at %dx24: COMMAND narrower than 16 in %q", tab, title, w, h)
+				}
+			}
+			press(a, ">")
+		}
+		if len(seen) < 5 {
+			t.Errorf("tab %s: only %d sort columns tried", tab, len(seen))
+		}
 	}
 }

@@ -116,23 +116,23 @@ func (t *Tab) count(p *model.Process) *model.CacheProcess {
 func (t *Tab) columns() []proctable.Column {
 	// The counts live in t.counts, not in model.Process, so each getter
 	// looks the row up there.
-	pages := func(id, title, help string, get func(*model.CacheProcess) uint64) proctable.Column {
+	pages := func(id, title string, priority int, help string, get func(*model.CacheProcess) uint64) proctable.Column {
 		return proctable.Numeric(id, title, 8, func(p *model.Process) uint64 { return get(t.count(p)) },
-			func(v uint64) string { return common.Count(float64(v)) }, help)
+			func(v uint64) string { return common.Count(float64(v)) }, help).WithPriority(priority)
 	}
 	return []proctable.Column{
 		proctable.PIDColumn().WithHelp("process id"),
 		proctable.UserColumn().WithHelp("user of the process"),
-		pages("hits", "HITS", "pages read in this interval that were already in the page cache (accessed − misses)",
+		pages("hits", "HITS", 2, "pages read in this interval that were already in the page cache (accessed − misses)",
 			func(c *model.CacheProcess) uint64 { return c.Hits }),
-		pages("misses", "MISSES", "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
+		pages("misses", "MISSES", 1, "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
 			func(c *model.CacheProcess) uint64 { return c.Misses }),
-		pages("dirties", "DIRTIES", "pages the process wrote into the page cache (dirtied) in this interval",
+		pages("dirties", "DIRTIES", 3, "pages the process wrote into the page cache (dirtied) in this interval",
 			func(c *model.CacheProcess) uint64 { return c.Dirties }),
 		proctable.OptNumeric("readhit", "READ_HIT%", 10, 1, func(p *model.Process) model.Float { return t.count(p).ReadHitPct },
-			"hits / pages read: the share of its reads the cache served (– when it read nothing)"),
+			"hits / pages read: the share of its reads the cache served (– when it read nothing)").WithPriority(2),
 		proctable.OptNumeric("writehit", "WRITE_HIT%", 11, 1, func(p *model.Process) model.Float { return t.count(p).WriteHitPct },
-			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"),
+			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates").WithPriority(5),
 		// By name, not command line: an exited process's command line is
 		// made up ("[comm] (exited)").
 		proctable.CommandColumn().WithHelp("command line; [comm] (exited) when the process ended before the interval's counts were read").

@@ -5,6 +5,7 @@
 package proctable
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,7 +29,11 @@ type Column struct {
 	// Width in cells. The last column (COMMAND) is flexible: Width is its
 	// minimum and it takes the remaining width.
 	Width int
-	Align Align
+	// Priority says which columns a narrow pane keeps: 1 is kept longest,
+	// larger numbers go first (ties: the rightmost first). The sort column
+	// and the last column are never dropped.
+	Priority int
+	Align    Align
 	// Value formats the cell. The table sanitises every cell, so a value
 	// func may return untrusted text (comm, cmdline) as it is.
 	Value func(p *model.Process) string
@@ -75,6 +80,8 @@ type Table struct {
 	width, height    int
 	originX, originY int
 	layout           []span // shown columns, recomputed on SetSize
+	shown            []bool // layout scratch, by column
+	order            []int  // layout scratch: columns by priority
 
 	sortIdx int
 	desc    bool
@@ -227,9 +234,12 @@ func (t *Table) SetSize(width, height int) {
 	t.clampOffset()
 }
 
-// computeLayout decides which columns are shown: fixed columns from the
-// left while they fit next to the flexible last column's minimum width;
-// the last column takes what is left.
+// computeLayout decides which columns are shown: the sort column, then the
+// others by priority while they fit beside the flexible last column's
+// minimum width, drawn in their declared order; the last column takes what
+// is left. The sort column is never dropped: when even it does not fit
+// beside the last column's minimum, the last column gives up its minimum,
+// and below that the sort column is all that is drawn.
 func (t *Table) computeLayout() {
 	t.layout = t.layout[:0]
 	n := len(t.cols)
@@ -237,15 +247,41 @@ func (t *Table) computeLayout() {
 		return
 	}
 	last := n - 1
-	minLast := max(1, t.cols[last].Width)
-	x := 0
+	cellW := func(i int) int { return max(1, t.cols[i].Width) }
+	if t.sortIdx != last && cellW(t.sortIdx)+2 > t.width {
+		t.layout = append(t.layout, span{col: t.sortIdx, x: 0, w: t.width})
+		return
+	}
+	t.shown = fill(t.shown, n, false)
+	t.order = t.order[:0]
 	for i := 0; i < last; i++ {
-		w := max(1, t.cols[i].Width)
-		if x+w+1+minLast > t.width {
+		t.order = append(t.order, i)
+	}
+	slices.SortStableFunc(t.order, func(a, b int) int {
+		switch {
+		case a == t.sortIdx:
+			return -1
+		case b == t.sortIdx:
+			return 1
+		}
+		return cmp.Compare(t.cols[a].Priority, t.cols[b].Priority)
+	})
+	avail := t.width - max(1, t.cols[last].Width)
+	used := 0
+	for _, i := range t.order {
+		w := cellW(i) + 1
+		if used+w > avail && i != t.sortIdx {
 			break
 		}
-		t.layout = append(t.layout, span{col: i, x: x, w: w})
-		x += w + 1
+		t.shown[i] = true
+		used += w
+	}
+	x := 0
+	for i := 0; i < last; i++ {
+		if t.shown[i] {
+			t.layout = append(t.layout, span{col: i, x: x, w: cellW(i)})
+			x += cellW(i) + 1
+		}
 	}
 	t.layout = append(t.layout, span{col: last, x: x, w: t.width - x})
 }
@@ -542,6 +578,7 @@ func (t *Table) setSort(i int, desc bool) {
 		return
 	}
 	t.sortIdx, t.desc = i, desc
+	t.computeLayout() // the sort column is always shown
 	t.sortAll()
 	t.rebuild()
 }

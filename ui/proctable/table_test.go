@@ -695,23 +695,57 @@ func TestMouse(t *testing.T) {
 	}
 }
 
-func TestNarrowLayoutKeepsCommand(t *testing.T) {
+// Issue #12 item 3: a narrow pane drops columns by priority, never the
+// one the table is sorted by, and COMMAND keeps its minimum width.
+func TestNarrowLayoutKeepsSortColumnAndCommand(t *testing.T) {
 	tb, _ := newTable(t, 30, 5)
 	header := viewLines(tb)[0]
-	if header != "    PID USER     S COMMAND" {
+	if header != "    PID  %CPU▼ COMMAND" {
 		t.Fatalf("header at 30 cells %q", header)
 	}
 	tb.SetSize(20, 5)
-	if header = viewLines(tb)[0]; header != "    PID COMMAND" {
+	if header = viewLines(tb)[0]; header != " %CPU▼ COMMAND" {
 		t.Fatalf("header at 20 cells %q", header)
 	}
-	row := viewLines(tb)[1]
-	if row != "   1300 [\\e[31mevil]" {
+	if row := strings.TrimRight(viewLines(tb)[1], " "); row != "  66.6 [\\e[31mevil]" {
 		t.Fatalf("row at 20 cells %q", row)
 	}
-	tb.SetSize(12, 5)
-	if row = viewLines(tb)[2]; row != "/usr/lib/po…" {
-		t.Fatalf("row at 12 cells %q", row)
+	// Below the sort column plus one cell of COMMAND, the sort column is
+	// all there is.
+	tb.SetSize(7, 5)
+	if header = viewLines(tb)[0]; header != "  %CPU▼" {
+		t.Fatalf("header at 7 cells %q", header)
+	}
+	// Priorities: the least important column goes first, whatever its
+	// place; the others keep their declared order.
+	cols := testCols()
+	cols[1].Priority = 9 // USER
+	cols[5].Priority = 2 // TIME+
+	tb = New(common.NewContext(true), cols, "rss", nil)
+	tb.SetProcesses(fakeProcs())
+	tb.SetSize(7+1+1+1+6+1+6+1+9+1+10, 5) // everything but USER
+	if header = viewLines(tb)[0]; header != "    PID S   %CPU   RSS▼     TIME+ COMMAND" {
+		t.Fatalf("by priority %q", header)
+	}
+	for _, id := range []string{"pid", "state", "cpu", "time", "command", "user"} {
+		press(tb, "f6", "home")
+		for range tb.columnIndex(id) {
+			press(tb, "down")
+		}
+		press(tb, "enter")
+		if tb.SortID() != id {
+			t.Fatalf("sort menu chose %s, want %s", tb.SortID(), id)
+		}
+		title := tb.cols[tb.sortIdx].Title
+		if tb.cols[tb.sortIdx].Width <= 1 {
+			title = "" // a one-cell column shows the arrow alone
+		}
+		if h := viewLines(tb)[0]; !strings.Contains(h, title+"▼") && !strings.Contains(h, title+"▲") {
+			t.Errorf("sorted by %s, header %q", title, h)
+		}
+		if h := viewLines(tb)[0]; !strings.HasSuffix(strings.TrimRight(h, " "), "COMMAND") && !strings.Contains(h, "COMMAND▲") {
+			t.Errorf("COMMAND lost when sorted by %s: %q", title, h)
+		}
 	}
 }
 

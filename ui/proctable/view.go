@@ -178,7 +178,7 @@ func (t *Table) writeRow(b *strings.Builder, i int) {
 		if c.Value != nil {
 			v = model.Sanitize(c.Value(r.p))
 		}
-		if j == last && r.prefEnd > r.prefStart {
+		if s.col == len(t.cols)-1 && r.prefEnd > r.prefStart {
 			v = string(t.prefixBuf[r.prefStart:r.prefEnd]) + v
 		}
 		b.WriteString(align(v, s.w, c.Align, j == last))

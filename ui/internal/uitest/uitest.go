@@ -91,3 +91,10 @@ func Key(s string) tea.KeyPressMsg {
 	}
 	return tea.KeyPressMsg{Code: r[0], Text: s}
 }
+
+// Widths and Heights are the size matrix every view is checked at, from a
+// pane too small to draw in to a large terminal.
+var (
+	Widths  = []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250}
+	Heights = []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70}
+)
