@@ -119,12 +119,20 @@ func TestCPUTabContent(t *testing.T) {
 			t.Errorf("screen lacks %q", want)
 		}
 	}
-	// Thresholds said in words.
-	for _, want := range []string{"load 3.50 > 0.7 × 3 CPUs", "run queue 4 > 3 CPUs", "context switches 15.2k/s", "iowait 25.0%", "CPU pressure 12.50%"} {
+	// Thresholds said in words: the most severe on screen, all in the
+	// w list.
+	for _, want := range []string{"run queue 4 > 3 CPUs", "D state: postgres", "iowait 25.0%", "+3 more (w)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no warning %q", want)
 		}
 	}
+	press(a, "w")
+	for _, want := range []string{"load 3.50 > 0.7 × 3 CPUs", "run queue 4 > 3 CPUs", "context switches 15.2k/s", "iowait 25.0%", "CPU pressure 12.50%"} {
+		if !strings.Contains(screen(a), want) {
+			t.Errorf("w list lacks %q", want)
+		}
+	}
+	press(a, "esc")
 	// nginx (97.5 %CPU) is sorted above postgres (12 %).
 	if strings.Index(s, "nginx: worker") > strings.Index(s, "postgres: checkpointer") {
 		t.Error("table not sorted by %CPU descending")
@@ -189,7 +197,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 		t.Fatalf("help cannot be scrolled to the end: %s", page)
 	}
 	press(a, "esc")
-	if a.help {
+	if a.overlay != noOverlay {
 		t.Fatal("Esc did not close help")
 	}
 
@@ -343,6 +351,18 @@ func republish(a *App, edit func(procs []model.Process) []model.Process) {
 	a.Update(coalescedMsg{}) // the coalescing window ends
 }
 
+// goIdle republishes with process pid using no CPU.
+func goIdle(a *App, pid int32) {
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range ps {
+			if ps[i].PID == pid {
+				ps[i].CPUPct = 0
+			}
+		}
+		return ps
+	})
+}
+
 // selectedLine is the table row drawn in reverse video, as plain text.
 func selectedLine(t *testing.T, a *App) string {
 	t.Helper()
@@ -365,14 +385,7 @@ func TestTableKeepsItsPlaceAndFollowsOnlyWithF(t *testing.T) {
 		t.Fatalf("down selected %q", selectedLine(t, a))
 	}
 	// postgres goes idle and sinks; the cursor stays on row 1, now mallory.
-	republish(a, func(ps []model.Process) []model.Process {
-		for i := range ps {
-			if ps[i].PID == 777 {
-				ps[i].CPUPct = 0
-			}
-		}
-		return ps
-	})
+	goIdle(a, 777)
 	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
 		t.Fatalf("after the re-sort the highlight is on %q, want row 1 (mallory)", got)
 	}
@@ -381,14 +394,7 @@ func TestTableKeepsItsPlaceAndFollowsOnlyWithF(t *testing.T) {
 	if !strings.Contains(screen(a), "FOLLOW 666") {
 		t.Fatalf("no FOLLOW mark:\n%s", screen(a))
 	}
-	republish(a, func(ps []model.Process) []model.Process {
-		for i := range ps {
-			if ps[i].PID == 666 {
-				ps[i].CPUPct = 0
-			}
-		}
-		return ps
-	})
+	goIdle(a, 666)
 	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
 		t.Fatalf("following: highlight on %q, want mallory", got)
 	}
@@ -493,5 +499,54 @@ func TestColumnPriorityKeepsSortColumn(t *testing.T) {
 		if len(seen) < 5 {
 			t.Errorf("tab %s: only %d sort columns tried", tab, len(seen))
 		}
+	}
+}
+
+// Issue #12 item 2: at 80x24 the warnings are one a line, most severe
+// first, in a fixed area ending "+N more (w)", and w lists them all.
+func TestWarningsAreaAndList(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	s := screen(a)
+	lines := strings.Split(s, "\n")
+	var area []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "! ") {
+			area = append(area, l)
+		}
+	}
+	// The fixture crosses six thresholds: saturation first (run queue,
+	// the postgres in D state), the rules of thumb (load) after.
+	if len(area) != 2 || !strings.HasPrefix(area[0], "! run queue 4 > 3 CPUs") || !strings.HasPrefix(area[1], "! D state: postgres") ||
+		!strings.HasSuffix(strings.TrimRight(area[1], " "), "+4 more (w)") {
+		t.Fatalf("warnings area %q", area)
+	}
+	// The iowait demo: iowait, D state and load; D state is on screen.
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		cpu := *next.CPU
+		cpu.ProcsRunning, cpu.CtxtPerS, cpu.PSI = 1, model.Known(100), nil
+		next.CPU = &cpu
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{})
+	if s := screen(a); !strings.Contains(s, "! D state: postgres") || !strings.Contains(s, "! iowait 25.0%") || !strings.Contains(s, "+1 more (w)") {
+		t.Fatalf("iowait demo at 80x24:\n%s", s)
+	}
+	press(a, "w")
+	s = screen(a)
+	for _, want := range []string{"warnings — CPU tab", "! D state: postgres", "! iowait 25.0%", "! load 3.50 > 0.7 × 3 CPUs"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("w list lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Index(s, "D state") > strings.Index(s, "load 3.50") {
+		t.Error("w list not most severe first")
+	}
+	press(a, "esc")
+	if a.overlay != noOverlay || !strings.Contains(screen(a), "%CPU") {
+		t.Fatal("Esc did not close the warnings list")
+	}
+	press(a, "?")
+	if !strings.Contains(screen(a), "all warnings, worst first") {
+		t.Error("help does not list w")
 	}
 }

@@ -34,7 +34,7 @@ type layout struct {
 	barRows, statLines, alertLines, chartLines, tableLines int
 }
 
-func (t *Tab) plan(cpu *model.CPU, alerts int) layout {
+func (t *Tab) plan(cpu *model.CPU) layout {
 	h := t.Height
 	var l layout
 	take := func(n int) int {
@@ -48,7 +48,7 @@ func (t *Tab) plan(cpu *model.CPU, alerts int) layout {
 	// The essentials first: the overall bar, the vmstat line, the warnings.
 	l.barRows = take(1)
 	l.statLines = take(1)
-	l.alertLines = take(1)
+	l.alertLines = take(t.WarningAreaLines())
 	if h > tableMin {
 		// Per-CPU bars, at most a third of the height.
 		n := 1
@@ -59,10 +59,6 @@ func (t *Tab) plan(cpu *model.CPU, alerts int) layout {
 	}
 	if h > tableMin {
 		l.statLines += take(1) // PSI and softirqs
-	}
-	// On a tall screen each warning gets its own line (up to four).
-	if extra := min(alerts, 4) - 1; extra > 0 && h >= tableMin+12 {
-		l.alertLines += take(extra)
 	}
 	if ch := min(10, max(5, t.Height/4)); h >= ch+tableMin+3 {
 		l.chartLines = take(ch)
@@ -77,13 +73,13 @@ func (t *Tab) View() string {
 		return ""
 	}
 	var cpu *model.CPU
-	var alerts []string
+	var alerts []common.Alert
 	sample := t.Sample()
 	if sample != nil {
 		cpu = sample.CPU
 		alerts = Alerts(cpu, sample.Processes)
 	}
-	l := t.plan(cpu, len(alerts))
+	l := t.plan(cpu)
 	lines := make([]string, 0, t.Height)
 	lines = append(lines, t.bars(cpu, l.barRows)...)
 	lines = append(lines, t.stats(cpu, l.statLines)...)

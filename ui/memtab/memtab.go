@@ -112,9 +112,8 @@ func (t *Tab) View() string {
 		summary := t.summary(m)
 		keep := min(len(summary), max(2, h-panelMin-1))
 		lines = append(lines, summary[:keep]...)
-		alertLines := t.alerts(alerts, max(1, min(len(alerts), 3, h-len(lines)-panelMin)))
-		if h-len(lines) > panelMin {
-			lines = append(lines, alertLines...)
+		if room := h - len(lines) - panelMin; room > 0 {
+			lines = append(lines, t.alerts(alerts, min(t.WarningAreaLines(), room))...)
 		}
 		if ch := min(9, max(minChartHeight, h/4)); h-len(lines) >= ch+panelMin+3 {
 			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesMemUsed, ch, func() string { return t.charts(m, ch) }))
