@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -548,5 +549,106 @@ func TestWarningsAreaAndList(t *testing.T) {
 	press(a, "?")
 	if !strings.Contains(screen(a), "all warnings, worst first") {
 		t.Error("help does not list w")
+	}
+}
+
+// manyProcesses republishes with n more processes, so the table can fill
+// the screen.
+func manyProcesses(a *App, n int) {
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range n {
+			ps = append(ps, model.Process{PID: int32(5000 + i), User: "svc", Comm: "worker", Cmdline: "worker --id " + itoa(i), State: "S", CPUPct: float64(i % 7)})
+		}
+		return ps
+	})
+}
+
+// processRows counts the table's rows on screen: the lines between its
+// header and its status line.
+func processRows(s string) int {
+	lines := strings.Split(s, "\n")
+	head, status := -1, -1
+	for i, l := range lines {
+		if head < 0 && strings.Contains(l, "PID") && strings.Contains(l, "COMMAND") {
+			head = i
+		}
+		if strings.Contains(l, "sorted by") {
+			status = i
+		}
+	}
+	if head < 0 || status < head {
+		return 0
+	}
+	n := 0
+	for _, l := range lines[head+1 : status] {
+		if strings.TrimSpace(l) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Issue #12 item 3: at 80x24 the CPU tab shows at least 12 process rows
+// (charts fold by height, g brings them back), and the per-CPU meters are
+// packed several a line instead of hiding CPUs.
+func TestCPUTabAt80x24KeepsTwelveRows(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	manyProcesses(a, 40)
+	s := screen(a)
+	if n := processRows(s); n < 12 {
+		t.Fatalf("%d process rows at 80x24, want at least 12:\n%s", n, s)
+	}
+	// Four CPUs in two lines of two meters, halves side by side as in
+	// htop's two-column meters.
+	if !regexp.MustCompile(`(?m)^0 +\[.*%\s+2 +\[ offline`).MatchString(s) || !regexp.MustCompile(`(?m)^1 +\[.*%\s+3 +\[`).MatchString(s) {
+		t.Errorf("per-CPU meters not packed two a line:\n%s", s)
+	}
+	if strings.Contains(s, "CPU busy %") {
+		t.Errorf("charts drawn at the cost of table rows:\n%s", s)
+	}
+	press(a, "g")
+	if s := screen(a); !strings.Contains(s, "CPU busy %") || processRows(s) < 3 {
+		t.Fatalf("g did not show the charts:\n%s", s)
+	}
+	press(a, "g")
+	if s := screen(a); strings.Contains(s, "CPU busy %") || processRows(s) < 12 {
+		t.Fatalf("second g did not hide the charts:\n%s", s)
+	}
+	press(a, "?")
+	if !strings.Contains(screen(a), "show/hide the charts") {
+		t.Error("help does not list g")
+	}
+	press(a, "esc")
+	// At 160x48 the charts are on by default, and g hides them.
+	a.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	press(a, "g", "g")
+	if s := screen(a); !strings.Contains(s, "CPU busy %") || processRows(s) < 12 {
+		t.Fatalf("160x48:\n%s", s)
+	}
+}
+
+// 64 CPUs at 80x24: every CPU is on screen, none hidden.
+func TestManyCPUsArePackedNotHidden(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		cpu := *next.CPU
+		cpu.PerCPU = nil
+		for i := range 64 {
+			cpu.PerCPU = append(cpu.PerCPU, model.PerCPU{ID: i, Online: true, CPUPercent: model.CPUPercent{User: float64(i), Idle: 100 - float64(i)}})
+		}
+		cpu.Count, cpu.Online = 64, 64
+		next.CPU = &cpu
+	})
+	manyProcesses(a, 40)
+	s := screen(a)
+	if strings.Contains(s, "hidden") || !strings.Contains(s, "cpu 0-63") || processRows(s) < 12 {
+		t.Fatalf("64 CPUs at 80x24:\n%s", s)
+	}
+	for _, w := range []int{120, 200} {
+		a.Update(tea.WindowSizeMsg{Width: w, Height: 50})
+		s := screen(a)
+		if strings.Contains(s, "hidden") || !strings.Contains(s, "63 [") {
+			t.Fatalf("64 CPUs at %dx50: not all meters drawn\n%s", w, s)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
-	return t.KeyHelpWith(t.filesKey)
+	return t.KeyHelpWith(t.filesKey, t.ChartsBinding())
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -67,6 +67,9 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(common.SnapshotMsg); ok {
 		t.Snap = m.Snap
 		t.join()
+		return nil
+	}
+	if t.ToggleCharts(msg) {
 		return nil
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && !t.Table.Capturing() && key.Matches(k, t.filesKey) {
@@ -166,7 +169,9 @@ func (t *Tab) View() string {
 			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
 			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
 			l("   buffers ")+common.Bytes(sys.BuffersBytes)+l("  cached ")+common.Bytes(sys.CachedBytes))
-		if ch := min(8, max(5, t.Height/4)); t.Height-len(lines) >= ch+6 {
+		const tableFrame = 2 // header and status line
+		room := t.Height - len(lines) - (tabbase.MinTableRows + tableFrame)
+		if ch := t.ChartLines(room, t.Height-len(lines)-6, min(8, max(5, t.Height/4))); ch > 0 {
 			// Misses are recorded every interval; the hit ratio only
 			// when there were reads.
 			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesCacheMisses, ch, func() string { return t.charts(ch) }))
