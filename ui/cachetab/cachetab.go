@@ -35,7 +35,9 @@ type Tab struct {
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	t := &Tab{counts: map[int32]*model.CacheProcess{},
 		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
-	t.Base = tabbase.New(ctx, t.columns(), "hits", kill)
+	// Misses first: the process making the cache miss is the culprit of a
+	// cold read (cachetop sorts by HITS, one key away with <).
+	t.Base = tabbase.New(ctx, t.columns(), "misses", kill)
 	return t
 }
 

@@ -61,8 +61,8 @@ func TestEBPFView(t *testing.T) {
 			t.Errorf("lacks %q", want)
 		}
 	}
-	if strings.Index(v, "nginx") > strings.Index(v, "postgres") {
-		t.Error("not sorted by HITS like cachetop")
+	if strings.Index(v, "postgres") > strings.Index(v, "nginx") {
+		t.Error("not sorted by MISSES")
 	}
 	if strings.Contains(tab.View(), "\x1b[31m]") {
 		t.Error("process name reached the terminal raw")
@@ -104,7 +104,7 @@ func TestSizes(t *testing.T) {
 
 func TestFilesPanel(t *testing.T) {
 	c := ebpfCache()
-	c.Files = &model.ProcessFiles{PID: 200, Method: "cachestat", Files: []model.FileResidency{
+	c.Files = &model.ProcessFiles{PID: 100, Method: "cachestat", Files: []model.FileResidency{
 		{Path: "/var/log/big.log", SizeBytes: 8 << 20, Pages: 2048, CachedPages: 1024, DirtyPages: 16},
 		{Path: "/tmp/evil\x1b[2J", SizeBytes: 4096, Pages: 1, CachedPages: 1},
 	}}
@@ -114,16 +114,43 @@ func TestFilesPanel(t *testing.T) {
 	}
 	tab.Update(uitest.Key("f"))
 	tab.View()
-	if d := tab.Demand(); d.FilesOf.PID != 200 {
-		t.Fatalf("demand %+v, want the selected process (200, top by HITS)", d)
+	if d := tab.Demand(); d.FilesOf.PID != 100 {
+		t.Fatalf("demand %+v, want the selected process (100, top by MISSES)", d)
 	}
 	v := ansi.Strip(tab.View())
-	for _, want := range []string{"open files of 200", "via cachestat", "/var/log/big.log", "50.0", "8.0M", `/tmp/evil\e[2J`} {
+	for _, want := range []string{"open files of 100", "via cachestat", "/var/log/big.log", "50.0", "8.0M", `/tmp/evil\e[2J`} {
 		if !strings.Contains(v, want) {
 			t.Errorf("lacks %q:\n%s", want, v)
 		}
 	}
 	if strings.Contains(tab.View(), "evil\x1b[2J") {
 		t.Error("file name reached the terminal raw")
+	}
+}
+
+// Issue #12 item 4: during a cold read the process missing the cache is
+// on top by default (MISSES descending); HITS, cachetop's order, is one
+// key away.
+func TestDefaultOrderShowsTheMissingProcessFirst(t *testing.T) {
+	c := ebpfCache()
+	for i := 0; i < 30; i++ { // busy readers that hit the cache
+		c.Processes = append(c.Processes, model.CacheProcess{PID: int32(1000 + i), User: "www", Comm: "reader", Hits: uint64(20000 + i)})
+	}
+	tab := newTab(c, 80, 24)
+	v := ansi.Strip(tab.View())
+	rows := strings.Split(v, "\n")
+	var first string
+	for i, l := range rows {
+		if strings.Contains(l, "PID") && strings.Contains(l, "COMMAND") {
+			first = rows[i+1]
+			break
+		}
+	}
+	if !strings.Contains(first, "postgres") || !strings.Contains(v, "sorted by MISSES ▼") {
+		t.Fatalf("first row %q, want the 4500-miss postgres; view:\n%s", first, v)
+	}
+	tab.Update(uitest.Key("<"))
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "sorted by HITS ▼") || !strings.Contains(v, "1029 www          20.0k") {
+		t.Fatalf("< did not sort by HITS:\n%s", v)
 	}
 }
