@@ -209,7 +209,8 @@ func (t *Tab) filesView(c *model.Cache, h int) []string {
 	if f.Reason != "" {
 		head += s.Warning.Render("  " + model.Sanitize(f.Reason))
 	}
-	out := []string{head, s.TableHeader.Render(common.FitRight("SIZE", 8) + common.FitRight("CACHED", 9) + common.FitRight("CACHED%", 8) + common.FitRight("DIRTY", 8) + "  PATH")}
+	tbl := t.filesTable()
+	out := []string{head, tbl.Header(s.TableHeader)}
 	for _, fr := range f.Files {
 		if len(out) >= h {
 			break
@@ -218,13 +219,24 @@ func (t *Tab) filesView(c *model.Cache, h int) []string {
 		if fr.Pages > 0 {
 			pct = common.Pct(float64(fr.CachedPages) * 100 / float64(fr.Pages))
 		}
-		out = append(out, common.FitRight(common.Bytes(fr.SizeBytes), 8)+common.FitRight(common.Bytes(fr.CachedPages*4096), 9)+
-			common.FitRight(pct, 8)+common.FitRight(common.Bytes(fr.DirtyPages*4096), 8)+"  "+model.Sanitize(fr.Path))
+		out = append(out, tbl.Row(common.Bytes(fr.SizeBytes), common.Bytes(fr.CachedPages*4096), pct,
+			common.Bytes(fr.DirtyPages*4096), model.Sanitize(fr.Path)))
 	}
 	if len(f.Files) == 0 && len(out) < h {
 		out = append(out, s.Faint.Render("no open regular files"))
 	}
 	return out
+}
+
+// filesTable lays the files panel out as pcstat: sizes, then the path in
+// the width left.
+func (t *Tab) filesTable() *common.TextTable {
+	return common.NewTextTable(t.Width, 4,
+		common.TextCol{Title: "SIZE", Width: 7, Right: true, Priority: 2},
+		common.TextCol{Title: "CACHED", Width: 7, Right: true, Priority: 1},
+		common.TextCol{Title: "CACHED%", Width: 7, Right: true, Priority: 1},
+		common.TextCol{Title: "DIRTY", Width: 7, Right: true, Priority: 3},
+		common.TextCol{Title: "PATH", Width: 12})
 }
 
 // otherTiers says briefly why faster tiers are not in use.

@@ -1,6 +1,7 @@
 package cachetab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,43 @@ func TestDefaultOrderShowsTheMissingProcessFirst(t *testing.T) {
 	tab.Update(uitest.Key("<"))
 	if v := ansi.Strip(tab.View()); !strings.Contains(v, "sorted by HITS ▼") || !strings.Contains(v, "1029 www          20.0k") {
 		t.Fatalf("< did not sort by HITS:\n%s", v)
+	}
+}
+
+// Issue #12 item 9: at every size of the size matrix the columns of the
+// process table and of the open-files panel are separated by a blank cell.
+func TestTablesColumnsStaySeparated(t *testing.T) {
+	c := ebpfCache()
+	c.Files = &model.ProcessFiles{PID: 100, Method: "cachestat", Files: []model.FileResidency{
+		{Path: "/var/lib/postgresql/base/16384/2619", SizeBytes: 1 << 40, Pages: 1 << 28, CachedPages: 1 << 27, DirtyPages: 1 << 20},
+	}}
+	tab := newTab(c, 80, 24)
+	tab.Update(uitest.Key("f"))
+	for _, w := range uitest.Widths {
+		for _, h := range uitest.Heights {
+			tab.SetSize(w, h)
+			lines := strings.Split(tab.View(), "\n")
+			// Each table: its header and the rows up to the next block
+			// (the status line, the files heading, the files' header).
+			block := func(i int, gaps []int, label string) {
+				end := i + 1
+				for end < len(lines) {
+					l := ansi.Strip(lines[end])
+					if strings.Contains(l, "sorted by") || strings.Contains(l, "open files of") || strings.Contains(l, "CACHED%") || strings.TrimSpace(l) == "" {
+						break
+					}
+					end++
+				}
+				uitest.CheckSeparated(t, fmt.Sprintf("%s at %dx%d", label, w, h), lines[i:end], gaps)
+			}
+			for i, l := range lines {
+				switch plain := ansi.Strip(l); {
+				case strings.Contains(plain, "PID") && strings.Contains(plain, "USER"):
+					block(i, tab.Table.Gaps(), "processes")
+				case strings.Contains(plain, "CACHED%"):
+					block(i, tab.filesTable().Gaps(), "files")
+				}
+			}
+		}
 	}
 }

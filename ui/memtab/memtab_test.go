@@ -1,6 +1,7 @@
 package memtab
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -205,6 +206,48 @@ func TestSizes(t *testing.T) {
 					tab.SetSize(w, h)
 					uitest.CheckSize(t, "panel "+strconv.Itoa(p), tab.View(), w, h)
 					press(tab, "v")
+				}
+			}
+		}
+	}
+}
+
+// Issue #12 item 9: at every size of the size matrix the columns of every
+// table of the tab (processes, cgroups, slab) are separated by a blank
+// cell; the slab panel's ran together at every width ("90000090.0%").
+func TestTablesColumnsStaySeparated(t *testing.T) {
+	tab := newTab(true, 80, 24)
+	m := fixtureMemory()
+	for _, w := range uitest.Widths {
+		for _, h := range uitest.Heights {
+			tab.SetSize(w, h)
+			for p := panelProcesses; p < panelCount; p++ {
+				tab.panel = p
+				lines := strings.Split(tab.View(), "\n")
+				var head string
+				var rows, gaps = 0, []int(nil)
+				switch p {
+				case panelProcesses:
+					head, rows, gaps = "PID", len(tab.Sample().Processes), tab.Table.Gaps()
+				case panelCgroups:
+					tbl, _ := tab.cgroupTable()
+					head, rows, gaps = "CGROUP", len(m.Cgroups), tbl.Gaps()
+				case panelSlab:
+					head, rows, gaps = "NAME", len(m.Slab), tab.slabTable().Gaps()
+				default:
+					continue
+				}
+				for i, l := range lines {
+					if strings.Contains(ansi.Strip(l), head) {
+						var table []string // the header and rows, not a status line or footnote
+						for _, l := range lines[i:min(len(lines), i+1+rows)] {
+							if !strings.Contains(l, "sorted by") && !strings.Contains(l, "WORKSET =") {
+								table = append(table, l)
+							}
+						}
+						uitest.CheckSeparated(t, fmt.Sprintf("panel %s at %dx%d", panelNames[p], w, h), table, gaps)
+						break
+					}
 				}
 			}
 		}

@@ -5,7 +5,6 @@
 package proctable
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -253,29 +252,12 @@ func (t *Table) computeLayout() {
 		return
 	}
 	t.shown = fill(t.shown, n, false)
-	t.order = t.order[:0]
-	for i := 0; i < last; i++ {
-		t.order = append(t.order, i)
+	must := t.sortIdx
+	if must == last {
+		must = -1
 	}
-	slices.SortStableFunc(t.order, func(a, b int) int {
-		switch {
-		case a == t.sortIdx:
-			return -1
-		case b == t.sortIdx:
-			return 1
-		}
-		return cmp.Compare(t.cols[a].Priority, t.cols[b].Priority)
-	})
-	avail := t.width - max(1, t.cols[last].Width)
-	used := 0
-	for _, i := range t.order {
-		w := cellW(i) + 1
-		if used+w > avail && i != t.sortIdx {
-			break
-		}
-		t.shown[i] = true
-		used += w
-	}
+	t.order = common.ChooseColumns(last, must, t.width-max(1, t.cols[last].Width), cellW,
+		func(i int) int { return t.cols[i].Priority }, t.shown, t.order)
 	x := 0
 	for i := 0; i < last; i++ {
 		if t.shown[i] {

@@ -345,3 +345,13 @@ func clip(s string, w int) string {
 	}
 	return common.Fit(s, w)
 }
+
+// Gaps are the cells between the shown columns, which every row leaves
+// blank.
+func (t *Table) Gaps() []int {
+	out := make([]int, 0, len(t.layout))
+	for _, s := range t.layout[:max(0, len(t.layout)-1)] {
+		out = append(out, s.x+s.w)
+	}
+	return out
+}
