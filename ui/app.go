@@ -540,16 +540,23 @@ func (a *App) helpView(h int) string {
 	}
 	if ex, ok := tab.c.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
-		termW := 12
-		descW := max(10, a.width-termW-4)
+		// Two blank cells between a term and its meaning, and a term too
+		// long for its column on a line of its own, so the two never read
+		// as one phrase ("faults major page faults…").
+		const termW = 12
+		descW := max(10, a.width-termW-6)
 		for _, e := range ex.Explain() {
+			term := e[0]
+			if common.Width(term) > termW {
+				lines = append(lines, "  "+s.Bold.Render(term))
+				term = ""
+			}
 			wrapped := strings.Split(lipgloss.NewStyle().Width(descW).Render(e[1]), "\n")
 			for i, wl := range wrapped {
-				term := ""
-				if i == 0 {
-					term = e[0]
+				if i > 0 {
+					term = ""
 				}
-				lines = append(lines, "  "+common.Fit(term, termW)+" "+strings.TrimRight(wl, " "))
+				lines = append(lines, "  "+s.Bold.Render(common.Fit(term, termW))+"  "+strings.TrimRight(wl, " "))
 			}
 		}
 	}

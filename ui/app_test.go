@@ -652,3 +652,98 @@ func TestManyCPUsArePackedNotHidden(t *testing.T) {
 		}
 	}
 }
+
+// helpLines is every line of the help overlay of the active tab, scrolled
+// through to the end.
+func helpLines(a *App) []string {
+	press(a, "?", "home")
+	var out []string
+	for range 40 {
+		page := strings.Split(screen(a), "\n")
+		out = append(out, page[2:len(page)-1]...)
+		before := a.overlayTop
+		press(a, "pgdown")
+		if a.overlayTop == before {
+			break
+		}
+	}
+	press(a, "esc")
+	return out
+}
+
+// Issue #12 item 9: in the help, a term and its meaning never run
+// together ("faults major page faults…"), no term is cut, and the Memory
+// tab lists its table's keys on every panel.
+func TestHelpTermsStandApartAndMemoryListsTableKeys(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	for _, tab := range []string{"1", "2", "3"} {
+		press(a, tab)
+		explain := false
+		lines := helpLines(a)
+		for i, l := range lines {
+			if strings.Contains(l, "What the numbers mean") {
+				explain = true
+				continue
+			}
+			cells := []rune(l + "                ")
+			if !explain || strings.TrimSpace(string(cells[2:14])) == "" {
+				continue
+			}
+			if strings.Contains(string(cells[2:14]), "…") {
+				t.Errorf("tab %s: term cut: %q", tab, l)
+			}
+			// The meaning starts two blank cells after the term column;
+			// a longer term has its line to itself, its meaning below.
+			termOnly := i+1 < len(lines) && strings.TrimSpace(string([]rune(lines[i+1] + "              ")[2:14])) == ""
+			if (cells[14] != ' ' || cells[15] != ' ') && !termOnly {
+				t.Errorf("tab %s: term and meaning run together: %q", tab, l)
+			}
+		}
+	}
+	press(a, "2", "v")
+	help := strings.Join(helpLines(a), "\n")
+	for _, want := range []string{"sort: column to the left", "filter: name", "send a signal", "view: processes"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("Memory help on the cgroups panel lacks %q", want)
+		}
+	}
+}
+
+// Issue #12 item 9: the all line's % is the chart's busy (100 − idle −
+// iowait), and the help says so; the load chart names the CPU count from
+// the sample, "–" before the first CPU sample rather than "1 CPUs".
+func TestBusyAgreesAndLoadChartCountsCPUs(t *testing.T) {
+	a := newTestApp(t, true, 160, 48)
+	s := screen(a)
+	// The fixture: user 30 + nice 2 + system 10 + irq 1 + softirq 2 = 45
+	// busy; iowait 25; idle 30.
+	if !regexp.MustCompile(`(?m)^all +\[.*\] +45\.0%`).MatchString(s) {
+		t.Errorf("all line's %% is not busy (45.0):\n%s", s)
+	}
+	if !strings.Contains(s, "CPU busy % (100 − idle − iowait)") || !strings.Contains(s, "load 1m vs 3 CPUs") {
+		t.Errorf("chart titles:\n%s", s)
+	}
+	help := strings.Join(helpLines(a), " ")
+	if !strings.Contains(help, "busy = 100 − idle − iowait") {
+		t.Errorf("help does not say what the bars' %% is")
+	}
+	// The first interval: no CPU sample yet (and so no history).
+	store := model.NewStore(model.Host{}, 1, 600)
+	store.Update(func(next *model.Sample, _ *model.History) { next.Time = fixedNow })
+	a = New(a.ctx, store, Options{Interval: time.Second})
+	a.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	if s := screen(a); !strings.Contains(s, "load 1m vs – CPUs") || strings.Contains(s, "vs 1 CPUs") {
+		t.Errorf("first interval:\n%s", s)
+	}
+	// A 2-CPU machine's first CPU sample.
+	a.store.Update(func(next *model.Sample, h *model.History) {
+		next.CPU = &model.CPU{Count: 2, Online: 2, PerCPU: []model.PerCPU{{ID: 0, Online: true}, {ID: 1, Online: true}}}
+		h.Record(model.SeriesCPUBusy, fixedNow.Add(time.Second), 10)
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{})
+	if s := screen(a); !strings.Contains(s, "load 1m vs 2 CPUs") {
+		t.Errorf("2 CPUs:\n%s", s)
+	}
+}

@@ -26,9 +26,13 @@ type Tab struct {
 	counts map[int32]*model.CacheProcess
 	rows   []model.Process
 
-	// files shows pcstat for the selected process in the lower half.
-	files    bool
-	filesKey key.Binding
+	// files shows pcstat in the lower half for filesOf: the process
+	// selected when f was pressed or the cursor last moved, kept while the
+	// list re-sorts under the cursor.
+	files     bool
+	filesOf   model.ProcKey
+	filesComm string
+	filesKey  key.Binding
 }
 
 // New builds the tab; kill is how the table's kill menu signals processes.
@@ -54,14 +58,10 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 // Demand implements common.DemandReporter: pcstat for the selected
 // process while the files panel is open.
 func (t *Tab) Demand() model.DemandSet {
-	if !t.files {
+	if !t.files || t.filesOf == (model.ProcKey{}) {
 		return model.DemandSet{}
 	}
-	k, ok := t.Table.Selected()
-	if !ok {
-		return model.DemandSet{}
-	}
-	return model.DemandSet{FilesOf: k}
+	return model.DemandSet{FilesOf: t.filesOf}
 }
 
 // Update implements common.Component.
@@ -76,9 +76,42 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && !t.Table.Capturing() && key.Matches(k, t.filesKey) {
 		t.files = !t.files
+		t.pickFiles()
 		return nil
 	}
-	return t.Table.Update(msg)
+	cmd := t.Table.Update(msg)
+	switch msg.(type) {
+	case tea.KeyPressMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
+		t.pickFiles() // the user moved the cursor (or sorted)
+	}
+	return cmd
+}
+
+// pickFiles makes the selected process the one whose files are shown.
+func (t *Tab) pickFiles() {
+	k, ok := t.Table.Selected()
+	if !ok {
+		t.filesOf, t.filesComm = model.ProcKey{}, ""
+		return
+	}
+	t.filesOf = k
+	for i := range t.rows {
+		if t.rows[i].Key() == k {
+			t.filesComm = model.Sanitize(t.rows[i].Comm)
+		}
+	}
+}
+
+// running reports whether the process k is in the snapshot on screen.
+func (t *Tab) running(k model.ProcKey) bool {
+	if s := t.Sample(); s != nil {
+		for i := range s.Processes {
+			if s.Processes[i].Key() == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // join lists every process with this interval's cachetop counts (none for
@@ -197,12 +230,17 @@ func (t *Tab) View() string {
 // largest share in the page cache first.
 func (t *Tab) filesView(c *model.Cache, h int) []string {
 	s := t.Ctx.Styles
-	k, ok := t.Table.Selected()
-	if !ok {
+	k := t.filesOf
+	if k == (model.ProcKey{}) {
 		return []string{s.Faint.Render("files: select a process")}
 	}
+	who := strconv.Itoa(int(k.PID)) + " (" + t.filesComm + ")"
 	if c == nil || c.Files == nil || c.Files.PID != k.PID {
-		return []string{s.Faint.Render("files of " + strconv.Itoa(int(k.PID)) + ": reading (next refresh)…")}
+		if !t.running(k) {
+			// It will never be read: say so rather than wait.
+			return []string{s.Warning.Render("files of " + who + ": the process exited")}
+		}
+		return []string{s.Faint.Render("files of " + who + ": reading (next refresh)…")}
 	}
 	f := c.Files
 	head := s.Bold.Render("open files of "+strconv.Itoa(int(f.PID))) + s.Faint.Render(" in the page cache, via "+f.Method)
@@ -278,7 +316,7 @@ func (t *Tab) Explain() [][2]string {
 		{"hits", "accesses − misses; hit ratio = hits / accesses"},
 		{"dirties", "pages written into the page cache"},
 		{"not seen", "reads through already-mapped pages (mmap: watch major faults on the Memory tab instead), tmpfs and direct I/O bypass the page-cache read path"},
-		{"buffers cached", "Buffers and Cached from /proc/meminfo"},
+		{"buffers, cached", "Buffers and Cached from /proc/meminfo"},
 		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},
 	}
 	// The tier report, as vitals probes prints it.

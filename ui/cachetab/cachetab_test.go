@@ -193,3 +193,36 @@ func TestTablesColumnsStaySeparated(t *testing.T) {
 		}
 	}
 }
+
+// Issue #12 item 9: f on a process that exited says so instead of
+// "reading (next refresh)…" forever, and the files panel keeps its
+// process while the list re-sorts.
+func TestFilesOfAnExitedProcess(t *testing.T) {
+	tab := newTab(ebpfCache(), 120, 30)
+	// [cat] (pid 300) is only in the interval's counts: it has exited.
+	tab.Update(uitest.Key("end"))
+	if k, _ := tab.Table.Selected(); k.PID != 300 {
+		t.Fatalf("end selected %d, want the exited 300", k.PID)
+	}
+	tab.Update(uitest.Key("f"))
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, `files of 300 (cat\e[31m): the process exited`) || strings.Contains(v, "reading") {
+		t.Fatalf("f on an exited process:\n%s", v)
+	}
+	// A live process, then it exits before its files are read.
+	tab.Update(uitest.Key("home"))
+	if d := tab.Demand(); d.FilesOf.PID != 100 {
+		t.Fatalf("demand %+v, want 100", d)
+	}
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "files of 100 (postgres): reading") {
+		t.Fatalf("before the read:\n%s", v)
+	}
+	s := model.NewStore(model.Host{}, 1, 100)
+	s.Update(func(next *model.Sample, _ *model.History) {
+		next.Time, next.Cache = now, ebpfCache()
+		next.Processes = []model.Process{{PID: 200, User: "www", Comm: "nginx", Cmdline: "nginx: worker process"}}
+	})
+	tab.Update(common.SnapshotMsg{Snap: s.Snapshot()})
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "files of 100 (postgres): the process exited") {
+		t.Fatalf("after the exit:\n%s", v)
+	}
+}

@@ -21,12 +21,15 @@ type segment struct {
 
 func (t *Tab) segments() []segment {
 	s := t.Ctx.Styles
+	// The busy parts first, then iowait: the % after a bar is busy =
+	// 100 − idle − iowait (Busy, as the busy chart counts it), so
+	// it ends where the iowait part starts.
 	return []segment{
 		{"usr", "u", s.CPUUser, func(p model.CPUPercent) float64 { return p.User + p.Nice + p.Guest + p.GuestNice }},
 		{"sys", "s", s.CPUSystem, func(p model.CPUPercent) float64 { return p.System }},
-		{"wa", "w", s.CPUIOWait, func(p model.CPUPercent) float64 { return p.IOWait }},
 		{"irq", "i", s.CPUIRQ, func(p model.CPUPercent) float64 { return p.IRQ + p.SoftIRQ }},
 		{"st", "!", s.CPUSteal, func(p model.CPUPercent) float64 { return p.Steal }},
+		{"wa", "w", s.CPUIOWait, func(p model.CPUPercent) float64 { return p.IOWait }},
 	}
 }
 
@@ -36,7 +39,7 @@ func (t *Tab) bar(label string, labelW int, p model.CPUPercent, online bool, w i
 	const pctW = 6
 	inner := w - labelW - 2 - pctW - 1
 	if inner < 3 {
-		return common.Fit(label+" "+common.Pct(100-p.Idle)+"%", w)
+		return common.Fit(label+" "+common.Pct(p.Busy())+"%", w)
 	}
 	var b strings.Builder
 	b.WriteString(common.Fit(label, labelW))
@@ -63,7 +66,7 @@ func (t *Tab) bar(label string, labelW int, p model.CPUPercent, online bool, w i
 	}
 	b.WriteString(strings.Repeat(" ", inner-used))
 	b.WriteString("] ")
-	b.WriteString(common.FitRight(common.Pct(100-p.Idle)+"%", pctW))
+	b.WriteString(common.FitRight(common.Pct(p.Busy())+"%", pctW))
 	return b.String()
 }
 
@@ -163,7 +166,7 @@ func (t *Tab) strip(percpu []model.PerCPU, g meterGrid) []string {
 				cells.WriteString("·")
 				continue
 			}
-			lvl := int(math.Round((100 - pc.Idle) / 100 * float64(len(levels)-1)))
+			lvl := int(math.Round(pc.Busy() / 100 * float64(len(levels)-1)))
 			cells.WriteString(t.Ctx.Styles.CPUUser.Render(levels[max(0, min(lvl, len(levels)-1))]))
 		}
 		label := "cpu " + strconv.Itoa(percpu[lo].ID) + "-" + strconv.Itoa(percpu[hi-1].ID)
