@@ -245,7 +245,8 @@ func TestSizeMatrix(t *testing.T) {
 		for _, w := range widths {
 			for _, h := range heights {
 				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
-				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }} {
+				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") },
+					func() { press(a, "1", "w") }, func() { press(a, "esc", "g") }, func() { press(a, "2", "g") }} {
 					view()
 					uitest.CheckSize(t, "app", a.render(), w, h)
 				}
