@@ -16,6 +16,7 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
 // Smallest terminal we draw into; below it we say so instead of drawing.
@@ -40,8 +41,8 @@ type App struct {
 	active     int
 	snap       *model.Snapshot // what the tabs were last given
 	paused     bool
-	help       bool
-	helpTop    int
+	overlay    overlay // help or the warnings list, over the tab
+	overlayTop int     // first line of the overlay shown (scrolling)
 	width      int
 	height     int
 	keys       globalKeys
@@ -52,10 +53,19 @@ type App struct {
 	shownSeq   atomic.Uint64 // for tests running the program headless
 }
 
+// overlay is what covers the active tab, if anything.
+type overlay int
+
+const (
+	noOverlay overlay = iota
+	helpOverlay
+	warningsOverlay
+)
+
 // globalKeys are the root's own keys; the tabs' number keys come with the
 // tabs (tabEntry.number).
 type globalKeys struct {
-	Quit, Help, Pause, Next, Prev key.Binding
+	Quit, Help, Pause, Next, Prev, Warnings key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -65,6 +75,8 @@ func newGlobalKeys() globalKeys {
 		Pause: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "pause")),
 		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "next tab")),
 		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
+		Warnings: key.NewBinding(key.WithKeys(tabbase.MoreWarningsKey),
+			key.WithHelp(tabbase.MoreWarningsKey, "all warnings, worst first")),
 	}
 }
 
@@ -107,7 +119,7 @@ func (a *App) publishDemand() {
 		return
 	}
 	var d model.DemandSet
-	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && !a.help {
+	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && a.overlay == noOverlay {
 		d = r.Demand()
 	}
 	if d.Equal(a.lastDemand) {
@@ -144,14 +156,14 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, a.handleKey(msg)
 	case tea.MouseClickMsg:
 		m := msg.Mouse()
-		if m.Y == 1 && !a.help {
+		if m.Y == 1 && a.overlay == noOverlay {
 			if i := a.tabAt(m.X); i >= 0 {
 				a.switchTab(i)
 			}
 			return a, nil
 		}
 	}
-	if a.help {
+	if a.overlay != noOverlay {
 		return a, nil
 	}
 	return a, a.tabs[a.active].c.Update(msg)
@@ -186,20 +198,20 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.quitting = true
 		return tea.Quit
 	}
-	if a.help {
+	if a.overlay != noOverlay {
 		switch msg.String() {
-		case "esc", "?", "f1", "q", "enter":
-			a.help = false
+		case "esc", "?", "f1", "q", "enter", tabbase.MoreWarningsKey:
+			a.overlay = noOverlay
 		case "down", "j":
-			a.helpTop++
+			a.overlayTop++
 		case "up":
-			a.helpTop = max(0, a.helpTop-1)
+			a.overlayTop = max(0, a.overlayTop-1)
 		case "pgdown", "space":
-			a.helpTop += max(1, a.height-4)
+			a.overlayTop += max(1, a.height-4)
 		case "pgup":
-			a.helpTop = max(0, a.helpTop-max(1, a.height-4))
+			a.overlayTop = max(0, a.overlayTop-max(1, a.height-4))
 		case "home":
-			a.helpTop = 0
+			a.overlayTop = 0
 		}
 		return nil
 	}
@@ -214,7 +226,9 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.quitting = true
 		return tea.Quit
 	case key.Matches(msg, k.Help):
-		a.help, a.helpTop = true, 0
+		a.overlay, a.overlayTop = helpOverlay, 0
+	case key.Matches(msg, k.Warnings) && a.warner() != nil:
+		a.overlay, a.overlayTop = warningsOverlay, 0
 	case key.Matches(msg, k.Pause):
 		a.paused = !a.paused
 		if !a.paused {
@@ -281,9 +295,12 @@ func (a *App) render() string {
 	}
 	lines := []string{a.header(), a.tabBar()}
 	var content string
-	if a.help {
+	switch a.overlay {
+	case helpOverlay:
 		content = a.helpView(a.height - chromeLines)
-	} else {
+	case warningsOverlay:
+		content = a.warningsView(a.height - chromeLines)
+	default:
 		content = a.tabs[a.active].c.View()
 	}
 	lines = append(lines, strings.Split(content, "\n")...)
@@ -429,7 +446,7 @@ func (a *App) footer() string {
 	s := a.ctx.Styles
 	var b strings.Builder
 	bindings := []key.Binding{a.keys.Help, a.keys.Quit}
-	if a.help {
+	if a.overlay != noOverlay {
 		bindings = []key.Binding{
 			key.NewBinding(key.WithHelp("Esc", "close help")),
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
@@ -490,13 +507,17 @@ func (a *App) helpView(h int) string {
 	for _, kb := range tab.c.KeyHelp() {
 		addKey(kb)
 	}
-	for _, kb := range []key.Binding{
+	global := []key.Binding{
 		key.NewBinding(key.WithHelp("? F1", "this help")),
 		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
 		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
 		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
 		numberKeysHelp(a.tabs),
-	} {
+	}
+	if a.warner() != nil {
+		global = append(global, a.keys.Warnings)
+	}
+	for _, kb := range global {
 		addKey(kb)
 	}
 	// Two columns of keys when there is room, so the explanations start
@@ -518,26 +539,74 @@ func (a *App) helpView(h int) string {
 	}
 	if ex, ok := tab.c.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
-		termW := 12
-		descW := max(10, a.width-termW-4)
+		// Two blank cells between a term and its meaning, and a term too
+		// long for its column on a line of its own, so the two never read
+		// as one phrase ("faults major page faults…").
+		const termW = 12
+		descW := max(10, a.width-termW-6)
 		for _, e := range ex.Explain() {
+			term := e[0]
+			if common.Width(term) > termW {
+				lines = append(lines, "  "+s.Bold.Render(term))
+				term = ""
+			}
 			wrapped := strings.Split(lipgloss.NewStyle().Width(descW).Render(e[1]), "\n")
 			for i, wl := range wrapped {
-				term := ""
-				if i == 0 {
-					term = e[0]
+				if i > 0 {
+					term = ""
 				}
-				lines = append(lines, "  "+common.Fit(term, termW)+" "+strings.TrimRight(wl, " "))
+				lines = append(lines, "  "+s.Bold.Render(common.Fit(term, termW))+"  "+strings.TrimRight(wl, " "))
 			}
 		}
 	}
-	maxTop := max(0, len(lines)-h)
-	a.helpTop = min(a.helpTop, maxTop)
-	lines = lines[a.helpTop:]
+	return a.scrolled(lines, h)
+}
+
+// scrolled is the h lines of an overlay from its scroll position.
+func (a *App) scrolled(lines []string, h int) string {
+	a.overlayTop = min(a.overlayTop, max(0, len(lines)-h))
+	lines = lines[a.overlayTop:]
 	if len(lines) > h {
 		lines = lines[:h]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// warner is the active tab's warnings, or nil for a tab that checks no
+// thresholds.
+func (a *App) warner() common.Warner {
+	w, _ := a.tabs[a.active].c.(common.Warner)
+	return w
+}
+
+// warningsView is the overlay of the w key: every warning of the active
+// tab, most severe first, each wrapped to the width.
+func (a *App) warningsView(h int) string {
+	s := a.ctx.Styles
+	tab := a.tabs[a.active]
+	lines := []string{s.Title.Render("vitals warnings — "+tab.name+" tab") + s.Faint.Render("  (Esc or w closes, arrows scroll)"), ""}
+	var alerts []common.Alert
+	if w := a.warner(); w != nil {
+		alerts = common.MostSevereFirst(w.Warnings())
+	}
+	if len(alerts) == 0 {
+		lines = append(lines, s.OK.Render("no threshold crossed"))
+	}
+	wrap := lipgloss.NewStyle().Width(max(10, a.width-4))
+	for _, al := range alerts {
+		style := s.Warning
+		if al.Severity == common.Critical {
+			style = s.Danger
+		}
+		for i, wl := range strings.Split(wrap.Render(al.Text), "\n") {
+			mark := "    "
+			if i == 0 {
+				mark = "  ! "
+			}
+			lines = append(lines, style.Render(mark+strings.TrimRight(wl, " ")))
+		}
+	}
+	return a.scrolled(lines, h)
 }
 
 // snapSeq is the sequence number of the snapshot on screen (0 before the

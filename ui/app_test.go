@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -117,12 +120,20 @@ func TestCPUTabContent(t *testing.T) {
 			t.Errorf("screen lacks %q", want)
 		}
 	}
-	// Thresholds said in words.
-	for _, want := range []string{"load 3.50 > 0.7 × 3 CPUs", "run queue 4 > 3 CPUs", "context switches 15.2k/s", "iowait 25.0%", "CPU pressure 12.50%"} {
+	// Thresholds said in words: the most severe on screen, all in the
+	// w list.
+	for _, want := range []string{"run queue 4 > 3 CPUs", "D state: postgres", "iowait 25.0%", "+3 more (w)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no warning %q", want)
 		}
 	}
+	press(a, "w")
+	for _, want := range []string{"load 3.50 > 0.7 × 3 CPUs", "run queue 4 > 3 CPUs", "context switches 15.2k/s", "iowait 25.0%", "CPU pressure 12.50%"} {
+		if !strings.Contains(screen(a), want) {
+			t.Errorf("w list lacks %q", want)
+		}
+	}
+	press(a, "esc")
 	// nginx (97.5 %CPU) is sorted above postgres (12 %).
 	if strings.Index(s, "nginx: worker") > strings.Index(s, "postgres: checkpointer") {
 		t.Error("table not sorted by %CPU descending")
@@ -187,7 +198,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 		t.Fatalf("help cannot be scrolled to the end: %s", page)
 	}
 	press(a, "esc")
-	if a.help {
+	if a.overlay != noOverlay {
 		t.Fatal("Esc did not close help")
 	}
 
@@ -228,14 +239,14 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 // Every size from a tiny pane to a large one: exactly height lines, none
 // wider than the terminal, no panic — on every tab and in the help.
 func TestSizeMatrix(t *testing.T) {
-	widths := []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250}
-	heights := []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70}
+	widths, heights := uitest.Widths, uitest.Heights
 	for _, noColor := range []bool{false, true} {
 		a := newTestApp(t, noColor, 80, 24)
 		for _, w := range widths {
 			for _, h := range heights {
 				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
-				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }} {
+				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") },
+					func() { press(a, "1", "w") }, func() { press(a, "esc", "g") }, func() { press(a, "2", "g") }} {
 					view()
 					uitest.CheckSize(t, "app", a.render(), w, h)
 				}
@@ -329,5 +340,413 @@ func TestNumberKeysStopAtNine(t *testing.T) {
 	}
 	if len(tabs[9].number.Keys()) != 0 {
 		t.Error("the tenth tab has a number key")
+	}
+}
+
+// republish puts a new sample in the store with the processes changed by
+// edit, and delivers it as the program would.
+func republish(a *App, edit func(procs []model.Process) []model.Process) {
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		next.Processes = edit(slices.Clone(next.Processes))
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{}) // the coalescing window ends
+}
+
+// goIdle republishes with process pid using no CPU.
+func goIdle(a *App, pid int32) {
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range ps {
+			if ps[i].PID == pid {
+				ps[i].CPUPct = 0
+			}
+		}
+		return ps
+	})
+}
+
+// selectedLine is the table row drawn in reverse video, as plain text.
+func selectedLine(t *testing.T, a *App) string {
+	t.Helper()
+	for _, l := range strings.Split(a.render(), "\n") {
+		if strings.Contains(l, "\x1b[7m") && !strings.Contains(l, "CPU ") {
+			return ansi.Strip(l)
+		}
+	}
+	t.Fatalf("no highlighted row:\n%s", screen(a))
+	return ""
+}
+
+// Issue #12 item 1, through the program: a cursor key does not pin the
+// cursor to a process; only F follows one, with a visible mark, and a
+// followed process that exits is said once and the cursor goes to the top.
+func TestTableKeepsItsPlaceAndFollowsOnlyWithF(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	press(a, "home", "down") // row 1: postgres (12 %)
+	if !strings.Contains(selectedLine(t, a), "postgres") {
+		t.Fatalf("down selected %q", selectedLine(t, a))
+	}
+	// postgres goes idle and sinks; the cursor stays on row 1, now mallory.
+	goIdle(a, 777)
+	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
+		t.Fatalf("after the re-sort the highlight is on %q, want row 1 (mallory)", got)
+	}
+	// F follows mallory across a re-sort, marked on the status line.
+	press(a, "F")
+	if !strings.Contains(screen(a), "FOLLOW 666") {
+		t.Fatalf("no FOLLOW mark:\n%s", screen(a))
+	}
+	goIdle(a, 666)
+	if got := selectedLine(t, a); !strings.Contains(got, "mallory") {
+		t.Fatalf("following: highlight on %q, want mallory", got)
+	}
+	// mallory exits: said once, cursor back on the top row, mark gone.
+	republish(a, func(ps []model.Process) []model.Process {
+		return slices.DeleteFunc(ps, func(p model.Process) bool { return p.PID == 666 })
+	})
+	s := screen(a)
+	if !strings.Contains(s, "followed process 666") || !strings.Contains(s, "exited") || strings.Contains(s, "FOLLOW") {
+		t.Fatalf("exit of the followed process not said:\n%s", s)
+	}
+	if got := selectedLine(t, a); !strings.Contains(got, "nginx") {
+		t.Fatalf("after the exit the highlight is on %q, want the top row", got)
+	}
+	press(a, "down")
+	republish(a, func(ps []model.Process) []model.Process { return ps })
+	if strings.Contains(screen(a), "exited") {
+		t.Fatal("the exit is said again")
+	}
+}
+
+// tableHeader is the process table's header on screen: the line with the
+// sort arrow that is not the status line.
+func tableHeader(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if (strings.Contains(l, "▼") || strings.Contains(l, "▲")) && !strings.Contains(l, "sorted by") {
+			return l
+		}
+	}
+	return ""
+}
+
+// markedTitle is the header word the sort arrow ends (shortened to keep
+// the arrow in a narrow column; empty for a one-cell column).
+func markedTitle(header string) string {
+	i := strings.IndexAny(header, "▼▲")
+	if i < 0 {
+		return ""
+	}
+	word := header[:i]
+	if j := strings.LastIndexByte(word, ' '); j >= 0 {
+		word = word[j+1:]
+	}
+	if word == "" {
+		return "S" // the one-cell state column shows only the arrow
+	}
+	return word
+}
+
+// sortedBy is the sort column's title from the status line.
+func sortedBy(s string) string {
+	_, after, ok := strings.Cut(s, "sorted by ")
+	if !ok {
+		return ""
+	}
+	title, _, _ := strings.Cut(after, " ")
+	return title
+}
+
+// Issue #12 item 3: at every width of the size matrix, on every tab with
+// a process table and for every sort column, the header shows the column
+// the table is sorted by (at 40x12 the CPU table used to lose %CPU while
+// "sorted by %CPU" showed) and COMMAND keeps its minimum width.
+func TestColumnPriorityKeepsSortColumn(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	for _, tab := range []string{"1", "2", "3"} {
+		if tab == "3" {
+			a.store.Update(func(next *model.Sample, _ *model.History) {
+				next.Cache = &model.Cache{Source: "ebpf", Feature: model.Feature{Tier: "tp_btf"}}
+			})
+			a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+			a.Update(coalescedMsg{})
+		}
+		press(a, tab, "f6", "home", "enter")
+		seen := map[string]bool{}
+		for {
+			a.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+			title := sortedBy(screen(a))
+			if title == "" || seen[title] {
+				break
+			}
+			seen[title] = true
+			for _, w := range uitest.Widths {
+				if w < minWidth {
+					continue
+				}
+				a.Update(tea.WindowSizeMsg{Width: w, Height: 24})
+				s := screen(a)
+				h := tableHeader(s)
+				if h == "" {
+					t.Fatalf("tab %s sorted by %s at %dx24: no table header\n%s", tab, title, w, s)
+				}
+				if marked := markedTitle(h); marked == "" || !strings.HasPrefix(title, marked) {
+					t.Errorf("tab %s sorted by %s at %dx24: header %q", tab, title, w, h)
+				}
+				if i := strings.Index(h, "COMMAND"); title != "COMMAND" && w >= 60 && (i < 0 || w-utf8.RuneCountInString(h[:i]) < 16) {
+					t.Errorf("tab %s sorted by %s at %dx24: COMMAND narrower than 16 in %q", tab, title, w, h)
+				}
+			}
+			press(a, ">")
+		}
+		if len(seen) < 5 {
+			t.Errorf("tab %s: only %d sort columns tried", tab, len(seen))
+		}
+	}
+}
+
+// Issue #12 item 2: at 80x24 the warnings are one a line, most severe
+// first, in a fixed area ending "+N more (w)", and w lists them all.
+func TestWarningsAreaAndList(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	s := screen(a)
+	lines := strings.Split(s, "\n")
+	var area []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "! ") {
+			area = append(area, l)
+		}
+	}
+	// The fixture crosses six thresholds: saturation first (run queue,
+	// the postgres in D state), the rules of thumb (load) after.
+	if len(area) != 2 || !strings.HasPrefix(area[0], "! run queue 4 > 3 CPUs") || !strings.HasPrefix(area[1], "! D state: postgres") ||
+		!strings.HasSuffix(strings.TrimRight(area[1], " "), "+4 more (w)") {
+		t.Fatalf("warnings area %q", area)
+	}
+	// The iowait demo: iowait, D state and load; D state is on screen.
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		cpu := *next.CPU
+		cpu.ProcsRunning, cpu.CtxtPerS, cpu.PSI = 1, model.Known(100), nil
+		next.CPU = &cpu
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{})
+	if s := screen(a); !strings.Contains(s, "! D state: postgres") || !strings.Contains(s, "! iowait 25.0%") || !strings.Contains(s, "+1 more (w)") {
+		t.Fatalf("iowait demo at 80x24:\n%s", s)
+	}
+	press(a, "w")
+	s = screen(a)
+	for _, want := range []string{"warnings — CPU tab", "! D state: postgres", "! iowait 25.0%", "! load 3.50 > 0.7 × 3 CPUs"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("w list lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Index(s, "D state") > strings.Index(s, "load 3.50") {
+		t.Error("w list not most severe first")
+	}
+	press(a, "esc")
+	if a.overlay != noOverlay || !strings.Contains(screen(a), "%CPU") {
+		t.Fatal("Esc did not close the warnings list")
+	}
+	press(a, "?")
+	if !strings.Contains(screen(a), "all warnings, worst first") {
+		t.Error("help does not list w")
+	}
+}
+
+// manyProcesses republishes with n more processes, so the table can fill
+// the screen.
+func manyProcesses(a *App, n int) {
+	republish(a, func(ps []model.Process) []model.Process {
+		for i := range n {
+			var p model.Process
+			p.PID, p.User, p.Comm, p.Cmdline, p.State, p.CPUPct = int32(5000+i), "svc", "worker", "worker --id "+itoa(i), "S", float64(i%7)
+			ps = append(ps, p)
+		}
+		return ps
+	})
+}
+
+// processRows counts the table's rows on screen: the lines between its
+// header and its status line.
+func processRows(s string) int {
+	lines := strings.Split(s, "\n")
+	head, status := -1, -1
+	for i, l := range lines {
+		if head < 0 && strings.Contains(l, "PID") && strings.Contains(l, "COMMAND") {
+			head = i
+		}
+		if strings.Contains(l, "sorted by") {
+			status = i
+		}
+	}
+	if head < 0 || status < head {
+		return 0
+	}
+	n := 0
+	for _, l := range lines[head+1 : status] {
+		if strings.TrimSpace(l) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Issue #12 item 3: at 80x24 the CPU tab shows at least 12 process rows
+// (charts fold by height, g brings them back), and the per-CPU meters are
+// packed several a line instead of hiding CPUs.
+func TestCPUTabAt80x24KeepsTwelveRows(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	manyProcesses(a, 40)
+	s := screen(a)
+	if n := processRows(s); n < 12 {
+		t.Fatalf("%d process rows at 80x24, want at least 12:\n%s", n, s)
+	}
+	// Four CPUs in two lines of two meters, halves side by side as in
+	// htop's two-column meters.
+	if !regexp.MustCompile(`(?m)^0 +\[.*%\s+2 +\[ offline`).MatchString(s) || !regexp.MustCompile(`(?m)^1 +\[.*%\s+3 +\[`).MatchString(s) {
+		t.Errorf("per-CPU meters not packed two a line:\n%s", s)
+	}
+	if strings.Contains(s, "CPU busy %") {
+		t.Errorf("charts drawn at the cost of table rows:\n%s", s)
+	}
+	press(a, "g")
+	if s := screen(a); !strings.Contains(s, "CPU busy %") || processRows(s) < 3 {
+		t.Fatalf("g did not show the charts:\n%s", s)
+	}
+	press(a, "g")
+	if s := screen(a); strings.Contains(s, "CPU busy %") || processRows(s) < 12 {
+		t.Fatalf("second g did not hide the charts:\n%s", s)
+	}
+	press(a, "?")
+	if !strings.Contains(screen(a), "show/hide the charts") {
+		t.Error("help does not list g")
+	}
+	press(a, "esc")
+	// At 160x48 the charts are on by default, and g hides them.
+	a.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	press(a, "g", "g")
+	if s := screen(a); !strings.Contains(s, "CPU busy %") || processRows(s) < 12 {
+		t.Fatalf("160x48:\n%s", s)
+	}
+}
+
+// 64 CPUs at 80x24: every CPU is on screen, none hidden.
+func TestManyCPUsArePackedNotHidden(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	a.store.Update(func(next *model.Sample, _ *model.History) {
+		cpu := *next.CPU
+		cpu.PerCPU = nil
+		for i := range 64 {
+			cpu.PerCPU = append(cpu.PerCPU, model.PerCPU{ID: i, Online: true, CPUPercent: model.CPUPercent{User: float64(i), Idle: 100 - float64(i)}})
+		}
+		cpu.Count, cpu.Online = 64, 64
+		next.CPU = &cpu
+	})
+	manyProcesses(a, 40)
+	s := screen(a)
+	if strings.Contains(s, "hidden") || !strings.Contains(s, "cpu 0-63") || processRows(s) < 12 {
+		t.Fatalf("64 CPUs at 80x24:\n%s", s)
+	}
+	for _, w := range []int{120, 200} {
+		a.Update(tea.WindowSizeMsg{Width: w, Height: 50})
+		s := screen(a)
+		if strings.Contains(s, "hidden") || !strings.Contains(s, "63 [") {
+			t.Fatalf("64 CPUs at %dx50: not all meters drawn\n%s", w, s)
+		}
+	}
+}
+
+// helpLines is every line of the help overlay of the active tab, scrolled
+// through to the end.
+func helpLines(a *App) []string {
+	press(a, "?", "home")
+	var out []string
+	for range 40 {
+		page := strings.Split(screen(a), "\n")
+		out = append(out, page[2:len(page)-1]...)
+		before := a.overlayTop
+		press(a, "pgdown")
+		if a.overlayTop == before {
+			break
+		}
+	}
+	press(a, "esc")
+	return out
+}
+
+// Issue #12 item 9: in the help, a term and its meaning never run
+// together ("faults major page faults…"), no term is cut, and the Memory
+// tab lists its table's keys on every panel.
+func TestHelpTermsStandApartAndMemoryListsTableKeys(t *testing.T) {
+	a := newTestApp(t, true, 80, 24)
+	for _, tab := range []string{"1", "2", "3"} {
+		press(a, tab)
+		explain := false
+		lines := helpLines(a)
+		for i, l := range lines {
+			if strings.Contains(l, "What the numbers mean") {
+				explain = true
+				continue
+			}
+			cells := []rune(l + "                ")
+			if !explain || strings.TrimSpace(string(cells[2:14])) == "" {
+				continue
+			}
+			if strings.Contains(string(cells[2:14]), "…") {
+				t.Errorf("tab %s: term cut: %q", tab, l)
+			}
+			// The meaning starts two blank cells after the term column;
+			// a longer term has its line to itself, its meaning below.
+			termOnly := i+1 < len(lines) && strings.TrimSpace(string([]rune(lines[i+1] + "              ")[2:14])) == ""
+			if (cells[14] != ' ' || cells[15] != ' ') && !termOnly {
+				t.Errorf("tab %s: term and meaning run together: %q", tab, l)
+			}
+		}
+	}
+	press(a, "2", "v")
+	help := strings.Join(helpLines(a), "\n")
+	for _, want := range []string{"sort: column to the left", "filter: name", "send a signal", "view: processes"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("Memory help on the cgroups panel lacks %q", want)
+		}
+	}
+}
+
+// Issue #12 item 9: the all line's % is the chart's busy (100 − idle −
+// iowait), and the help says so; the load chart names the CPU count from
+// the sample, "–" before the first CPU sample rather than "1 CPUs".
+func TestBusyAgreesAndLoadChartCountsCPUs(t *testing.T) {
+	a := newTestApp(t, true, 160, 48)
+	s := screen(a)
+	// The fixture: user 30 + nice 2 + system 10 + irq 1 + softirq 2 = 45
+	// busy; iowait 25; idle 30.
+	if !regexp.MustCompile(`(?m)^all +\[.*\] +45\.0%`).MatchString(s) {
+		t.Errorf("all line's %% is not busy (45.0):\n%s", s)
+	}
+	if !strings.Contains(s, "CPU busy % (100 − idle − iowait)") || !strings.Contains(s, "load 1m vs 3 CPUs") {
+		t.Errorf("chart titles:\n%s", s)
+	}
+	help := strings.Join(helpLines(a), " ")
+	if !strings.Contains(help, "busy = 100 − idle − iowait") {
+		t.Errorf("help does not say what the bars' %% is")
+	}
+	// The first interval: no CPU sample yet (and so no history).
+	store := model.NewStore(model.Host{}, 1, 600)
+	store.Update(func(next *model.Sample, _ *model.History) { next.Time = fixedNow })
+	a = New(a.ctx, store, Options{Interval: time.Second})
+	a.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	a.Update(common.SnapshotMsg{Snap: store.Snapshot()})
+	if s := screen(a); !strings.Contains(s, "load 1m vs – CPUs") || strings.Contains(s, "vs 1 CPUs") {
+		t.Errorf("first interval:\n%s", s)
+	}
+	// A 2-CPU machine's first CPU sample.
+	a.store.Update(func(next *model.Sample, h *model.History) {
+		next.CPU = &model.CPU{Count: 2, Online: 2, PerCPU: []model.PerCPU{{ID: 0, Online: true}, {ID: 1, Online: true}}}
+		h.Record(model.SeriesCPUBusy, fixedNow.Add(time.Second), 10)
+	})
+	a.Update(common.SnapshotMsg{Snap: a.store.Snapshot()})
+	a.Update(coalescedMsg{})
+	if s := screen(a); !strings.Contains(s, "load 1m vs 2 CPUs") {
+		t.Errorf("2 CPUs:\n%s", s)
 	}
 }

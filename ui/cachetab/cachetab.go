@@ -26,22 +26,28 @@ type Tab struct {
 	counts map[int32]*model.CacheProcess
 	rows   []model.Process
 
-	// files shows pcstat for the selected process in the lower half.
-	files    bool
-	filesKey key.Binding
+	// files shows pcstat in the lower half for filesOf: the process
+	// selected when f was pressed or the cursor last moved, kept while the
+	// list re-sorts under the cursor.
+	files     bool
+	filesOf   model.ProcKey
+	filesComm string
+	filesKey  key.Binding
 }
 
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	t := &Tab{counts: map[int32]*model.CacheProcess{},
 		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
-	t.Base = tabbase.New(ctx, t.columns(), "hits", kill)
+	// Misses first: the process making the cache miss is the culprit of a
+	// cold read (cachetop sorts by HITS, one key away with <).
+	t.Base = tabbase.New(ctx, t.columns(), "misses", kill)
 	return t
 }
 
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
-	return t.KeyHelpWith(t.filesKey)
+	return t.KeyHelpWith(t.filesKey, t.ChartsBinding())
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -54,11 +60,8 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 // pcstat for the selected process while the files panel is open.
 func (t *Tab) Demand() model.DemandSet {
 	d := model.DemandSet{IO: true}
-	if !t.files {
-		return d
-	}
-	if k, ok := t.Table.Selected(); ok {
-		d.FilesOf = k
+	if t.files && t.filesOf != (model.ProcKey{}) {
+		d.FilesOf = t.filesOf
 	}
 	return d
 }
@@ -70,11 +73,47 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		t.join()
 		return nil
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && !t.Table.Capturing() && key.Matches(k, t.filesKey) {
-		t.files = !t.files
+	if t.ToggleCharts(msg) {
 		return nil
 	}
-	return t.Table.Update(msg)
+	if k, ok := msg.(tea.KeyPressMsg); ok && !t.Table.Capturing() && key.Matches(k, t.filesKey) {
+		t.files = !t.files
+		t.pickFiles()
+		return nil
+	}
+	cmd := t.Table.Update(msg)
+	switch msg.(type) {
+	case tea.KeyPressMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
+		t.pickFiles() // the user moved the cursor (or sorted)
+	}
+	return cmd
+}
+
+// pickFiles makes the selected process the one whose files are shown.
+func (t *Tab) pickFiles() {
+	k, ok := t.Table.Selected()
+	if !ok {
+		t.filesOf, t.filesComm = model.ProcKey{}, ""
+		return
+	}
+	t.filesOf = k
+	for i := range t.rows {
+		if t.rows[i].Key() == k {
+			t.filesComm = model.Sanitize(t.rows[i].Comm)
+		}
+	}
+}
+
+// running reports whether the process k is in the snapshot on screen.
+func (t *Tab) running(k model.ProcKey) bool {
+	if s := t.Sample(); s != nil {
+		for i := range s.Processes {
+			if s.Processes[i].Key() == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // join lists every process with this interval's cachetop counts (none for
@@ -117,23 +156,23 @@ func (t *Tab) count(p *model.Process) *model.CacheProcess {
 func (t *Tab) columns() []proctable.Column {
 	// The counts live in t.counts, not in model.Process, so each getter
 	// looks the row up there.
-	pages := func(id, title, help string, get func(*model.CacheProcess) uint64) proctable.Column {
+	pages := func(id, title string, priority int, help string, get func(*model.CacheProcess) uint64) proctable.Column {
 		return proctable.Numeric(id, title, 8, func(p *model.Process) uint64 { return get(t.count(p)) },
-			func(v uint64) string { return common.Count(float64(v)) }, help)
+			func(v uint64) string { return common.Count(float64(v)) }, help).WithPriority(priority)
 	}
 	return []proctable.Column{
 		proctable.PIDColumn().WithHelp("process id"),
 		proctable.UserColumn().WithHelp("user of the process"),
-		pages("hits", "HITS", "pages read in this interval that were already in the page cache (accessed − misses)",
+		pages("hits", "HITS", 2, "pages read in this interval that were already in the page cache (accessed − misses)",
 			func(c *model.CacheProcess) uint64 { return c.Hits }),
-		pages("misses", "MISSES", "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
+		pages("misses", "MISSES", 1, "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
 			func(c *model.CacheProcess) uint64 { return c.Misses }),
-		pages("dirties", "DIRTIES", "pages the process wrote into the page cache (dirtied) in this interval",
+		pages("dirties", "DIRTIES", 3, "pages the process wrote into the page cache (dirtied) in this interval",
 			func(c *model.CacheProcess) uint64 { return c.Dirties }),
 		proctable.OptNumeric("readhit", "READ_HIT%", 10, 1, func(p *model.Process) model.Float { return t.count(p).ReadHitPct },
-			"hits / pages read: the share of its reads the cache served (– when it read nothing)"),
+			"hits / pages read: the share of its reads the cache served (– when it read nothing)").WithPriority(2),
 		proctable.OptNumeric("writehit", "WRITE_HIT%", 11, 1, func(p *model.Process) model.Float { return t.count(p).WriteHitPct },
-			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"),
+			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates").WithPriority(5),
 		// By name, not command line: an exited process's command line is
 		// made up ("[comm] (exited)").
 		proctable.CommandColumn().WithHelp("command line; [comm] (exited) when the process ended before the interval's counts were read").
@@ -167,7 +206,9 @@ func (t *Tab) View() string {
 			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
 			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
 			l("   buffers ")+common.Bytes(sys.BuffersBytes)+l("  cached ")+common.Bytes(sys.CachedBytes))
-		if ch := min(8, max(5, t.Height/4)); t.Height-len(lines) >= ch+6 {
+		const tableFrame = 2 // header and status line
+		room := t.Height - len(lines) - (tabbase.MinTableRows + tableFrame)
+		if ch := t.ChartLines(room, t.Height-len(lines)-6, min(8, max(5, t.Height/4))); ch > 0 {
 			// Misses are recorded every interval; the hit ratio only
 			// when there were reads.
 			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesCacheMisses, ch, func() string { return t.charts(ch) }))
@@ -191,19 +232,25 @@ func (t *Tab) View() string {
 // largest share in the page cache first.
 func (t *Tab) filesView(c *model.Cache, h int) []string {
 	s := t.Ctx.Styles
-	k, ok := t.Table.Selected()
-	if !ok {
+	k := t.filesOf
+	if k == (model.ProcKey{}) {
 		return []string{s.Faint.Render("files: select a process")}
 	}
+	who := strconv.Itoa(int(k.PID)) + " (" + t.filesComm + ")"
 	if c == nil || c.Files == nil || c.Files.PID != k.PID {
-		return []string{s.Faint.Render("files of " + strconv.Itoa(int(k.PID)) + ": reading (next refresh)…")}
+		if !t.running(k) {
+			// It will never be read: say so rather than wait.
+			return []string{s.Warning.Render("files of " + who + ": the process exited")}
+		}
+		return []string{s.Faint.Render("files of " + who + ": reading (next refresh)…")}
 	}
 	f := c.Files
 	head := s.Bold.Render("open files of "+strconv.Itoa(int(f.PID))) + s.Faint.Render(" in the page cache, via "+f.Method)
 	if f.Reason != "" {
 		head += s.Warning.Render("  " + model.Sanitize(f.Reason))
 	}
-	out := []string{head, s.TableHeader.Render(common.FitRight("SIZE", 8) + common.FitRight("CACHED", 9) + common.FitRight("CACHED%", 8) + common.FitRight("DIRTY", 8) + "  PATH")}
+	tbl := t.filesTable()
+	out := []string{head, tbl.Header(s.TableHeader)}
 	for _, fr := range f.Files {
 		if len(out) >= h {
 			break
@@ -212,13 +259,24 @@ func (t *Tab) filesView(c *model.Cache, h int) []string {
 		if fr.Pages > 0 {
 			pct = common.Pct(float64(fr.CachedPages) * 100 / float64(fr.Pages))
 		}
-		out = append(out, common.FitRight(common.Bytes(fr.SizeBytes), 8)+common.FitRight(common.Bytes(fr.CachedPages*4096), 9)+
-			common.FitRight(pct, 8)+common.FitRight(common.Bytes(fr.DirtyPages*4096), 8)+"  "+model.Sanitize(fr.Path))
+		out = append(out, tbl.Row(common.Bytes(fr.SizeBytes), common.Bytes(fr.CachedPages*4096), pct,
+			common.Bytes(fr.DirtyPages*4096), model.Sanitize(fr.Path)))
 	}
 	if len(f.Files) == 0 && len(out) < h {
 		out = append(out, s.Faint.Render("no open regular files"))
 	}
 	return out
+}
+
+// filesTable lays the files panel out as pcstat: sizes, then the path in
+// the width left.
+func (t *Tab) filesTable() *common.TextTable {
+	return common.NewTextTable(t.Width, 4,
+		common.TextCol{Title: "SIZE", Width: 7, Right: true, Priority: 2},
+		common.TextCol{Title: "CACHED", Width: 7, Right: true, Priority: 1},
+		common.TextCol{Title: "CACHED%", Width: 7, Right: true, Priority: 1},
+		common.TextCol{Title: "DIRTY", Width: 7, Right: true, Priority: 3},
+		common.TextCol{Title: "PATH", Width: 12})
 }
 
 // otherTiers says briefly why faster tiers are not in use.
@@ -260,7 +318,7 @@ func (t *Tab) Explain() [][2]string {
 		{"hits", "accesses − misses; hit ratio = hits / accesses"},
 		{"dirties", "pages written into the page cache"},
 		{"not seen", "reads through already-mapped pages (mmap: watch major faults on the Memory tab instead), tmpfs and direct I/O bypass the page-cache read path"},
-		{"buffers cached", "Buffers and Cached from /proc/meminfo"},
+		{"buffers, cached", "Buffers and Cached from /proc/meminfo"},
 		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},
 	}
 	// The tier report, as vitals probes prints it.

@@ -1,6 +1,7 @@
 package cachetab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,8 @@ func TestEBPFView(t *testing.T) {
 			t.Errorf("lacks %q", want)
 		}
 	}
-	if strings.Index(v, "nginx") > strings.Index(v, "postgres") {
-		t.Error("not sorted by HITS like cachetop")
+	if strings.Index(v, "postgres") > strings.Index(v, "nginx") {
+		t.Error("not sorted by MISSES")
 	}
 	if strings.Contains(tab.View(), "\x1b[31m]") {
 		t.Error("process name reached the terminal raw")
@@ -104,7 +105,7 @@ func TestSizes(t *testing.T) {
 
 func TestFilesPanel(t *testing.T) {
 	c := ebpfCache()
-	c.Files = &model.ProcessFiles{PID: 200, Method: "cachestat", Files: []model.FileResidency{
+	c.Files = &model.ProcessFiles{PID: 100, Method: "cachestat", Files: []model.FileResidency{
 		{Path: "/var/log/big.log", SizeBytes: 8 << 20, Pages: 2048, CachedPages: 1024, DirtyPages: 16},
 		{Path: "/tmp/evil\x1b[2J", SizeBytes: 4096, Pages: 1, CachedPages: 1},
 	}}
@@ -114,16 +115,114 @@ func TestFilesPanel(t *testing.T) {
 	}
 	tab.Update(uitest.Key("f"))
 	tab.View()
-	if d := tab.Demand(); d.FilesOf.PID != 200 {
-		t.Fatalf("demand %+v, want the selected process (200, top by HITS)", d)
+	if d := tab.Demand(); d.FilesOf.PID != 100 {
+		t.Fatalf("demand %+v, want the selected process (100, top by MISSES)", d)
 	}
 	v := ansi.Strip(tab.View())
-	for _, want := range []string{"open files of 200", "via cachestat", "/var/log/big.log", "50.0", "8.0M", `/tmp/evil\e[2J`} {
+	for _, want := range []string{"open files of 100", "via cachestat", "/var/log/big.log", "50.0", "8.0M", `/tmp/evil\e[2J`} {
 		if !strings.Contains(v, want) {
 			t.Errorf("lacks %q:\n%s", want, v)
 		}
 	}
 	if strings.Contains(tab.View(), "evil\x1b[2J") {
 		t.Error("file name reached the terminal raw")
+	}
+}
+
+// Issue #12 item 4: during a cold read the process missing the cache is
+// on top by default (MISSES descending); HITS, cachetop's order, is one
+// key away.
+func TestDefaultOrderShowsTheMissingProcessFirst(t *testing.T) {
+	c := ebpfCache()
+	for i := 0; i < 30; i++ { // busy readers that hit the cache
+		c.Processes = append(c.Processes, model.CacheProcess{PID: int32(1000 + i), User: "www", Comm: "reader", Hits: uint64(20000 + i)})
+	}
+	tab := newTab(c, 80, 24)
+	v := ansi.Strip(tab.View())
+	rows := strings.Split(v, "\n")
+	var first string
+	for i, l := range rows {
+		if strings.Contains(l, "PID") && strings.Contains(l, "COMMAND") {
+			first = rows[i+1]
+			break
+		}
+	}
+	if !strings.Contains(first, "postgres") || !strings.Contains(v, "sorted by MISSES ▼") {
+		t.Fatalf("first row %q, want the 4500-miss postgres; view:\n%s", first, v)
+	}
+	tab.Update(uitest.Key("<"))
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "sorted by HITS ▼") || !strings.Contains(v, "1029 www          20.0k") {
+		t.Fatalf("< did not sort by HITS:\n%s", v)
+	}
+}
+
+// Issue #12 item 9: at every size of the size matrix the columns of the
+// process table and of the open-files panel are separated by a blank cell.
+func TestTablesColumnsStaySeparated(t *testing.T) {
+	c := ebpfCache()
+	c.Files = &model.ProcessFiles{PID: 100, Method: "cachestat", Files: []model.FileResidency{
+		{Path: "/var/lib/postgresql/base/16384/2619", SizeBytes: 1 << 40, Pages: 1 << 28, CachedPages: 1 << 27, DirtyPages: 1 << 20},
+	}}
+	tab := newTab(c, 80, 24)
+	tab.Update(uitest.Key("f"))
+	for _, w := range uitest.Widths {
+		for _, h := range uitest.Heights {
+			tab.SetSize(w, h)
+			lines := strings.Split(tab.View(), "\n")
+			// Each table: its header and the rows up to the next block
+			// (the status line, the files heading, the files' header).
+			block := func(i int, gaps []int, label string) {
+				end := i + 1
+				for end < len(lines) {
+					l := ansi.Strip(lines[end])
+					if strings.Contains(l, "sorted by") || strings.Contains(l, "open files of") || strings.Contains(l, "CACHED%") || strings.TrimSpace(l) == "" {
+						break
+					}
+					end++
+				}
+				uitest.CheckSeparated(t, fmt.Sprintf("%s at %dx%d", label, w, h), lines[i:end], gaps)
+			}
+			for i, l := range lines {
+				switch plain := ansi.Strip(l); {
+				case strings.Contains(plain, "PID") && strings.Contains(plain, "USER"):
+					block(i, tab.Table.Gaps(), "processes")
+				case strings.Contains(plain, "CACHED%"):
+					block(i, tab.filesTable().Gaps(), "files")
+				}
+			}
+		}
+	}
+}
+
+// Issue #12 item 9: f on a process that exited says so instead of
+// "reading (next refresh)…" forever, and the files panel keeps its
+// process while the list re-sorts.
+func TestFilesOfAnExitedProcess(t *testing.T) {
+	tab := newTab(ebpfCache(), 120, 30)
+	// [cat] (pid 300) is only in the interval's counts: it has exited.
+	tab.Update(uitest.Key("end"))
+	if k, _ := tab.Table.Selected(); k.PID != 300 {
+		t.Fatalf("end selected %d, want the exited 300", k.PID)
+	}
+	tab.Update(uitest.Key("f"))
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, `files of 300 (cat\e[31m): the process exited`) || strings.Contains(v, "reading") {
+		t.Fatalf("f on an exited process:\n%s", v)
+	}
+	// A live process, then it exits before its files are read.
+	tab.Update(uitest.Key("home"))
+	if d := tab.Demand(); d.FilesOf.PID != 100 {
+		t.Fatalf("demand %+v, want 100", d)
+	}
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "files of 100 (postgres): reading") {
+		t.Fatalf("before the read:\n%s", v)
+	}
+	s := model.NewStore(model.Host{}, 1, 100)
+	s.Update(func(next *model.Sample, _ *model.History) {
+		next.Time, next.Cache = now, ebpfCache()
+		next.Processes = []model.Process{{ProcessIdentity: model.ProcessIdentity{PID: 200, User: "www", Comm: "nginx", Cmdline: "nginx: worker process"}}}
+	})
+	tab.Update(common.SnapshotMsg{Snap: s.Snapshot()})
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "files of 100 (postgres): the process exited") {
+		t.Fatalf("after the exit:\n%s", v)
 	}
 }

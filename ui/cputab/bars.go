@@ -1,7 +1,7 @@
 package cputab
 
 import (
-	"sort"
+	"math"
 	"strconv"
 	"strings"
 
@@ -21,21 +21,25 @@ type segment struct {
 
 func (t *Tab) segments() []segment {
 	s := t.Ctx.Styles
+	// The busy parts first, then iowait: the % after a bar is busy =
+	// 100 − idle − iowait (Busy, as the busy chart counts it), so
+	// it ends where the iowait part starts.
 	return []segment{
 		{"usr", "u", s.CPUUser, func(p model.CPUPercent) float64 { return p.User + p.Nice + p.Guest + p.GuestNice }},
 		{"sys", "s", s.CPUSystem, func(p model.CPUPercent) float64 { return p.System }},
-		{"wa", "w", s.CPUIOWait, func(p model.CPUPercent) float64 { return p.IOWait }},
 		{"irq", "i", s.CPUIRQ, func(p model.CPUPercent) float64 { return p.IRQ + p.SoftIRQ }},
 		{"st", "!", s.CPUSteal, func(p model.CPUPercent) float64 { return p.Steal }},
+		{"wa", "w", s.CPUIOWait, func(p model.CPUPercent) float64 { return p.IOWait }},
 	}
 }
 
-// bar draws "label [||||||   ] 42.0%" in exactly w cells.
-func (t *Tab) bar(label string, p model.CPUPercent, online bool, w int) string {
-	const labelW, pctW = 4, 6
+// bar draws "label[||||||   ] 42.0%" in exactly w cells, the label in
+// labelW cells.
+func (t *Tab) bar(label string, labelW int, p model.CPUPercent, online bool, w int) string {
+	const pctW = 6
 	inner := w - labelW - 2 - pctW - 1
 	if inner < 3 {
-		return common.Fit(label+" "+common.Pct(100-p.Idle)+"%", w)
+		return common.Fit(label+" "+common.Pct(p.Busy())+"%", w)
 	}
 	var b strings.Builder
 	b.WriteString(common.Fit(label, labelW))
@@ -62,28 +66,48 @@ func (t *Tab) bar(label string, p model.CPUPercent, online bool, w int) string {
 	}
 	b.WriteString(strings.Repeat(" ", inner-used))
 	b.WriteString("] ")
-	b.WriteString(common.FitRight(common.Pct(100-p.Idle)+"%", pctW))
+	b.WriteString(common.FitRight(common.Pct(p.Busy())+"%", pctW))
 	return b.String()
 }
 
-// barLayoutRows is how many rows the per-CPU bars need in at most maxRows,
-// using several columns when the terminal is wide.
-func (t *Tab) barLayoutRows(cpu *model.CPU, maxRows int) int {
-	rows, _ := t.barGrid(len(cpu.PerCPU), maxRows)
-	return rows
+// meterGrid is how the per-CPU meters are packed: cols meters of colW
+// cells a line, in rows lines; strip is set when even the narrowest
+// meters do not fit and each CPU is drawn as one cell.
+type meterGrid struct {
+	rows, cols, colW, labelW int
+	strip                    bool
 }
 
-// barGrid picks rows x cols for n bars: columns at least 28 cells wide, as
-// few rows as possible within maxRows. If they cannot all fit, the caller
-// shows the busiest ones.
-func (t *Tab) barGrid(n, maxRows int) (rows, cols int) {
-	if n == 0 {
-		return 0, 1
+// minMeterInner is the narrowest bar worth drawing inside a meter.
+const minMeterInner = 3
+
+// grid packs n meters into at most maxRows lines, as htop's one-, two-
+// and four-column CPU meters do: as few columns as fit them (a wide
+// meter reads better), more as the height shrinks; below the narrowest
+// meter, a strip of one cell per CPU. Nothing is hidden unless even the
+// strip does not fit.
+func (t *Tab) grid(percpu []model.PerCPU, maxRows int) meterGrid {
+	n := len(percpu)
+	if n == 0 || maxRows <= 0 || t.Width <= 0 {
+		return meterGrid{}
 	}
-	maxCols := max(1, t.Width/28)
-	cols = min(maxCols, max(1, (n+maxRows-1)/maxRows))
-	rows = (n + cols - 1) / cols
-	return min(rows, maxRows), cols
+	labelW := 2
+	for _, pc := range percpu {
+		labelW = max(labelW, len(strconv.Itoa(pc.ID))+1)
+	}
+	minColW := labelW + 2 + minMeterInner + 1 + 6 + 1
+	for cols := 1; t.Width/cols >= minColW; cols++ {
+		if rows := (n + cols - 1) / cols; rows <= maxRows {
+			return meterGrid{rows: rows, cols: cols, colW: t.Width / cols, labelW: labelW}
+		}
+	}
+	perLine := max(1, t.Width-stripLabelW)
+	return meterGrid{rows: min(maxRows, (n+perLine-1)/perLine), cols: perLine, strip: true}
+}
+
+// meterRows is how many lines the per-CPU meters need in at most maxRows.
+func (t *Tab) meterRows(cpu *model.CPU, maxRows int) int {
+	return t.grid(cpu.PerCPU, maxRows).rows
 }
 
 func (t *Tab) bars(cpu *model.CPU, rows int) []string {
@@ -98,39 +122,59 @@ func (t *Tab) bars(cpu *model.CPU, rows int) []string {
 		return out
 	}
 	out := []string{t.totalLine(cpu)}
-	perRows := rows - 1
-	if perRows <= 0 {
-		return out
+	g := t.grid(cpu.PerCPU, rows-1)
+	if g.strip {
+		return append(out, t.strip(cpu.PerCPU, g)...)
 	}
-	percpu := cpu.PerCPU
-	gridRows, cols := t.barGrid(len(percpu), perRows)
-	if shown := gridRows * cols; shown < len(percpu) {
-		// Not all fit: show the busiest, in CPU order, and say how many
-		// are hidden.
-		busiest := append([]model.PerCPU(nil), percpu...)
-		sort.SliceStable(busiest, func(i, j int) bool { return busiest[i].Busy() > busiest[j].Busy() })
-		busiest = busiest[:shown-1]
-		sort.Slice(busiest, func(i, j int) bool { return busiest[i].ID < busiest[j].ID })
-		hidden := len(percpu) - len(busiest)
-		percpu = busiest
-		defer func() {
-			out[len(out)-1] = common.Fit(out[len(out)-1], t.Width-24) +
-				t.Ctx.Styles.Faint.Render(" +"+strconv.Itoa(hidden)+" idler CPUs hidden")
-		}()
-	}
-	colW := t.Width / cols
-	for r := 0; r < gridRows; r++ {
+	for r := 0; r < g.rows; r++ {
 		var line strings.Builder
-		for c := 0; c < cols; c++ {
-			i := c*gridRows + r
-			if i >= len(percpu) {
+		for c := 0; c < g.cols; c++ {
+			i := c*g.rows + r
+			if i >= len(cpu.PerCPU) {
 				break
 			}
-			pc := percpu[i]
-			line.WriteString(t.bar(strconv.Itoa(pc.ID), pc.CPUPercent, pc.Online, colW-1))
+			pc := cpu.PerCPU[i]
+			line.WriteString(t.bar(strconv.Itoa(pc.ID), g.labelW, pc.CPUPercent, pc.Online, g.colW-1))
 			line.WriteString(" ")
 		}
 		out = append(out, line.String())
+	}
+	return out
+}
+
+// stripLabelW is the width of a strip line's "cpu 0-63 " label.
+const stripLabelW = 12
+
+// levels are the strip's cells by busy share: a block as high as the CPU
+// is busy.
+var levels = []string{" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"}
+
+// strip draws each CPU as one cell, for more CPUs than meters fit: the
+// block's height is how busy it is, · an offline CPU. Lines are labelled
+// with the CPU ids they hold.
+func (t *Tab) strip(percpu []model.PerCPU, g meterGrid) []string {
+	var out []string
+	for r := 0; r < g.rows; r++ {
+		lo := r * g.cols
+		hi := min(len(percpu), lo+g.cols)
+		if lo >= hi {
+			break
+		}
+		var cells strings.Builder
+		for _, pc := range percpu[lo:hi] {
+			if !pc.Online {
+				cells.WriteString("·")
+				continue
+			}
+			lvl := int(math.Round(pc.Busy() / 100 * float64(len(levels)-1)))
+			cells.WriteString(t.Ctx.Styles.CPUUser.Render(levels[max(0, min(lvl, len(levels)-1))]))
+		}
+		label := "cpu " + strconv.Itoa(percpu[lo].ID) + "-" + strconv.Itoa(percpu[hi-1].ID)
+		line := t.Label(common.Fit(label, stripLabelW-1)+" ") + cells.String()
+		if r == g.rows-1 && hi < len(percpu) {
+			line = common.Fit(line, t.Width-12) + t.Label(" +"+strconv.Itoa(len(percpu)-hi)+" CPUs")
+		}
+		out = append(out, line)
 	}
 	return out
 }
@@ -156,5 +200,5 @@ func (t *Tab) totalLine(cpu *model.CPU) string {
 	if barW < 24 {
 		barW = min(t.Width, 40)
 	}
-	return t.bar("all", cpu.Total, true, barW) + legend.String()
+	return t.bar("all", 4, cpu.Total, true, barW) + legend.String()
 }

@@ -7,19 +7,23 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/chart"
+	"github.com/vitals-dev/vitals/ui/common"
 )
 
 func (t *Tab) charts(cpu *model.CPU, h int) string {
 	s := t.Ctx.Styles
 	busy := t.Series(model.SeriesCPUBusy)
 	load := t.Series(model.SeriesLoad1)
-	ncpu := 1.0
-	if cpu != nil {
-		ncpu = float64(max(cpu.Online, 1))
-	}
-	cpus := make([]float64, len(load))
-	for i := range cpus {
-		cpus[i] = ncpu
+	// The CPU count is known from the first CPU sample on; before it
+	// (the first interval) the chart says "–" rather than guess.
+	ncpu, cpusLabel := 1.0, common.Dash
+	var cpus []float64
+	if cpu != nil && cpu.Online > 0 {
+		ncpu, cpusLabel = float64(cpu.Online), strconv.Itoa(cpu.Online)
+		cpus = make([]float64, len(load))
+		for i := range cpus {
+			cpus[i] = ncpu
+		}
 	}
 	loadMax := ncpu * 1.5
 	for _, v := range load {
@@ -38,7 +42,7 @@ func (t *Tab) charts(cpu *model.CPU, h int) string {
 		return left
 	}
 	right := chart.Render(chart.Spec{
-		Title: "load 1m vs " + strconv.Itoa(int(ncpu)) + " CPUs (thin line)", Width: rightW, Height: h, YMin: 0, YMax: loadMax,
+		Title: "load 1m vs " + cpusLabel + " CPUs (thin line)", Width: rightW, Height: h, YMin: 0, YMax: loadMax,
 		Lines: []chart.Line{
 			{Name: "cpus", Values: cpus, Thin: true},
 			{Name: "load", Values: load},

@@ -14,33 +14,35 @@ import (
 // Percentages have one decimal, as top prints them.
 func Columns() []proctable.Column {
 	itoa := func(v int32) string { return strconv.Itoa(int(v)) }
+	// Priority: what a narrow pane keeps, 1 longest (PID 1, USER 4, S 3
+	// from proctable).
 	return []proctable.Column{
 		proctable.PIDColumn(),
 		proctable.UserColumn(),
 		proctable.StateColumn(),
 		proctable.Numeric("threads", "THR", 4, func(p *model.Process) int32 { return p.Threads }, itoa,
-			"threads in the process (num_threads, /proc/PID/stat)"),
+			"threads in the process (num_threads, /proc/PID/stat)").WithPriority(8),
 		// Nice sorts ascending first: the favoured processes on top.
-		{ID: "nice", Title: "NI", Width: 3, Align: proctable.AlignRight,
+		{ID: "nice", Title: "NI", Width: 3, Align: proctable.AlignRight, Priority: 9,
 			Value: func(p *model.Process) string { return itoa(p.Nice) },
 			Less:  func(a, b *model.Process) bool { return a.Nice < b.Nice },
 			Help:  "nice value, -20 (favoured) to 19 (/proc/PID/stat)"},
 		proctable.Numeric("cpu", "%CPU", 6, func(p *model.Process) float64 { return p.CPUPct }, common.Pct,
-			"user+system CPU over the interval; 100 = one full CPU, so a process on 2 cores shows 200 (as top and pidstat). From utime+stime in /proc/PID/stat"),
+			"user+system CPU over the interval; 100 = one full CPU, so a process on 2 cores shows 200 (as top and pidstat). From utime+stime in /proc/PID/stat").WithPriority(1),
 		proctable.Numeric("usr", "%USR", 6, func(p *model.Process) float64 { return p.UserPct }, common.Pct,
-			"CPU in user space (utime, /proc/PID/stat), 100 = one CPU"),
+			"CPU in user space (utime, /proc/PID/stat), 100 = one CPU").WithPriority(5),
 		proctable.Numeric("sys", "%SYS", 6, func(p *model.Process) float64 { return p.SystemPct }, common.Pct,
-			"CPU in the kernel on the process's behalf (stime, /proc/PID/stat), 100 = one CPU"),
+			"CPU in the kernel on the process's behalf (stime, /proc/PID/stat), 100 = one CPU").WithPriority(5),
 		proctable.OptNumeric("wait", "%WAIT", 6, 1, func(p *model.Process) model.Float { return p.WaitPct },
-			"time runnable but waiting for a CPU (run-queue delay, /proc/PID/schedstat), as pidstat's %wait; high means CPU saturation, not I/O"),
+			"time runnable but waiting for a CPU (run-queue delay, /proc/PID/schedstat), as pidstat's %wait; high means CPU saturation, not I/O").WithPriority(2),
 		proctable.Numeric("cswch", "CSW/s", 7, func(p *model.Process) float64 { return p.VoluntaryCSPerS }, common.Count,
-			"voluntary context switches/s: the process blocked (I/O, lock, sleep). pidstat -w cswch/s; summed over threads when multi-threaded (/proc/PID/status)"),
+			"voluntary context switches/s: the process blocked (I/O, lock, sleep). pidstat -w cswch/s; summed over threads when multi-threaded (/proc/PID/status)").WithPriority(6),
 		proctable.Numeric("nvcswch", "NVCSW/s", 7, func(p *model.Process) float64 { return p.InvoluntaryCSPerS }, common.Count,
-			"involuntary context switches/s: the process was preempted while it wanted to run (CPU contention). pidstat -w nvcswch/s"),
+			"involuntary context switches/s: the process was preempted while it wanted to run (CPU contention). pidstat -w nvcswch/s").WithPriority(7),
 		proctable.Numeric("rss", "RSS", 6, func(p *model.Process) uint64 { return p.RSSBytes }, common.Bytes,
-			"resident memory (rss pages × page size, /proc/PID/stat); the Memory tab adds PSS/USS"),
+			"resident memory (rss pages × page size, /proc/PID/stat); the Memory tab adds PSS/USS").WithPriority(4),
 		proctable.Numeric("time", "TIME+", 9, func(p *model.Process) uint64 { return p.CPUTimeTicks }, cpuTime,
-			"total CPU time used since the process started, minutes:seconds.hundredths (top's TIME+)"),
+			"total CPU time used since the process started, minutes:seconds.hundredths (top's TIME+)").WithPriority(6),
 		proctable.CommandColumn(),
 	}
 }

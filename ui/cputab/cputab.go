@@ -3,6 +3,7 @@
 package cputab
 
 import (
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vitals-dev/vitals/model"
@@ -20,56 +21,55 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	return &Tab{Base: tabbase.New(ctx, Columns(), "cpu", kill)}
 }
 
+// layout is how many lines each block gets at the current size.
+type layout struct {
+	barRows, statLines, alertLines, chartLines, tableLines int
+}
+
+// plan gives the lines out by priority: the all-CPU bar, the vmstat line
+// and the warnings first; then the table's MinTableRows; then the per-CPU
+// meters (packed, at most a third of the height), the PSI line and the
+// charts from what is left; the table takes the rest.
+func (t *Tab) plan(cpu *model.CPU) layout {
+	h := t.Height
+	var l layout
+	take := func(n int) int {
+		n = max(0, min(n, h))
+		h -= n
+		return n
+	}
+	l.barRows = take(1)
+	l.statLines = take(1)
+	l.alertLines = take(t.WarningAreaLines())
+	const tableFrame = 2 // header and status line
+	spare := func() int { return h - (tabbase.MinTableRows + tableFrame) }
+	if cpu != nil {
+		l.barRows += take(t.meterRows(cpu, min(max(1, t.Height/3), spare())))
+	}
+	if spare() > 0 {
+		l.statLines += take(1) // PSI and softirqs
+	}
+	const tableFloor = tableFrame + 3
+	ideal := min(10, max(5, t.Height/4))
+	l.chartLines = take(t.ChartLines(spare(), h-tableFloor, ideal))
+	l.tableLines = h
+	return l
+}
+
 // Update implements common.Component.
 func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(common.SnapshotMsg); ok {
 		t.SetSnapshot(m.Snap)
 		return nil
 	}
+	if t.ToggleCharts(msg) {
+		return nil
+	}
 	return t.Table.Update(msg)
 }
 
-// layout is how many lines each block gets at the current size.
-type layout struct {
-	barRows, statLines, alertLines, chartLines, tableLines int
-}
-
-func (t *Tab) plan(cpu *model.CPU, alerts int) layout {
-	h := t.Height
-	var l layout
-	take := func(n int) int {
-		if n > h {
-			n = h
-		}
-		h -= n
-		return n
-	}
-	const tableMin = 5
-	// The essentials first: the overall bar, the vmstat line, the warnings.
-	l.barRows = take(1)
-	l.statLines = take(1)
-	l.alertLines = take(1)
-	if h > tableMin {
-		// Per-CPU bars, at most a third of the height.
-		n := 1
-		if cpu != nil {
-			n = t.barLayoutRows(cpu, max(1, t.Height/3))
-		}
-		l.barRows += take(min(n, h-tableMin))
-	}
-	if h > tableMin {
-		l.statLines += take(1) // PSI and softirqs
-	}
-	// On a tall screen each warning gets its own line (up to four).
-	if extra := min(alerts, 4) - 1; extra > 0 && h >= tableMin+12 {
-		l.alertLines += take(extra)
-	}
-	if ch := min(10, max(5, t.Height/4)); h >= ch+tableMin+3 {
-		l.chartLines = take(ch)
-	}
-	l.tableLines = h
-	return l
-}
+// KeyHelp implements common.Component.
+func (t *Tab) KeyHelp() []key.Binding { return t.KeyHelpWith(t.ChartsBinding()) }
 
 // View implements common.Component.
 func (t *Tab) View() string {
@@ -77,13 +77,13 @@ func (t *Tab) View() string {
 		return ""
 	}
 	var cpu *model.CPU
-	var alerts []string
+	var alerts []common.Alert
 	sample := t.Sample()
 	if sample != nil {
 		cpu = sample.CPU
 		alerts = Alerts(cpu, sample.Processes)
 	}
-	l := t.plan(cpu, len(alerts))
+	l := t.plan(cpu)
 	lines := make([]string, 0, t.Height)
 	lines = append(lines, t.bars(cpu, l.barRows)...)
 	lines = append(lines, t.stats(cpu, l.statLines)...)

@@ -5,10 +5,10 @@ package cputab
 func (t *Tab) Explain() [][2]string {
 	out := [][2]string{
 		{"%CPU", "a process's CPU use over the interval: 100 = one full CPU (a process busy on 2 cores shows 200), from utime+stime in /proc/PID/stat, as top and pidstat"},
-		{"bars", "share of each CPU's time over the interval, from /proc/stat (as mpstat -P ALL): usr = user+nice+guest, sys = system, wa = iowait, irq = hardirq+softirq, st = steal; the % is 100 − idle"},
-		{"idle / wa", "wa is idle time while I/O was outstanding: a CPU in iowait is free to run other work"},
-		{"r  b", "runnable tasks (running or waiting for a CPU) and tasks blocked in uninterruptible sleep (procs_running / procs_blocked in /proc/stat; vmstat r and b)"},
-		{"cs/s  in/s", "context switches and interrupts per second, all CPUs (ctxt and intr in /proc/stat; vmstat cs and in)"},
+		{"bars", "share of each CPU's time over the interval, from /proc/stat (as mpstat -P ALL): usr = user+nice+guest, sys = system, irq = hardirq+softirq, st = steal, then wa = iowait. The % is busy = 100 − idle − iowait, the same as the busy chart: iowait is drawn in the bar, after the %'s part, but not counted as busy"},
+		{"idle, wa", "wa is idle time while I/O was outstanding: a CPU in iowait is free to run other work"},
+		{"r, b", "runnable tasks (running or waiting for a CPU) and tasks blocked in uninterruptible sleep (procs_running / procs_blocked in /proc/stat; vmstat r and b)"},
+		{"cs/s, in/s", "context switches and interrupts per second, all CPUs (ctxt and intr in /proc/stat; vmstat cs and in)"},
 		{"forks/s", "new processes and threads per second (processes in /proc/stat)"},
 		{"load", "1, 5 and 15 minute load averages (/proc/loadavg): runnable + uninterruptible tasks, exponentially averaged. Above 0.7 × CPUs is a warning sign"},
 		{"tasks", "runnable / total scheduling entities (field 4 of /proc/loadavg)"},

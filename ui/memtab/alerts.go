@@ -2,7 +2,6 @@ package memtab
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -20,54 +19,59 @@ const (
 
 // Alerts returns the memory thresholds crossed at time now, in words; the
 // first ones are the most serious.
-func Alerts(m *model.Memory, now time.Time) []string {
+func Alerts(m *model.Memory, now time.Time) []common.Alert {
 	if m == nil {
 		return nil
 	}
-	var out []string
+	var out []common.Alert
+	warn := func(text string) { out = append(out, common.Alertf(common.Warn, text)) }
 	if !m.LastOOMKill.IsZero() && now.Sub(m.LastOOMKill) < oomStickyFor {
-		out = append(out, "OOM KILL at "+m.LastOOMKill.Format("15:04:05")+
-			" (oom_kill now "+strconv.FormatUint(m.OOMKills, 10)+"): the kernel killed a process to free memory; dmesg names it")
+		out = append(out, common.Alertf(common.Critical, "OOM KILL at "+m.LastOOMKill.Format("15:04:05")+
+			" ("+strconv.FormatUint(m.OOMKills, 10)+" so far): the kernel killed a process; dmesg names it"))
 	}
 	if m.VM.ScanDirectPerS.OK && m.VM.ScanDirectPerS.V > 0 {
-		out = append(out, "direct reclaim "+common.Count(m.VM.ScanDirectPerS.V)+" pages/s: allocating tasks reclaim themselves and stall — memory is saturated")
+		warn("direct reclaim " + common.Count(m.VM.ScanDirectPerS.V) + " pages/s: allocations stall reclaiming memory themselves")
 	}
 	// Reclaim that is neither kswapd's nor direct is a cgroup at its
 	// memory limit reclaiming its own pages (the kernel counts it only in
 	// the totals).
 	if all := m.VM.ScanAllPerS; all.OK {
 		if limit := all.V - m.VM.ScanKswapdPerS.Or(0) - m.VM.ScanDirectPerS.Or(0); limit > 0 {
-			out = append(out, "cgroup limit reclaim "+common.Count(limit)+" pages/s: a cgroup at its memory limit is reclaiming (see v: cgroups)")
+			warn("cgroup limit reclaim " + common.Count(limit) + " pages/s: a cgroup at its memory limit reclaims (v: cgroups)")
 		}
 	}
 	si, so := m.VM.SwapInPagesPerS.Or(0), m.VM.SwapOutPagesPerS.Or(0)
 	if si+so > 0 {
-		out = append(out, "swapping: si "+common.Count(si)+" so "+common.Count(so)+" pages/s")
+		warn("swapping: si " + common.Count(si) + " so " + common.Count(so) + " pages/s")
 	}
 	for _, z := range m.Zones {
 		if state, level := zoneState(z); level >= 2 {
-			out = append(out, "node"+strconv.Itoa(z.Node)+" "+z.Zone+" free pages "+state)
+			warn("node" + strconv.Itoa(z.Node) + " " + z.Zone + " free pages " + state)
 		}
 	}
 	if m.AvailableBytes.OK && m.TotalBytes > 0 && m.AvailableBytes.V*100/float64(m.TotalBytes) < availLowPct {
-		out = append(out, "available "+common.Bytes(uint64(m.AvailableBytes.V))+" is under 10% of RAM")
+		warn("available " + common.Bytes(uint64(m.AvailableBytes.V)) + " is under 10% of RAM")
 	}
 	if m.PSI != nil && m.PSI.Some.Avg10 > psiMemWarn {
-		out = append(out, "memory pressure "+common.Fixed2(m.PSI.Some.Avg10)+"%: tasks stalled on memory in the last 10 s")
+		warn("memory pressure " + common.Fixed2(m.PSI.Some.Avg10) + "%: tasks stalled on memory in the last 10 s")
 	}
 	if m.VM.RefaultFilePerS.OK && m.VM.RefaultFilePerS.V > refaultWarn {
-		out = append(out, "refaults "+common.Count(m.VM.RefaultFilePerS.V)+"/s: evicted pages are needed again (thrashing)")
+		warn("refaults " + common.Count(m.VM.RefaultFilePerS.V) + "/s: evicted pages are needed again (thrashing)")
 	}
 	if m.VM.MajorFaultsPerS.OK && m.VM.MajorFaultsPerS.V > majfltWarn {
-		out = append(out, "major faults "+common.Count(m.VM.MajorFaultsPerS.V)+"/s: pages read back from disk or swap (sort by MAJF/s)")
+		warn("major faults " + common.Count(m.VM.MajorFaultsPerS.V) + "/s: pages read back from disk or swap (sort by MAJF/s)")
 	}
 	return out
 }
 
-func (t *Tab) alerts(alerts []string, lines int) []string {
-	return t.Warnings(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%", isOOMKill)
+func (t *Tab) alerts(alerts []common.Alert, lines int) []string {
+	return t.WarningLines(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%")
 }
 
-// isOOMKill marks the warning drawn in the danger colour: a process has
-// been killed, which is worse than any pressure.
-func isOOMKill(alert string) bool { return strings.HasPrefix(alert, "OOM KILL") }
+// Warnings implements common.Warner.
+func (t *Tab) Warnings() []common.Alert {
+	if s := t.Sample(); s != nil {
+		return Alerts(s.Memory, s.Time)
+	}
+	return nil
+}

@@ -45,12 +45,10 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 // typed text.
 func (t *Tab) Capturing() bool { return t.panel == panelProcesses && t.Table.Capturing() }
 
-// KeyHelp implements common.Component.
+// KeyHelp implements common.Component: the table's keys are listed on
+// every panel (they work once v is back on processes).
 func (t *Tab) KeyHelp() []key.Binding {
-	if t.panel != panelProcesses {
-		return []key.Binding{t.viewKey}
-	}
-	return t.KeyHelpWith(t.viewKey)
+	return t.KeyHelpWith(t.viewKey, t.ChartsBinding())
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -81,6 +79,9 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		t.SetSnapshot(m.Snap)
 		return nil
 	case tea.KeyPressMsg:
+		if !t.Capturing() && t.ToggleCharts(m) {
+			return nil
+		}
 		if !t.Capturing() && key.Matches(m, t.viewKey) {
 			t.panel = (t.panel + 1) % panelCount
 			return nil
@@ -112,11 +113,13 @@ func (t *Tab) View() string {
 		summary := t.summary(m)
 		keep := min(len(summary), max(2, h-panelMin-1))
 		lines = append(lines, summary[:keep]...)
-		alertLines := t.alerts(alerts, max(1, min(len(alerts), 3, h-len(lines)-panelMin)))
-		if h-len(lines) > panelMin {
-			lines = append(lines, alertLines...)
+		if room := h - len(lines) - panelMin; room > 0 {
+			lines = append(lines, t.alerts(alerts, min(t.WarningAreaLines(), room))...)
 		}
-		if ch := min(9, max(minChartHeight, h/4)); h-len(lines) >= ch+panelMin+3 {
+		// The panel bar, then the table's header, rows and status line.
+		const panelFrame = 3
+		room := h - len(lines) - (tabbase.MinTableRows + panelFrame)
+		if ch := t.ChartLines(room, h-len(lines)-panelMin, min(9, max(minChartHeight, h/4))); ch > 0 {
 			lines = common.AppendLines(lines, t.CachedCharts(model.SeriesMemUsed, ch, func() string { return t.charts(m, ch) }))
 		}
 	}

@@ -1,6 +1,7 @@
 package memtab
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,12 +100,20 @@ func TestContent(t *testing.T) {
 		"swap 1.0G used of 2.0G (50.0%)", "si 120 so 340 pages/s", "bi 480 bo 1360 KiB/s",
 		"scan/s 9000 (kswapd 5000 direct 1500)", "cgroup limit reclaim 2500 pages/s", "refault/s anon 90 file 2500", "OOM kills 3 (+1)",
 		"PSI mem some 35.50/12.00/3.00% full 20.00", "node0 Normal below low: kswapd is reclaiming", "swappiness 60",
-		"OOM KILL at", "direct reclaim 1500 pages/s", "swapping: si 120 so 340",
+		"OOM KILL at", "direct reclaim 1500 pages/s", "more (w)",
 		"PID", "RSS", "PSS", "USS", "SWAP", "%MEM", "java -Xmx8g App", "600M~", "n/a",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q", want)
 		}
+	}
+	// The rest of the warnings are in the w list.
+	var all []string
+	for _, a := range tab.Warnings() {
+		all = append(all, a.Text)
+	}
+	if !strings.Contains(strings.Join(all, "\n"), "swapping: si 120 so 340") {
+		t.Errorf("Warnings() lacks swapping: %q", all)
 	}
 	// Sorted by RSS, largest first.
 	if strings.Index(s, "java") > strings.Index(s, "postgres: writer") {
@@ -115,32 +124,32 @@ func TestContent(t *testing.T) {
 func TestAlerts(t *testing.T) {
 	m := fixtureMemory()
 	a := Alerts(m, now)
-	if len(a) == 0 || !strings.HasPrefix(a[0], "OOM KILL") {
-		t.Fatalf("OOM kill not first: %q", a)
+	if len(a) == 0 || !strings.HasPrefix(a[0].Text, "OOM KILL") || a[0].Severity != common.Critical {
+		t.Fatalf("OOM kill not first and critical: %v", a)
 	}
 	// The OOM kill stays visible for five minutes, then goes.
-	if a := Alerts(m, now.Add(4*time.Minute)); !strings.HasPrefix(a[0], "OOM KILL") {
+	if a := Alerts(m, now.Add(4*time.Minute)); !strings.HasPrefix(a[0].Text, "OOM KILL") {
 		t.Error("OOM kill forgotten within 5 minutes")
 	}
-	if a := Alerts(m, now.Add(6*time.Minute)); strings.HasPrefix(a[0], "OOM KILL") {
+	if a := Alerts(m, now.Add(6*time.Minute)); strings.HasPrefix(a[0].Text, "OOM KILL") {
 		t.Error("OOM kill still shown after 5 minutes")
 	}
 	quiet := &model.Memory{TotalBytes: 16 * gib, AvailableBytes: model.Known(8 * gib),
 		VM:    model.VMRates{ScanDirectPerS: model.Known(0), SwapInPagesPerS: model.Known(0), SwapOutPagesPerS: model.Known(0)},
 		Zones: []model.ZoneWatermarks{{Zone: "Normal", FreePages: 100000, MinPages: 1, LowPages: 2, HighPages: 3}}}
 	if a := Alerts(quiet, now); len(a) != 0 {
-		t.Errorf("quiet system has alerts %q", a)
+		t.Errorf("quiet system has alerts %v", a)
 	}
 	// Reclaim that is neither kswapd's nor direct is a cgroup at its limit.
 	squeezed := *quiet
 	squeezed.VM.ScanAllPerS = model.Known(800)
-	if a := Alerts(&squeezed, now); len(a) != 1 || !strings.HasPrefix(a[0], "cgroup limit reclaim 800 pages/s") {
-		t.Errorf("cgroup-limit reclaim: %q", a)
+	if a := Alerts(&squeezed, now); len(a) != 1 || !strings.HasPrefix(a[0].Text, "cgroup limit reclaim 800 pages/s") {
+		t.Errorf("cgroup-limit reclaim: %v", a)
 	}
 	// Unknown available (old kernel) is not "low".
 	quiet.AvailableBytes = model.Unknown
 	if a := Alerts(quiet, now); len(a) != 0 {
-		t.Errorf("unknown available raised %q", a)
+		t.Errorf("unknown available raised %v", a)
 	}
 }
 
@@ -195,6 +204,48 @@ func TestSizes(t *testing.T) {
 					tab.SetSize(w, h)
 					uitest.CheckSize(t, "panel "+strconv.Itoa(p), tab.View(), w, h)
 					press(tab, "v")
+				}
+			}
+		}
+	}
+}
+
+// Issue #12 item 9: at every size of the size matrix the columns of every
+// table of the tab (processes, cgroups, slab) are separated by a blank
+// cell; the slab panel's ran together at every width ("90000090.0%").
+func TestTablesColumnsStaySeparated(t *testing.T) {
+	tab := newTab(true, 80, 24)
+	m := fixtureMemory()
+	for _, w := range uitest.Widths {
+		for _, h := range uitest.Heights {
+			tab.SetSize(w, h)
+			for p := panelProcesses; p < panelCount; p++ {
+				tab.panel = p
+				lines := strings.Split(tab.View(), "\n")
+				var head string
+				var rows, gaps = 0, []int(nil)
+				switch p {
+				case panelProcesses:
+					head, rows, gaps = "PID", len(tab.Sample().Processes), tab.Table.Gaps()
+				case panelCgroups:
+					tbl, _ := tab.cgroupTable()
+					head, rows, gaps = "CGROUP", len(m.Cgroups), tbl.Gaps()
+				case panelSlab:
+					head, rows, gaps = "NAME", len(m.Slab), tab.slabTable().Gaps()
+				default:
+					continue
+				}
+				for i, l := range lines {
+					if strings.Contains(ansi.Strip(l), head) {
+						var table []string // the header and rows, not a status line or footnote
+						for _, l := range lines[i:min(len(lines), i+1+rows)] {
+							if !strings.Contains(l, "sorted by") && !strings.Contains(l, "WORKSET =") {
+								table = append(table, l)
+							}
+						}
+						uitest.CheckSeparated(t, fmt.Sprintf("panel %s at %dx%d", panelNames[p], w, h), table, gaps)
+						break
+					}
 				}
 			}
 		}

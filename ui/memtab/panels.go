@@ -47,6 +47,56 @@ func (t *Tab) panelView(m *model.Memory, h int) []string {
 	}
 }
 
+// cgroupColumn is a column of the cgroups panel and its value.
+type cgroupColumn struct {
+	common.TextCol
+	val func(c *model.MemCgroup) string
+}
+
+// cgroupColumns are the cgroups panel's columns after the path, in order
+// of importance: the least important go first when the pane is narrow.
+func cgroupColumns() []cgroupColumn {
+	col := func(title string, w int, val func(c *model.MemCgroup) string) cgroupColumn {
+		return cgroupColumn{common.TextCol{Title: title, Width: w, Right: true}, val}
+	}
+	cols := []cgroupColumn{
+		col("WORKSET", 8, func(c *model.MemCgroup) string { return b(c.WorkingSetBytes) }),
+		col("RSS-SUM", 8, func(c *model.MemCgroup) string { return b(c.RSSSumBytes) }),
+		col("LIMIT", 7, func(c *model.MemCgroup) string { return common.OptBytes(c.LimitBytes) }),
+		col("OOMKILL", 7, func(c *model.MemCgroup) string { return common.OptFloat(c.OOMKills, 0) }),
+		col("PROCS", 5, func(c *model.MemCgroup) string { return strconv.Itoa(c.Processes) }),
+		col("USAGE", 8, func(c *model.MemCgroup) string {
+			if c.Unavailable["usage"] != "" {
+				return common.Dash
+			}
+			return b(c.UsageBytes)
+		}),
+		col("PSI10", 6, func(c *model.MemCgroup) string {
+			if c.PSI == nil {
+				return common.Dash
+			}
+			return common.Fixed2(c.PSI.Some.Avg10)
+		}),
+		col("ANON", 7, func(c *model.MemCgroup) string { return b(c.AnonBytes) }),
+		col("FILE", 7, func(c *model.MemCgroup) string { return b(c.FileBytes) }),
+	}
+	for i := range cols {
+		cols[i].Priority = i + 1
+	}
+	return cols
+}
+
+// cgroupTable lays the cgroups panel out at the tab's width: the path
+// first, taking what the others leave (at least 24 cells).
+func (t *Tab) cgroupTable() (*common.TextTable, []cgroupColumn) {
+	cols := cgroupColumns()
+	text := []common.TextCol{{Title: "CGROUP", Width: 24}}
+	for _, c := range cols {
+		text = append(text, c.TextCol)
+	}
+	return common.NewTextTable(t.Width, 0, text...), cols
+}
+
 func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 	if m == nil {
 		return nil
@@ -54,67 +104,34 @@ func (t *Tab) cgroupsView(m *model.Memory, h int) []string {
 	if len(m.Cgroups) == 0 {
 		return []string{t.Label("no memory cgroups: " + common.WhyUnavailable(m.Unavailable, "cgroups"))}
 	}
-	type col struct {
-		title string
-		w     int
-		val   func(c *model.MemCgroup) string
-	}
-	// In order of importance; the path comes first and the least
-	// important columns go when the pane is narrow.
-	cols := []col{
-		{"WORKSET", 9, func(c *model.MemCgroup) string { return b(c.WorkingSetBytes) }},
-		{"RSS-SUM", 9, func(c *model.MemCgroup) string { return b(c.RSSSumBytes) }},
-		{"LIMIT", 8, func(c *model.MemCgroup) string { return common.OptBytes(c.LimitBytes) }},
-		{"OOMKILL", 8, func(c *model.MemCgroup) string { return common.OptFloat(c.OOMKills, 0) }},
-		{"PROCS", 6, func(c *model.MemCgroup) string { return strconv.Itoa(c.Processes) }},
-		{"USAGE", 9, func(c *model.MemCgroup) string {
-			if c.Unavailable["usage"] != "" {
-				return common.Dash
-			}
-			return b(c.UsageBytes)
-		}},
-		{"PSI10", 7, func(c *model.MemCgroup) string {
-			if c.PSI == nil {
-				return common.Dash
-			}
-			return common.Fixed2(c.PSI.Some.Avg10)
-		}},
-		{"ANON", 8, func(c *model.MemCgroup) string { return b(c.AnonBytes) }},
-		{"FILE", 8, func(c *model.MemCgroup) string { return b(c.FileBytes) }},
-	}
-	const minPath = 24
-	for len(cols) > 0 {
-		used := 0
-		for _, c := range cols {
-			used += c.w
-		}
-		if t.Width-used >= minPath {
-			break
-		}
-		cols = cols[:len(cols)-1]
-	}
-	pathW := t.Width
-	for _, c := range cols {
-		pathW -= c.w
-	}
-	hdr := common.Fit("CGROUP", pathW)
-	for _, c := range cols {
-		hdr += common.FitRight(c.title, c.w)
-	}
-	out := []string{t.Ctx.Styles.TableHeader.Render(hdr)}
+	tbl, cols := t.cgroupTable()
+	out := []string{tbl.Header(t.Ctx.Styles.TableHeader)}
+	cells := make([]string, len(cols)+1)
 	for i := range m.Cgroups {
 		if len(out) >= h-1 {
 			break
 		}
 		c := &m.Cgroups[i]
-		line := common.Fit(model.Sanitize(c.Path)+t.Label(" v"+strconv.Itoa(c.Version)), pathW-1) + " "
-		for _, col := range cols {
-			line += common.FitRight(col.val(c), col.w)
+		cells[0] = model.Sanitize(c.Path) + t.Label(" v"+strconv.Itoa(c.Version))
+		for j, col := range cols {
+			cells[j+1] = col.val(c)
 		}
-		out = append(out, line)
+		out = append(out, tbl.Row(cells...))
 	}
 	out = append(out, t.Label("WORKSET = usage − inactive_file (kubelet, cAdvisor): it includes active page cache, so a busy log writer can grow it while RSS-SUM stays flat"))
 	return out
+}
+
+// slabTable lays the slab panel out as slabtop -s c: the cache size and
+// the name kept longest.
+func (t *Tab) slabTable() *common.TextTable {
+	return common.NewTextTable(t.Width, 5,
+		common.TextCol{Title: "OBJS", Width: 9, Right: true, Priority: 4},
+		common.TextCol{Title: "ACTIVE", Width: 9, Right: true, Priority: 4},
+		common.TextCol{Title: "USE", Width: 6, Right: true, Priority: 3},
+		common.TextCol{Title: "OBJ SIZE", Width: 8, Right: true, Priority: 5},
+		common.TextCol{Title: "CACHE SIZE", Width: 10, Right: true, Priority: 1},
+		common.TextCol{Title: "NAME", Width: 16})
 }
 
 func (t *Tab) slabView(m *model.Memory, h int) []string {
@@ -124,17 +141,14 @@ func (t *Tab) slabView(m *model.Memory, h int) []string {
 	if m.Slab == nil {
 		return []string{t.Label("slab caches: " + common.WhyUnavailable(m.Unavailable, "slab"))}
 	}
-	hdr := common.FitRight("OBJS", 10) + common.FitRight("ACTIVE", 10) + common.FitRight("USE", 5) +
-		common.FitRight("OBJ SIZE", 9) + common.FitRight("CACHE SIZE", 11) + "  NAME"
-	out := []string{t.Ctx.Styles.TableHeader.Render(hdr)}
+	tbl := t.slabTable()
+	out := []string{tbl.Header(t.Ctx.Styles.TableHeader)}
 	for _, c := range m.Slab {
 		if len(out) >= h {
 			break
 		}
-		out = append(out, common.FitRight(strconv.FormatUint(c.NumObjs, 10), 10)+
-			common.FitRight(strconv.FormatUint(c.ActiveObjs, 10), 10)+
-			common.FitRight(pct(c.ActiveObjs, c.NumObjs)+"%", 5)+
-			common.FitRight(b(c.ObjSize), 9)+common.FitRight(b(c.SizeBytes), 11)+"  "+model.Sanitize(c.Name))
+		out = append(out, tbl.Row(strconv.FormatUint(c.NumObjs, 10), strconv.FormatUint(c.ActiveObjs, 10),
+			pct(c.ActiveObjs, c.NumObjs)+"%", b(c.ObjSize), b(c.SizeBytes), model.Sanitize(c.Name)))
 	}
 	return out
 }

@@ -15,7 +15,7 @@ import (
 
 // PIDColumn is the process id.
 func PIDColumn() Column {
-	return Column{ID: "pid", Title: "PID", Width: 7, Align: AlignRight,
+	return Column{ID: "pid", Title: "PID", Width: 7, Align: AlignRight, Priority: 1,
 		Value: func(p *model.Process) string { return strconv.Itoa(int(p.PID)) },
 		Less:  func(a, b *model.Process) bool { return a.PID < b.PID },
 		Help:  "process id (/proc/PID). A reused pid with a new start time is a new process."}
@@ -23,7 +23,7 @@ func PIDColumn() Column {
 
 // UserColumn is the process's real user.
 func UserColumn() Column {
-	return Column{ID: "user", Title: "USER", Width: 9,
+	return Column{ID: "user", Title: "USER", Width: 9, Priority: 4,
 		Value: func(p *model.Process) string { return p.User },
 		Less:  func(a, b *model.Process) bool { return a.User < b.User },
 		Help:  "real user of the process (Uid in /proc/PID/status, named from /etc/passwd)"}
@@ -31,16 +31,18 @@ func UserColumn() Column {
 
 // StateColumn is the one-letter scheduler state.
 func StateColumn() Column {
-	return Column{ID: "state", Title: "S", Width: 1,
+	return Column{ID: "state", Title: "S", Width: 1, Priority: 3,
 		Value: func(p *model.Process) string { return p.State },
 		Less:  func(a, b *model.Process) bool { return a.State < b.State },
 		Help:  "state: R running/runnable, S sleeping, D uninterruptible (usually disk I/O), Z zombie, T stopped, I idle kernel thread (/proc/PID/stat)"}
 }
 
 // CommandColumn is the command line as common.DisplayCommand shows it; as
-// the last column it takes the width the others leave.
+// the last column it takes the width the others leave, and keeps at least
+// 16 cells (a name and the start of its arguments) while columns can be
+// dropped for it.
 func CommandColumn() Column {
-	return Column{ID: "command", Title: "COMMAND", Width: 12,
+	return Column{ID: "command", Title: "COMMAND", Width: 16,
 		Value: func(p *model.Process) string { return common.DisplayCommand(p.Comm, p.Cmdline) },
 		Less:  func(a, b *model.Process) bool { return a.Cmdline < b.Cmdline },
 		Help:  "command line (/proc/PID/cmdline) with the program's directory dropped, or [comm] for kernel threads; when the process name differs from the program (a script, a renamed worker) the name comes first, \"name: interpreter script\". Control characters are shown escaped (\\e, \\n)"}
@@ -68,6 +70,12 @@ func OptNumeric(id, title string, width, decimals int, get func(*model.Process) 
 // WithHelp is c explained for one tab's context.
 func (c Column) WithHelp(help string) Column {
 	c.Help = help
+	return c
+}
+
+// WithPriority is c kept (1) or dropped (larger) sooner in a narrow pane.
+func (c Column) WithPriority(p int) Column {
+	c.Priority = p
 	return c
 }
 

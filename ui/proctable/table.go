@@ -28,7 +28,11 @@ type Column struct {
 	// Width in cells. The last column (COMMAND) is flexible: Width is its
 	// minimum and it takes the remaining width.
 	Width int
-	Align Align
+	// Priority says which columns a narrow pane keeps: 1 is kept longest,
+	// larger numbers go first (ties: the rightmost first). The sort column
+	// and the last column are never dropped.
+	Priority int
+	Align    Align
 	// Value formats the cell. The table sanitises every cell, so a value
 	// func may return untrusted text (comm, cmdline) as it is.
 	Value func(p *model.Process) string
@@ -75,6 +79,8 @@ type Table struct {
 	width, height    int
 	originX, originY int
 	layout           []span // shown columns, recomputed on SetSize
+	shown            []bool // layout scratch, by column
+	order            []int  // layout scratch: columns by priority
 
 	sortIdx int
 	desc    bool
@@ -98,13 +104,12 @@ type Table struct {
 	visited    []bool
 	lastStack  []bool
 
+	// cursor is a row index: as the list re-sorts under it, the cursor
+	// stays on its row and the process there changes (htop). Only follow
+	// (F) keeps the cursor on one process.
 	cursor, offset int
 	selKey         model.ProcKey
 	hasSel         bool
-	// userSel is set once the user picks a row; until then the cursor
-	// stays on the top row as the list reorders (htop), afterwards it stays
-	// on the chosen process.
-	userSel bool
 
 	follow     bool
 	followKey  model.ProcKey
@@ -225,12 +230,15 @@ func (t *Table) SetOrigin(x, y int) { t.originX, t.originY = x, y }
 func (t *Table) SetSize(width, height int) {
 	t.width, t.height = max(0, width), max(0, height)
 	t.computeLayout()
-	t.clampOffset(true)
+	t.clampOffset()
 }
 
-// computeLayout decides which columns are shown: fixed columns from the
-// left while they fit next to the flexible last column's minimum width;
-// the last column takes what is left.
+// computeLayout decides which columns are shown: the sort column, then the
+// others by priority while they fit beside the flexible last column's
+// minimum width, drawn in their declared order; the last column takes what
+// is left. The sort column is never dropped: when even it does not fit
+// beside the last column's minimum, the last column gives up its minimum,
+// and below that the sort column is all that is drawn.
 func (t *Table) computeLayout() {
 	t.layout = t.layout[:0]
 	n := len(t.cols)
@@ -238,15 +246,24 @@ func (t *Table) computeLayout() {
 		return
 	}
 	last := n - 1
-	minLast := max(1, t.cols[last].Width)
+	cellW := func(i int) int { return max(1, t.cols[i].Width) }
+	if t.sortIdx != last && cellW(t.sortIdx)+2 > t.width {
+		t.layout = append(t.layout, span{col: t.sortIdx, x: 0, w: t.width})
+		return
+	}
+	t.shown = fill(t.shown, n, false)
+	must := t.sortIdx
+	if must == last {
+		must = -1
+	}
+	t.order = common.ChooseColumns(last, must, t.width-max(1, t.cols[last].Width), cellW,
+		func(i int) int { return t.cols[i].Priority }, t.shown, t.order)
 	x := 0
 	for i := 0; i < last; i++ {
-		w := max(1, t.cols[i].Width)
-		if x+w+1+minLast > t.width {
-			break
+		if t.shown[i] {
+			t.layout = append(t.layout, span{col: i, x: x, w: cellW(i)})
+			x += cellW(i) + 1
 		}
-		t.layout = append(t.layout, span{col: i, x: x, w: w})
-		x += w + 1
 	}
 	t.layout = append(t.layout, span{col: last, x: x, w: t.width - x})
 }
@@ -263,7 +280,7 @@ func (t *Table) SetProcesses(procs []model.Process) {
 		t.all = append(t.all, &procs[i])
 	}
 	t.sortAll()
-	t.rebuild(false)
+	t.rebuild()
 }
 
 func (t *Table) sortAll() {
@@ -304,10 +321,9 @@ func (t *Table) compare(a, b *model.Process) int {
 	return 0
 }
 
-// rebuild re-applies the filter and tree to the sorted list and puts the
-// cursor back on the selected process. scroll brings it into view (user
-// actions); a refresh leaves the view where the user put it.
-func (t *Table) rebuild(scroll bool) {
+// rebuild re-applies the filter and tree to the sorted list and settles the
+// cursor.
+func (t *Table) rebuild() {
 	t.matched = t.matched[:0]
 	if t.filter == "" {
 		t.matched = append(t.matched, t.all...)
@@ -328,7 +344,7 @@ func (t *Table) rebuild(scroll bool) {
 			t.rows = append(t.rows, row{p: p})
 		}
 	}
-	t.settle(scroll)
+	t.settle()
 }
 
 func matches(p *model.Process, lowerNeedle string) bool {
@@ -478,28 +494,32 @@ func (t *Table) inAll(k model.ProcKey) bool {
 	return false
 }
 
-// settle puts the cursor on the followed process, else on the process the
-// user selected, else on the same row index, and clamps the view.
-func (t *Table) settle(scroll bool) {
+// settle puts the cursor on the followed process, or on the target of an
+// open signal menu; otherwise it stays on its row index. The view always
+// holds the cursor.
+func (t *Table) settle() {
 	idx := -1
 	switch {
 	case t.follow:
 		idx = t.indexOf(t.followKey)
-		if idx >= 0 {
-			scroll = true
-		} else if !t.inAll(t.followKey) {
-			t.setStatus(fmt.Sprintf("followed process %d (%s) exited", t.followKey.PID, t.followComm), false)
+		if idx < 0 && !t.inAll(t.followKey) {
+			// Said once: the status stays until the next key, and
+			// following stops, so the next refresh says nothing.
+			t.setStatus(fmt.Sprintf("followed process %d (%s) exited; back to the top", t.followKey.PID, t.followComm), false)
 			t.follow = false
+			idx, t.offset = 0, 0
 		}
-		// else: hidden by the filter; keep following for when it clears.
-	case t.userSel && t.hasSel:
-		idx = t.indexOf(t.selKey)
+		// idx < 0 but in all: hidden by the filter; keep following for
+		// when it clears.
+	case t.mode == modeKillMenu || t.mode == modeKillConfirm:
+		// The highlight stays on the signal's target under the menu.
+		idx = t.indexOf(t.killKey)
 	}
 	if idx < 0 {
 		idx = min(t.cursor, len(t.rows)-1)
 	}
 	t.setCursor(idx)
-	t.clampOffset(scroll)
+	t.clampOffset()
 }
 
 // setCursor moves the cursor to row i (clamped) and records its process.
@@ -514,11 +534,11 @@ func (t *Table) setCursor(i int) {
 	t.hasSel = true
 }
 
-// clampOffset keeps the view inside the rows and, with scroll, the cursor
-// inside the view.
-func (t *Table) clampOffset(scroll bool) {
+// clampOffset keeps the view inside the rows and the cursor inside the
+// view: the highlight is never off-screen.
+func (t *Table) clampOffset() {
 	page := t.pageSize()
-	if scroll && page > 0 {
+	if page > 0 {
 		if t.cursor < t.offset {
 			t.offset = t.cursor
 		}
@@ -540,8 +560,9 @@ func (t *Table) setSort(i int, desc bool) {
 		return
 	}
 	t.sortIdx, t.desc = i, desc
+	t.computeLayout() // the sort column is always shown
 	t.sortAll()
-	t.rebuild(true)
+	t.rebuild()
 }
 
 func (t *Table) sortByDefault(i int) {

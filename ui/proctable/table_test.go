@@ -206,38 +206,56 @@ func TestNavigation(t *testing.T) {
 	}
 }
 
-func TestSelectionStaysOnProcessAfterUserPick(t *testing.T) {
-	tb, _ := newTable(t, 100, 12)
-	// Before the user picks a row, the cursor stays on the top row.
+// Issue #12 item 1: the cursor keeps its row while the list re-sorts (htop);
+// the view never follows a process the user merely moved to, and the
+// highlight never leaves the screen.
+func TestCursorKeepsItsRowWhileTheListResorts(t *testing.T) {
+	tb, _ := newTable(t, 100, 8) // 6 rows visible
+	press(tb, "home", "down")    // row 1: 1200 postgres
+	if selectedPID(t, tb) != 1200 || tb.cursor != 1 {
+		t.Fatalf("down: selected %d at row %d", selectedPID(t, tb), tb.cursor)
+	}
+	// A burst process goes idle: 1200 drops into the idle rows.
 	procs := fakeProcs()
-	procs[1].CPUPct = 99 // kthreadd jumps to the top
+	for i := range procs {
+		if procs[i].PID == 1200 {
+			procs[i].CPUPct = 0
+		}
+	}
 	tb.SetProcesses(procs)
-	if selectedPID(t, tb) != 2 || tb.cursor != 0 {
-		t.Fatalf("unpicked: selected %d at %d, want top row (2)", selectedPID(t, tb), tb.cursor)
+	if tb.cursor != 1 || tb.offset != 0 {
+		t.Fatalf("after the re-sort: cursor %d offset %d, want row 1 of the first page", tb.cursor, tb.offset)
 	}
-	press(tb, "down") // 1300
-	if selectedPID(t, tb) != 1300 {
-		t.Fatalf("down: selected %d, want 1300", selectedPID(t, tb))
+	if k, _ := tb.Selected(); k != tb.rows[1].p.Key() || k.PID == 1200 {
+		t.Fatalf("selected %d, want the process now on row 1", k.PID)
 	}
-	procs = fakeProcs()
-	procs[16].CPUPct = 0.05 // 1300 drops far down
+	// The busiest processes are still on screen, the highlight on row 1.
+	lines := viewLines(tb)
+	if !strings.Contains(lines[1], "1300") {
+		t.Fatalf("view:\n%s", plainView(tb))
+	}
+	if !highlighted(tb, 2) {
+		t.Fatalf("row 1 (line 2) is not highlighted:\n%s", tb.View())
+	}
+	// The process under the cursor exits: the cursor stays on its row.
+	procs = slices.DeleteFunc(fakeProcs(), func(p model.Process) bool { return p.Key() == tb.rows[1].p.Key() })
 	tb.SetProcesses(procs)
-	if selectedPID(t, tb) != 1300 {
-		t.Fatalf("after reorder: selected %d, want 1300 still", selectedPID(t, tb))
+	if tb.cursor != 1 {
+		t.Fatalf("after exit: cursor %d, want 1", tb.cursor)
 	}
-	if tb.offset != 0 {
-		t.Fatalf("without follow the view must not scroll: offset %d", tb.offset)
+	// The list shrinks below the cursor: it moves up to the last row,
+	// still on screen.
+	press(tb, "end")
+	tb.SetProcesses(fakeProcs()[:3])
+	if tb.cursor != 2 || tb.offset != 0 || !highlighted(tb, 3) {
+		t.Fatalf("shrunk list: cursor %d offset %d\n%s", tb.cursor, tb.offset, tb.View())
 	}
-	// The process exits: the cursor stays at its row index.
-	idx := tb.cursor
-	procs = slices.DeleteFunc(fakeProcs(), func(p model.Process) bool { return p.PID == 1300 })
-	tb.SetProcesses(procs)
-	if tb.cursor != min(idx, len(tb.rows)-1) {
-		t.Fatalf("after exit: cursor %d, want %d", tb.cursor, idx)
-	}
-	if k, _ := tb.Selected(); k.PID == 1300 {
-		t.Fatal("exited process still selected")
-	}
+}
+
+// highlighted reports whether view line i (0 = header) is drawn selected.
+func highlighted(tb *Table, i int) bool {
+	lines := strings.Split(tb.View(), "\n")
+	return i < len(lines) && strings.Contains(lines[i], "\x1b[7m")
 }
 
 func TestFollow(t *testing.T) {
@@ -292,6 +310,16 @@ func TestFollow(t *testing.T) {
 	if !strings.Contains(plainView(tb), "exited") {
 		t.Fatal("status line does not show the exit")
 	}
+	if tb.cursor != 0 || tb.offset != 0 {
+		t.Fatalf("after the followed process exited: cursor %d offset %d, want the top", tb.cursor, tb.offset)
+	}
+	// Said once: the next refresh does not say it again.
+	tb.SetProcesses(procs)
+	press(tb, "up")
+	tb.SetProcesses(procs)
+	if strings.Contains(tb.Status(), "exited") {
+		t.Fatalf("exit said again: %q", tb.Status())
+	}
 	// The next key clears the message.
 	press(tb, "down")
 	if tb.Status() != "" {
@@ -299,7 +327,7 @@ func TestFollow(t *testing.T) {
 	}
 }
 
-func TestFollowSurvivesFilterAndMovesWithCursor(t *testing.T) {
+func TestFollowSurvivesFilterAndStopsWhenTheCursorMoves(t *testing.T) {
 	tb, _ := newTable(t, 100, 20)
 	press(tb, "F") // follows the top row, 1300
 	press(tb, "/")
@@ -312,13 +340,12 @@ func TestFollowSurvivesFilterAndMovesWithCursor(t *testing.T) {
 	if k, _ := tb.Selected(); k.PID != 1300 {
 		t.Fatalf("after clearing the filter selected %d, want the followed 1300", k.PID)
 	}
+	// As in htop, moving the cursor by hand stops following.
 	press(tb, "down")
-	next, _ := tb.Selected()
-	tb.SetProcesses(fakeProcs())
-	if k, _ := tb.Selected(); k != next || !tb.Following() {
-		t.Fatalf("moving while following: selected %v following=%v, want %v followed", k, tb.Following(), next)
+	if tb.Following() || strings.Contains(plainView(tb), "FOLLOW") {
+		t.Fatal("moving the cursor did not stop following")
 	}
-	press(tb, "F")
+	press(tb, "F", "F")
 	if tb.Following() {
 		t.Fatal("second F did not stop following")
 	}
@@ -643,9 +670,10 @@ func TestMouse(t *testing.T) {
 	if tb.cursor != 2 {
 		t.Fatalf("click row 3: cursor %d, want 2", tb.cursor)
 	}
-	// Wheel scrolls the view, not the selection.
+	// Wheel scrolls the view and the selection with it: the highlight
+	// never leaves the screen.
 	tb.Update(tea.MouseWheelMsg{X: 10, Y: 8, Button: tea.MouseWheelDown})
-	if tb.offset != wheelStep || tb.cursor != 2 {
+	if tb.offset != wheelStep || tb.cursor != 2+wheelStep {
 		t.Fatalf("wheel down: offset %d cursor %d", tb.offset, tb.cursor)
 	}
 	tb.Update(tea.MouseWheelMsg{X: 10, Y: 8, Button: tea.MouseWheelUp})
@@ -667,23 +695,57 @@ func TestMouse(t *testing.T) {
 	}
 }
 
-func TestNarrowLayoutKeepsCommand(t *testing.T) {
+// Issue #12 item 3: a narrow pane drops columns by priority, never the
+// one the table is sorted by, and COMMAND keeps its minimum width.
+func TestNarrowLayoutKeepsSortColumnAndCommand(t *testing.T) {
 	tb, _ := newTable(t, 30, 5)
 	header := viewLines(tb)[0]
-	if header != "    PID USER     S COMMAND" {
+	if header != "    PID  %CPU▼ COMMAND" {
 		t.Fatalf("header at 30 cells %q", header)
 	}
 	tb.SetSize(20, 5)
-	if header = viewLines(tb)[0]; header != "    PID COMMAND" {
+	if header = viewLines(tb)[0]; header != " %CPU▼ COMMAND" {
 		t.Fatalf("header at 20 cells %q", header)
 	}
-	row := viewLines(tb)[1]
-	if row != "   1300 [\\e[31mevil]" {
+	if row := strings.TrimRight(viewLines(tb)[1], " "); row != "  66.6 [\\e[31mevil]" {
 		t.Fatalf("row at 20 cells %q", row)
 	}
-	tb.SetSize(12, 5)
-	if row = viewLines(tb)[2]; row != "/usr/lib/po…" {
-		t.Fatalf("row at 12 cells %q", row)
+	// Below the sort column plus one cell of COMMAND, the sort column is
+	// all there is.
+	tb.SetSize(7, 5)
+	if header = viewLines(tb)[0]; header != "  %CPU▼" {
+		t.Fatalf("header at 7 cells %q", header)
+	}
+	// Priorities: the least important column goes first, whatever its
+	// place; the others keep their declared order.
+	cols := testCols()
+	cols[1].Priority = 9 // USER
+	cols[5].Priority = 2 // TIME+
+	tb = New(common.NewContext(true), cols, "rss", nil)
+	tb.SetProcesses(fakeProcs())
+	tb.SetSize(7+1+1+1+6+1+6+1+9+1+10, 5) // everything but USER
+	if header = viewLines(tb)[0]; header != "    PID S   %CPU   RSS▼     TIME+ COMMAND" {
+		t.Fatalf("by priority %q", header)
+	}
+	for _, id := range []string{"pid", "state", "cpu", "time", "command", "user"} {
+		press(tb, "f6", "home")
+		for range tb.columnIndex(id) {
+			press(tb, "down")
+		}
+		press(tb, "enter")
+		if tb.SortID() != id {
+			t.Fatalf("sort menu chose %s, want %s", tb.SortID(), id)
+		}
+		title := tb.cols[tb.sortIdx].Title
+		if tb.cols[tb.sortIdx].Width <= 1 {
+			title = "" // a one-cell column shows the arrow alone
+		}
+		if h := viewLines(tb)[0]; !strings.Contains(h, title+"▼") && !strings.Contains(h, title+"▲") {
+			t.Errorf("sorted by %s, header %q", title, h)
+		}
+		if h := viewLines(tb)[0]; !strings.HasSuffix(strings.TrimRight(h, " "), "COMMAND") && !strings.Contains(h, "COMMAND▲") {
+			t.Errorf("COMMAND lost when sorted by %s: %q", title, h)
+		}
 	}
 }
 

@@ -95,11 +95,11 @@ func (t *Table) normalKey(msg tea.KeyPressMsg) {
 	case key.Matches(msg, k.ClearFilter):
 		if t.filter != "" {
 			t.filter = ""
-			t.rebuild(true)
+			t.rebuild()
 		}
 	case key.Matches(msg, k.Tree):
 		t.tree = !t.tree
-		t.rebuild(true)
+		t.rebuild()
 	case key.Matches(msg, k.Follow):
 		t.toggleFollow()
 	case key.Matches(msg, k.Kill):
@@ -107,19 +107,16 @@ func (t *Table) normalKey(msg tea.KeyPressMsg) {
 	}
 }
 
-// pick is the user choosing row i: the selection then stays on that
-// process, and a follow moves to it.
+// pick is the user moving the cursor to row i. As in htop, moving the
+// cursor by hand stops following a process.
 func (t *Table) pick(i int) {
+	t.follow = false
 	if len(t.rows) == 0 {
-		t.clampOffset(false)
+		t.clampOffset()
 		return
 	}
-	t.userSel = true
 	t.setCursor(i)
-	if t.follow {
-		t.followKey, t.followComm = t.selKey, t.commAt(t.cursor)
-	}
-	t.clampOffset(true)
+	t.clampOffset()
 }
 
 func (t *Table) commAt(i int) string {
@@ -138,9 +135,9 @@ func (t *Table) toggleFollow() {
 		t.setStatus("no process to follow", false)
 		return
 	}
-	t.follow, t.userSel = true, true
+	t.follow = true
 	t.followKey, t.followComm = t.selKey, t.commAt(t.cursor)
-	t.clampOffset(true)
+	t.clampOffset()
 }
 
 func (t *Table) openKillMenu() {
@@ -151,10 +148,9 @@ func (t *Table) openKillMenu() {
 		t.setStatus("no process selected", false)
 	default:
 		t.killKey, t.killComm = t.selKey, t.commAt(t.cursor)
+		// settle keeps the highlight on the target while the list
+		// refreshes under the menu and the confirm line.
 		t.mode, t.menuCursor = modeKillMenu, 0
-		// Keep the highlight on the target while the list refreshes
-		// under the menu and the confirm line.
-		t.userSel = true
 	}
 }
 
@@ -211,7 +207,7 @@ func (t *Table) setFilter(f string) {
 		return
 	}
 	t.filter = f
-	t.rebuild(true)
+	t.rebuild()
 }
 
 // menuMove handles the keys shared by the sort and signal menus and
@@ -308,13 +304,15 @@ func (t *Table) wheel(m tea.Mouse) {
 	if x < 0 || y < 0 || x >= t.width || y >= t.height {
 		return
 	}
+	// The selection moves with the view, so it never scrolls off-screen.
+	step := wheelStep
 	switch m.Button {
 	case tea.MouseWheelUp:
-		t.offset -= wheelStep
+		step = -wheelStep
 	case tea.MouseWheelDown:
-		t.offset += wheelStep
 	default:
 		return
 	}
-	t.clampOffset(false)
+	t.offset += step
+	t.pick(t.cursor + step)
 }

@@ -178,7 +178,7 @@ func (t *Table) writeRow(b *strings.Builder, i int) {
 		if c.Value != nil {
 			v = model.Sanitize(c.Value(r.p))
 		}
-		if j == last && r.prefEnd > r.prefStart {
+		if s.col == len(t.cols)-1 && r.prefEnd > r.prefStart {
 			v = string(t.prefixBuf[r.prefStart:r.prefEnd]) + v
 		}
 		b.WriteString(align(v, s.w, c.Align, j == last))
@@ -291,8 +291,10 @@ func (t *Table) statusLine() string {
 	}
 
 	var parts []string
+	var mark string
 	if t.follow {
-		parts = append(parts, "FOLLOW")
+		// Drawn selected, so it stands out in colour and NO_COLOR alike.
+		mark = st.TableSelected.Render(fmt.Sprintf("FOLLOW %d (%s)", t.followKey.PID, t.followComm)) + st.Footer.Render(" · ")
 	}
 	if t.tree {
 		parts = append(parts, "tree")
@@ -307,13 +309,13 @@ func (t *Table) statusLine() string {
 	}
 	info := strings.Join(parts, " · ")
 	if t.status == "" {
-		return clip(st.Footer.Render(info), w)
+		return clip(mark+st.Footer.Render(info), w)
 	}
 	msgStyle := st.Bold
 	if t.statusErr {
 		msgStyle = st.Danger
 	}
-	return clip(msgStyle.Render(model.Sanitize(t.status))+st.Footer.Render(" · "+info), w)
+	return clip(mark+msgStyle.Render(model.Sanitize(t.status))+st.Footer.Render(" · "+info), w)
 }
 
 // keepTail keeps the last w cells of s, marking a cut with "…": the end of
@@ -342,4 +344,14 @@ func clip(s string, w int) string {
 		return s
 	}
 	return common.Fit(s, w)
+}
+
+// Gaps are the cells between the shown columns, which every row leaves
+// blank.
+func (t *Table) Gaps() []int {
+	out := make([]int, 0, len(t.layout))
+	for _, s := range t.layout[:max(0, len(t.layout)-1)] {
+		out = append(out, s.x+s.w)
+	}
+	return out
 }

@@ -94,6 +94,22 @@ func checkSizeMemo(t *testing.T, w, h int, view string, widths map[string]int) {
 	}
 }
 
+// Issue #12 item 9: at every size of the size matrix, sorted by any
+// column, the table's columns are separated by a blank cell.
+func TestColumnsStaySeparated(t *testing.T) {
+	tb, _ := newTable(t, 80, 24)
+	for _, id := range []string{"cpu", "pid", "user", "time", "command"} {
+		tb.sortByDefault(tb.columnIndex(id))
+		for _, w := range uitest.Widths {
+			for _, h := range uitest.Heights {
+				tb.SetSize(w, h)
+				lines := strings.Split(tb.View(), "\n")
+				uitest.CheckSeparated(t, fmt.Sprintf("sorted by %s at %dx%d", id, w, h), lines[:len(lines)-1], tb.Gaps())
+			}
+		}
+	}
+}
+
 // TestTinySizes covers sizes below the supported minimum: no panic, and
 // still never more than asked for.
 func TestTinySizes(t *testing.T) {

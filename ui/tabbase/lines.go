@@ -1,45 +1,68 @@
 package tabbase
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
 )
 
-// Warnings draws the thresholds a tab found crossed, in words, in at most
-// lines lines: one warning a line while they fit, the rest joined on the
-// last. With none crossed it is one "ok:" line followed by allClear, which
-// says what was checked. danger (nil: none) marks the warnings drawn in
-// the danger colour rather than the warning colour.
-func (b *Base) Warnings(alerts []string, lines int, allClear string, danger func(alert string) bool) []string {
+// MoreWarningsKey is the key that lists every warning (the root's).
+const MoreWarningsKey = "w"
+
+// WarningLines draws the thresholds a tab found crossed in a fixed area of
+// exactly lines lines, so the table below does not jump as warnings come
+// and go: one warning a line, the most severe first; when they do not all
+// fit, the last line ends "+N more (w)". With none crossed the first line
+// is "ok:" followed by allClear, which says what was checked.
+func (b *Base) WarningLines(alerts []common.Alert, lines int, allClear string) []string {
 	if lines <= 0 {
 		return nil
 	}
+	out := make([]string, lines)
 	s := b.Ctx.Styles
 	if len(alerts) == 0 {
-		return []string{s.OK.Render("ok: ") + b.Label(allClear)}
+		out[0] = s.OK.Render("ok: ") + b.Label(allClear)
+		return out
 	}
-	render := func(alerts ...string) string {
+	sorted := common.MostSevereFirst(alerts)
+	shown := min(lines, len(sorted))
+	for i, a := range sorted[:shown] {
 		style := s.Warning
-		for _, a := range alerts {
-			if danger != nil && danger(a) {
-				style = s.Danger
-			}
+		if a.Severity == common.Critical {
+			style = s.Danger
 		}
-		return style.Render("! " + strings.Join(alerts, " · "))
-	}
-	if lines == 1 || len(alerts) == 1 {
-		return []string{render(alerts...)}
-	}
-	out := make([]string, 0, lines)
-	for i := range alerts {
-		if i == lines-1 && len(alerts) > lines {
-			return append(out, render(alerts[i:]...))
+		text := "! " + a.Text
+		if i == shown-1 && len(sorted) > shown {
+			more := " +" + strconv.Itoa(len(sorted)-shown) + " more (" + MoreWarningsKey + ")"
+			out[i] = style.Render(clip(text, b.Width-common.Width(more))) + s.Bold.Render(more)
+			continue
 		}
-		out = append(out, render(alerts[i]))
+		out[i] = style.Render(text)
 	}
 	return out
+}
+
+// WarningAreaLines is the height of the warnings area at the tab's
+// height: fixed by the height alone, never by how many warnings there are.
+func (b *Base) WarningAreaLines() int {
+	switch {
+	case b.Height < 12:
+		return 1
+	case b.Height < 36:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// clip cuts s to w cells, marking the cut with "…".
+func clip(s string, w int) string {
+	if common.Width(s) <= w {
+		return s
+	}
+	return common.Fit(s, max(w, 0))
 }
 
 // PSILine is "PSI resource some a/b/c% full a/b/c%": the 10, 60 and 300 s

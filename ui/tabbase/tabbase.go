@@ -26,7 +26,8 @@ type Base struct {
 	Width, Height    int
 	OriginX, OriginY int
 
-	charts chartCache
+	charts     chartCache
+	chartState chartState
 }
 
 // New builds the base of a tab whose process table has these columns,

@@ -29,30 +29,36 @@ func plain(lines []string) []string {
 	return out
 }
 
-func TestWarnings(t *testing.T) {
+func TestWarningLines(t *testing.T) {
 	b := newBase()
-	three := []string{"a", "b", "c"}
+	b.SetSize(30, 10)
+	n := func(text string) common.Alert { return common.Alert{Severity: common.Notice, Text: text} }
+	w := func(text string) common.Alert { return common.Alert{Severity: common.Warn, Text: text} }
+	three := []common.Alert{n("a"), w("b"), n("c")}
 	for _, tc := range []struct {
-		alerts []string
+		alerts []common.Alert
 		lines  int
 		want   []string
 	}{
 		{nil, 0, nil},
-		{nil, 2, []string{"ok: all clear"}},
-		{three, 1, []string{"! a · b · c"}},
-		{three, 2, []string{"! a", "! b · c"}},
-		{three, 4, []string{"! a", "! b", "! c"}},
-		{three[:1], 3, []string{"! a"}},
+		{nil, 2, []string{"ok: all clear", ""}},
+		// Most severe first, one a line, the area always lines high.
+		{three, 4, []string{"! b", "! a", "! c", ""}},
+		{three, 3, []string{"! b", "! a", "! c"}},
+		{three, 2, []string{"! b", "! a +1 more (w)"}},
+		{three, 1, []string{"! b +2 more (w)"}},
+		// A long last line is cut to keep the count.
+		{[]common.Alert{w("0123456789 0123456789 0123456789"), w("x")}, 1, []string{"! 0123456789 0123… +1 more (w)"}},
 	} {
-		if got := plain(b.Warnings(tc.alerts, tc.lines, "all clear", nil)); !slices.Equal(got, tc.want) {
-			t.Errorf("Warnings(%q, %d) = %q, want %q", tc.alerts, tc.lines, got, tc.want)
+		if got := plain(b.WarningLines(tc.alerts, tc.lines, "all clear")); !slices.Equal(got, tc.want) {
+			t.Errorf("WarningLines(%v, %d) = %q, want %q", tc.alerts, tc.lines, got, tc.want)
 		}
 	}
-	// The danger colour goes to the line holding the dangerous warning.
+	// Critical warnings are drawn in the danger colour.
 	c := New(common.NewContext(false), nil, "", nil)
-	isA := func(s string) bool { return s == "a" }
-	got := c.Warnings(three, 2, "", isA)
-	if got[0] != c.Ctx.Styles.Danger.Render("! a") || got[1] != c.Ctx.Styles.Warning.Render("! b · c") {
+	c.SetSize(80, 10)
+	got := c.WarningLines([]common.Alert{n("a"), {Severity: common.Critical, Text: "k"}}, 2, "")
+	if got[0] != c.Ctx.Styles.Danger.Render("! k") || got[1] != c.Ctx.Styles.Warning.Render("! a") {
 		t.Errorf("styles: %q", got)
 	}
 }

@@ -91,3 +91,24 @@ func Key(s string) tea.KeyPressMsg {
 	}
 	return tea.KeyPressMsg{Code: r[0], Text: s}
 }
+
+// Widths and Heights are the size matrix every view is checked at, from a
+// pane too small to draw in to a large terminal.
+var (
+	Widths  = []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250}
+	Heights = []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70}
+)
+
+// CheckSeparated fails unless every one of rows leaves the cells at gaps
+// blank: a table's columns never run together ("90000090.0%").
+func CheckSeparated(t testing.TB, label string, rows []string, gaps []int) {
+	t.Helper()
+	for _, row := range rows {
+		cells := []rune(ansi.Strip(row))
+		for _, x := range gaps {
+			if x < len(cells) && cells[x] != ' ' {
+				t.Fatalf("%s: columns run together at cell %d in %q (gaps %v)", label, x, string(cells), gaps)
+			}
+		}
+	}
+}
