@@ -70,9 +70,11 @@ type CacheSystem struct {
 	MmapPagesPerS  float64 `json:"mmap_pages"`
 	MmapMissesPerS float64 `json:"mmap_misses"`
 	// HitRatio is hits / accesses in percent; unknown when nothing was read.
-	HitRatio     Float  `json:"hit_ratio"`
-	BuffersBytes uint64 `json:"buffers_bytes"`
-	CachedBytes  uint64 `json:"cached_bytes"`
+	HitRatio Float `json:"hit_ratio"`
+	// Buffers and Cached of /proc/meminfo, joined from this frame's memory
+	// part (JoinFrame); unknown when the memory probe has none.
+	BuffersBytes Float `json:"buffers_bytes"`
+	CachedBytes  Float `json:"cached_bytes"`
 }
 
 // CacheProcess is one cachetop row: pages over the interval.

@@ -36,6 +36,14 @@ func JoinFrame(s *Sample) {
 			c.Processes = CacheEstimate(s.Processes, window)
 		}
 	}
+	if c.System != nil {
+		sys := *c.System
+		sys.BuffersBytes, sys.CachedBytes = Unknown, Unknown
+		if m := s.Memory; m != nil {
+			sys.BuffersBytes, sys.CachedBytes = Known(float64(m.BuffersBytes)), Known(float64(m.PageCacheBytes))
+		}
+		c.System = &sys
+	}
 	s.Cache = &c
 	if st := s.Probe("process"); st != nil && st.Stale && s.Processes != nil {
 		// Carried over from an earlier frame, so published and shared:

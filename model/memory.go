@@ -17,7 +17,9 @@ type Memory struct {
 	UsedBytes    uint64 `json:"used_bytes"`
 	BuffersBytes uint64 `json:"buffers_bytes"`
 	// CacheBytes is Cached + SReclaimable, free's "buff/cache" minus buffers.
-	CacheBytes             uint64 `json:"cache_bytes"`
+	CacheBytes uint64 `json:"cache_bytes"`
+	// PageCacheBytes is Cached alone: the page cache (cachestat's CACHED).
+	PageCacheBytes         uint64 `json:"page_cache_bytes"`
 	SharedBytes            uint64 `json:"shared_bytes"` // Shmem
 	SlabReclaimableBytes   uint64 `json:"slab_reclaimable_bytes"`
 	SlabUnreclaimableBytes uint64 `json:"slab_unreclaimable_bytes"`

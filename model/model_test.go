@@ -287,3 +287,18 @@ func TestJoinFrameMatchesByIdentity(t *testing.T) {
 		t.Errorf("denied process shows %+v, want unknown", p.ProcessCacheRates)
 	}
 }
+
+// cachestat's buffers and cached come from the frame's memory part (one
+// meminfo parser), unknown without one.
+func TestJoinFrameCacheSystemFromMemory(t *testing.T) {
+	s := &Sample{Cache: &Cache{System: &CacheSystem{}}, Memory: &Memory{BuffersBytes: 4096, PageCacheBytes: 8192}}
+	JoinFrame(s)
+	if sys := s.Cache.System; sys.BuffersBytes != Known(4096) || sys.CachedBytes != Known(8192) {
+		t.Errorf("system %+v", sys)
+	}
+	s = &Sample{Cache: &Cache{System: &CacheSystem{BuffersBytes: Known(1)}}}
+	JoinFrame(s)
+	if sys := s.Cache.System; sys.BuffersBytes.OK || sys.CachedBytes.OK {
+		t.Errorf("without a memory part: %+v, want unknown", sys)
+	}
+}

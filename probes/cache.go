@@ -1,11 +1,9 @@
 package probes
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -212,10 +210,6 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 	c := p.newCache(cacheSourceEBPF)
 	c.DroppedProcEvents = dropped
 
-	buffers, cached, err := p.readMeminfo()
-	if err != nil {
-		return nil, err
-	}
 	// The system line is the sum of the rows, each clamped on its own: a
 	// global clamp let one process's fault-ins or readahead count as
 	// misses of another's reads (an mmap reader drove the system ratio to
@@ -251,9 +245,7 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 		sum.mmapMisses += row.MmapMisses
 	}
 	s := &model.CacheSystem{
-		HitRatio:     cachePct(sum.hits, sum.accessed),
-		BuffersBytes: buffers,
-		CachedBytes:  cached,
+		HitRatio: cachePct(sum.hits, sum.accessed),
 	}
 	if secs := now.Sub(last).Seconds(); secs > 0 {
 		s.AccessesPerS = float64(sum.accessed) / secs
@@ -266,49 +258,6 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 	c.System = s
 	model.SortCacheProcesses(c.Processes)
 	return c, nil
-}
-
-var (
-	meminfoBuffers = []byte("Buffers:")
-	meminfoCached  = []byte("Cached:")
-)
-
-// readMeminfo returns the Buffers and Cached lines of meminfo in bytes.
-func (p *CacheProbe) readMeminfo() (buffers, cached uint64, err error) {
-	path := filepath.Join(p.procRoot, "meminfo")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("read %s: %w", path, err)
-	}
-	found := 0
-	for len(data) > 0 && found < 2 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		var dst *uint64
-		switch {
-		case bytes.HasPrefix(line, meminfoBuffers):
-			dst, line = &buffers, line[len(meminfoBuffers):]
-		case bytes.HasPrefix(line, meminfoCached):
-			dst, line = &cached, line[len(meminfoCached):]
-		default:
-			continue
-		}
-		f, _ := nextField(line)
-		v, ok := parseDecimal(f)
-		if !ok {
-			return 0, 0, fmt.Errorf("%s: cannot parse %q", path, line)
-		}
-		*dst = v * 1024 // kB
-		found++
-	}
-	if found < 2 {
-		return 0, 0, fmt.Errorf("%s has no Buffers or Cached line", path)
-	}
-	return buffers, cached, nil
 }
 
 // readProcfs is the estimate without eBPF. Its rows come from the I/O rates

@@ -159,8 +159,8 @@ func TestCacheProbeEBPF(t *testing.T) {
 			if !ok || !cacheWithin(warm.Hits, filePages, 0.1) || !warm.ReadHitPct.OK || warm.ReadHitPct.V <= 90 {
 				t.Errorf("warm read row %+v (found %v): want hits %d ±10 %%, read hit > 90 %%", warm, ok, filePages)
 			}
-			if s := c.System; s.AccessesPerS <= 0 || !s.HitRatio.OK || s.CachedBytes == 0 {
-				t.Errorf("system %+v: want accesses, a known hit ratio and cached bytes", *s)
+			if s := c.System; s.AccessesPerS <= 0 || !s.HitRatio.OK {
+				t.Errorf("system %+v: want accesses and a known hit ratio", *s)
 			}
 			for i := 1; i < len(c.Processes); i++ {
 				a, b := c.Processes[i-1], c.Processes[i]

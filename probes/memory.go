@@ -190,6 +190,7 @@ func memoryFromMeminfo(mi procfs.Meminfo) *model.Memory {
 		FreeBytes:              free,
 		BuffersBytes:           b(mi.BuffersBytes),
 		CacheBytes:             b(mi.CachedBytes) + b(mi.SReclaimableBytes),
+		PageCacheBytes:         b(mi.CachedBytes),
 		SharedBytes:            b(mi.ShmemBytes),
 		SlabReclaimableBytes:   b(mi.SReclaimableBytes),
 		SlabUnreclaimableBytes: b(mi.SUnreclaimBytes),

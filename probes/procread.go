@@ -419,6 +419,16 @@ func parseSigned(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
+// cutLine splits b at its first newline: the line without it, and the rest
+// (nil after the last line). Every line-oriented parser here walks its
+// buffer with it, allocation-free.
+func cutLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
 // nextField returns the next run of non-blank bytes in b and the rest.
 func nextField(b []byte) (field, rest []byte) {
 	i := 0
@@ -547,12 +557,8 @@ func parseProcStatus(b []byte, st *procStatus) bool {
 	)
 	have := 0
 	for len(b) > 0 && have != haveAll {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = cutLine(b)
 		if len(line) == 0 {
 			continue
 		}
@@ -704,12 +710,8 @@ func (io *procIO) field(bit uint8) *uint64 {
 func parseProcIO(b []byte, io *procIO) bool {
 	*io = procIO{}
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = cutLine(b)
 		for _, k := range ioKeys {
 			if !bytes.HasPrefix(line, k.key) {
 				continue

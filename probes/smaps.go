@@ -3,10 +3,10 @@ package probes
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"syscall"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/vitals-dev/vitals/model"
 )
@@ -56,12 +56,8 @@ func parseSmapsRollup(b []byte, m *smapsRollup) bool {
 	)
 	have := 0
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = cutLine(b)
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
 			continue
@@ -176,24 +172,19 @@ func (d *demandLookup) wants(key model.ProcKey) bool {
 	return found
 }
 
-// readMemTotal reads MemTotal from <procRoot>/meminfo in bytes.
+// readMemTotal reads MemTotal from <procRoot>/meminfo in bytes, with the
+// same parser as the memory probe.
 func readMemTotal(procRoot string) (uint64, error) {
-	path := filepath.Join(procRoot, "meminfo")
-	b, err := os.ReadFile(path)
+	pfs, err := procfs.NewFS(procRoot)
 	if err != nil {
 		return 0, err
 	}
-	for line := range bytes.Lines(b) {
-		rest, found := bytes.CutPrefix(line, []byte("MemTotal:"))
-		if !found {
-			continue
-		}
-		f, rest := nextField(rest)
-		v, ok := parseDecimal(f)
-		if unit, _ := nextField(rest); !ok || string(unit) != "kB" {
-			break
-		}
-		return v << 10, nil
+	mi, err := pfs.Meminfo()
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("%s: no MemTotal line in kB", path)
+	if mi.MemTotalBytes == nil {
+		return 0, fmt.Errorf("%s/meminfo: no MemTotal line", procRoot)
+	}
+	return *mi.MemTotalBytes, nil
 }

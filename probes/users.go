@@ -81,12 +81,8 @@ func (u *userNames) changed() bool {
 func parsePasswd(data []byte) map[uint32]string {
 	names := map[uint32]string{}
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = cutLine(data)
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}

@@ -87,12 +87,8 @@ func parseVmstat(data []byte, c *vmstatCounters) {
 	var scanAll, stealAll uint64
 	scanParts, stealParts := 0, 0
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = cutLine(data)
 		sp := bytes.IndexByte(line, ' ')
 		if sp <= 0 {
 			continue

@@ -205,7 +205,7 @@ func (t *Tab) View() string {
 		lines = append(lines, l("accesses/s ")+common.Count(sys.AccessesPerS)+l("  hits/s ")+common.Count(sys.HitsPerS)+
 			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
 			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
-			l("   buffers ")+common.Bytes(sys.BuffersBytes)+l("  cached ")+common.Bytes(sys.CachedBytes))
+			l("   buffers ")+common.OptBytes(sys.BuffersBytes)+l("  cached ")+common.OptBytes(sys.CachedBytes))
 		const tableFrame = 2 // header and status line
 		room := t.Height - len(lines) - (tabbase.MinTableRows + tableFrame)
 		if ch := t.ChartLines(room, t.Height-len(lines)-6, min(8, max(5, t.Height/4))); ch > 0 {

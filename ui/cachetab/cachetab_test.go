@@ -37,7 +37,7 @@ func ebpfCache() *model.Cache {
 	return &model.Cache{
 		Source: "ebpf", Feature: model.Feature{Tier: "tp_btf",
 			Tiers: []model.TierOutcome{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}}},
-		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: 6 << 20, CachedBytes: 300 << 20},
+		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: model.Known(6 << 20), CachedBytes: model.Known(300 << 20)},
 		Processes: []model.CacheProcess{
 			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
 			{PID: 200, User: "www", Comm: "nginx", Hits: 9000, Misses: 20, ReadHitPct: model.Known(99.8), WriteHitPct: model.Unknown},
