@@ -114,6 +114,7 @@ func TestMemoryProbeFixtureIntervals(t *testing.T) {
 		UsedBytes:      (8000000 - 5000000) * memKB, // total − available
 		BuffersBytes:   200000 * memKB,
 		CacheBytes:     (3000000 + 400000) * memKB, // Cached + SReclaimable
+		PageCacheBytes: 3000000 * memKB,            // Cached
 		SharedBytes:    100000 * memKB,
 		// Slab and page-cache detail.
 		SlabReclaimableBytes:   400000 * memKB,
@@ -271,6 +272,7 @@ func TestMemoryProbeNoSwapNoPSINoAvailable(t *testing.T) {
 		UsedBytes:              (4000000 - 500000 - 100000 - 1500000 - 200000) * memKB,
 		BuffersBytes:           100000 * memKB,
 		CacheBytes:             (1500000 + 200000) * memKB,
+		PageCacheBytes:         1500000 * memKB,
 		SharedBytes:            50000 * memKB,
 		SlabReclaimableBytes:   200000 * memKB,
 		SlabUnreclaimableBytes: 100000 * memKB,

@@ -175,6 +175,10 @@ func TestProcessScannerFastPathZeroesEveryRate(t *testing.T) {
 	liveScan(t, s, now, pid)
 	io.WriteString(stdin, "go\n")
 	expectLine(t, stdout, "done")
+	// The shell still runs a little after its echo (back to read): wait
+	// until it is asleep for good, or on a loaded machine the scan below
+	// sees it run afterwards and the fast path is rightly not taken.
+	waitSchedstatSettled(t, pid)
 	now = now.Add(time.Second)
 	busy := liveScan(t, s, now, pid)
 	t.Logf("busy interval: cpu %.1f%% minflt/s %.0f wchar/s %v rchar/s %v syscw/s %v io %s",
@@ -697,4 +701,28 @@ func TestProcessScannerIOFixture(t *testing.T) {
 	want := zero
 	want.RcharPerS, want.WcharPerS = model.Unknown, k(1024)
 	check("reset", got[10], model.DetailFresh, want)
+}
+
+// waitSchedstatSettled waits until pid's schedstat stops changing (it sleeps).
+func waitSchedstatSettled(t *testing.T, pid int) {
+	t.Helper()
+	path := fmt.Sprintf("/proc/%d/schedstat", pid)
+	prev, _ := os.ReadFile(path)
+	stable := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		cur, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(cur) == string(prev) {
+			if stable++; stable >= 5 {
+				return
+			}
+		} else {
+			stable = 0
+		}
+		prev = cur
+	}
+	t.Fatalf("%s never settled", path)
 }
