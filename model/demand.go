@@ -22,6 +22,10 @@ type DemandSet struct {
 	// FilesOf asks for the page-cache residency of this process's open
 	// files (pcstat); zero PID = none.
 	FilesOf ProcKey
+	// Sockets asks for the listening sockets and connections with their
+	// owning processes (a walk of every /proc/PID/fd, done at most every
+	// few seconds while asked).
+	Sockets bool
 }
 
 // Set replaces the wanted set. The slice must not be modified afterwards.

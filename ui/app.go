@@ -111,7 +111,7 @@ func (a *App) publishDemand() {
 	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && !a.help {
 		d = r.Demand()
 	}
-	if d.All == a.lastDemand.All && d.Slab == a.lastDemand.Slab && d.FilesOf == a.lastDemand.FilesOf && slices.Equal(d.Keys, a.lastDemand.Keys) {
+	if d.All == a.lastDemand.All && d.Slab == a.lastDemand.Slab && d.FilesOf == a.lastDemand.FilesOf && d.Sockets == a.lastDemand.Sockets && slices.Equal(d.Keys, a.lastDemand.Keys) {
 		return
 	}
 	a.lastDemand = d
