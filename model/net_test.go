@@ -62,7 +62,7 @@ func TestNetHistoryBoundedToInterfacesThatExist(t *testing.T) {
 func TestNetJSONKeys(t *testing.T) {
 	pid := int32(42)
 	n := Net{Interfaces: []NetInterface{{Name: "eth0", RxBytesPerS: Known(1)}}, TCP: &TCPCounters{}, UDP: &UDPCounters{},
-		Sockets: &SocketTotals{TCPStates: map[string]int{"estab": 1}},
+		Sockets:   &SocketTotals{TCPStates: map[string]int{"estab": 1}},
 		Listening: []Listener{{Proto: "tcp", Address: "0.0.0.0", Port: 80, SocketOwner: SocketOwner{PID: &pid, Comm: "nginx"}}}}
 	b, err := json.Marshal(n)
 	if err != nil {
