@@ -105,7 +105,7 @@ func TestSnapshotJSONGoldenOverFixtureTree(t *testing.T) {
 	}
 	doc["process_scan"].(map[string]any)["duration_ms"] = "<duration>"
 	if owners, ok := doc["net"].(map[string]any)["owners"].(map[string]any); ok {
-		owners["at"], owners["duration_ms"] = "<now>", "<duration>"
+		owners["at"], owners["duration_ms"], owners["interval_s"] = "<now>", "<duration>", "<interval>"
 	}
 	got, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

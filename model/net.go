@@ -219,6 +219,10 @@ type SocketOwners struct {
 	Unreadable int     `json:"unreadable"`
 	Sockets    int     `json:"sockets"` // socket inodes found
 	DurationMS float64 `json:"duration_ms"`
+	// IntervalS is the least time until the next walk: 2 s, or 20 times
+	// the walk's duration when that is longer, so the walk costs at most
+	// 5 % of a CPU however many processes there are.
+	IntervalS float64 `json:"interval_s"`
 }
 
 // Interface returns the named interface, or nil.

@@ -20,7 +20,7 @@ import (
 func (p *NetProbe) walkOwners(now time.Time) {
 	start := time.Now()
 	clear(p.owners)
-	info := &model.SocketOwners{At: now}
+	info := &model.SocketOwners{At: now, IntervalS: p.cfg.OwnerInterval.Seconds()}
 	rootFD, err := syscall.Open(p.cfg.ProcRoot, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		p.ownersInfo = info
@@ -71,7 +71,9 @@ func (p *NetProbe) walkOwners(now time.Time) {
 		p.comms[o.pid] = p.readComm(o.pid)
 	}
 	info.Sockets = len(p.owners)
-	info.DurationMS = float64(time.Since(start)) / float64(time.Millisecond)
+	took := time.Since(start)
+	info.DurationMS = float64(took) / float64(time.Millisecond)
+	info.IntervalS = max(p.cfg.OwnerInterval, ownerCostShare*took).Seconds()
 	p.ownersInfo = info
 }
 

@@ -83,7 +83,7 @@ func fixtureNet() *model.Net {
 		Listening:        []model.Listener{{Proto: "tcp", Address: "0.0.0.0", Port: 443, Queue: 129, SocketOwner: model.SocketOwner{PID: &pid, Comm: "nginx", Others: 3}}},
 		Connections:      []model.Connection{{Proto: "tcp", LocalAddr: "10.0.0.5", LocalPort: 443, RemoteAddr: "198.51.100.20", RemotePort: 50123, State: "estab", SocketOwner: model.SocketOwner{PID: &pid, Comm: "nginx"}}},
 		ConnectionsTotal: 1,
-		Owners:           &model.SocketOwners{At: fixedNow, Processes: 4},
+		Owners:           &model.SocketOwners{At: fixedNow, Processes: 4, IntervalS: 2},
 	}
 }
 

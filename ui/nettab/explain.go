@@ -35,7 +35,7 @@ func (t *Tab) Explain() [][2]string {
 		{"v: listeners", "listening TCP and bound, unconnected UDP sockets (ss -ltnup) with QUEUE (TCP: connections waiting in the accept queue; UDP: bytes waiting), the socket's uid and owning process; (+n): n more processes share it (forked workers)"},
 		{"v: processes", "processes holding the sockets listed, with their counts; k kills"},
 		{"v: errors", "sar -n EDEV for every interface: errors, collisions, drops, carrier, frame and FIFO errors, compressed packets per second"},
-		{"owners", "sockets are mapped to processes through the socket inode in /proc/PID/fd links, every 2 s while a panel shows them. Without root only your own processes can be read: others' sockets show PID –. TIME-WAIT sockets belong to no process"},
+		{"owners", "sockets are mapped to processes through the socket inode in /proc/PID/fd links, every 2 s (longer when the walk is slow: at most 5 % of a CPU) while a panel shows them. Without root only your own processes can be read: others' sockets show PID –. TIME-WAIT sockets belong to no process"},
 		{"per-process bytes", "n/a: counting bytes per process needs eBPF (sock_send_length/sock_recv_length), not in this build; procfs has no per-process network byte counters"},
 		{"i", "selects the next interface for the charts and the ▸ row"},
 	}

@@ -44,7 +44,7 @@ func fixtureNet() *model.Net {
 			{Proto: "tcp6", Address: "::1", Port: 5432, SocketOwner: model.SocketOwner{UID: 999, PID: pid(777), Comm: "postgres"}},
 			{Proto: "udp", Address: "127.0.0.53", Port: 53, SocketOwner: model.SocketOwner{UID: 101}},
 		},
-		Owners:      &model.SocketOwners{At: now, Processes: 210, Unreadable: 0, Sockets: 80},
+		Owners:      &model.SocketOwners{At: now, Processes: 210, Unreadable: 0, Sockets: 80, IntervalS: 2},
 		Unavailable: map[string]string{"per_process_bytes": "needs eBPF"},
 	}
 	for i := 0; i < 25; i++ {

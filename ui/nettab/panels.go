@@ -60,7 +60,7 @@ func (t *Tab) ownersNote(n *model.Net) string {
 	if o.Unreadable > 0 {
 		text += " (" + strconv.Itoa(o.Unreadable) + " not readable: needs root)"
 	}
-	text += ", every 2 s · per-process bytes/s: n/a (needs eBPF)"
+	text += ", every " + strconv.FormatFloat(max(o.IntervalS, 1), 'f', 0, 64) + " s · per-process bytes/s: n/a (needs eBPF)"
 	return l(text)
 }
 
