@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -65,6 +65,10 @@ type NetProbe struct {
 
 	buf   []byte
 	names map[string]string // interned interface names
+	paths map[string]string
+	sys   map[string]*[3]string
+
+	lastInterfaces int
 
 	dev      model.KeyedCounters[string, devCounters]
 	prevTime time.Time
@@ -103,7 +107,7 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	if cfg.OwnerInterval <= 0 {
 		cfg.OwnerInterval = DefaultOwnerInterval
 	}
-	p := &NetProbe{cfg: cfg, names: map[string]string{}, buf: make([]byte, 64<<10),
+	p := &NetProbe{cfg: cfg, names: map[string]string{}, paths: map[string]string{}, sys: map[string]*[3]string{}, buf: make([]byte, 64<<10),
 		owners: map[uint64]*sockOwner{}, comms: map[int32]string{}, dents: make([]byte, 32<<10), linkBuf: make([]byte, 64)}
 	pid, note := cfg.NetPID, ""
 	if pid == "" {
@@ -146,12 +150,12 @@ func (p *NetProbe) Collect(t *Tick) (Part, error) {
 // (nil on the first). After a failed read of /proc/net/dev the previous
 // baseline is kept, so the next interval spans the failed one.
 func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
-	devPath := filepath.Join(p.netDir, "dev")
+	devPath := p.path("dev")
 	b, err := p.read(devPath)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", devPath, err)
 	}
-	n := &model.Net{Namespace: p.ns}
+	n := &model.Net{Namespace: p.ns, Interfaces: make([]model.NetInterface, 0, p.lastInterfaces)}
 	seconds := now.Sub(p.prevTime).Seconds()
 	first := !p.havePrev
 	parseNetDev(b, func(name []byte, c *devCounters) {
@@ -171,6 +175,7 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 		n.Interfaces = append(n.Interfaces, ifc)
 	})
 	p.dev.EndFrame()
+	p.lastInterfaces = len(n.Interfaces)
 	if len(p.names) > 4*len(n.Interfaces)+64 {
 		clear(p.names) // interfaces churn (containers): keep the intern table bounded
 	}
@@ -252,17 +257,17 @@ func (p *NetProbe) link(ifc *model.NetInterface, n *model.Net) {
 		setNetUnavailable(n, "link", "the namespace read is not the one "+p.cfg.SysRoot+" shows: speed, duplex and operstate unknown")
 		return
 	}
-	dir := filepath.Join(p.cfg.SysRoot, "class/net", ifc.Name)
-	if b, err := p.read(filepath.Join(dir, "speed")); err == nil {
+	sp := p.sysPaths(ifc.Name)
+	if b, err := p.read(sp[0]); err == nil {
 		// -1 (or EINVAL on read) when the driver does not know.
 		if v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil && v > 0 && v < math.MaxInt32 {
 			ifc.SpeedMbps = model.Known(float64(v))
 		}
 	}
-	if b, err := p.read(filepath.Join(dir, "duplex")); err == nil {
+	if b, err := p.read(sp[1]); err == nil {
 		ifc.Duplex = internState(bytes.TrimSpace(b))
 	}
-	if b, err := p.read(filepath.Join(dir, "operstate")); err == nil {
+	if b, err := p.read(sp[2]); err == nil {
 		ifc.OperState = internState(bytes.TrimSpace(b))
 	}
 	if ifc.SpeedMbps.OK && ifc.RxBytesPerS.OK && ifc.TxBytesPerS.OK {
@@ -288,27 +293,56 @@ func internState(b []byte) string {
 }
 
 // read reads a whole file into the probe's buffer (valid until the next
-// read), growing it for large socket tables.
+// read), growing it for large socket tables. Raw syscalls: os.Open
+// allocates and registers every file with the poller.
 func (p *NetProbe) read(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	n := 0
 	for {
 		if n == len(p.buf) {
 			p.buf = append(p.buf, make([]byte, len(p.buf))...)
 		}
-		m, err := f.Read(p.buf[n:])
-		n += m
+		m, err := syscall.Read(fd, p.buf[n:])
 		switch {
-		case errors.Is(err, io.EOF) || (err == nil && m == 0):
-			return p.buf[:n], nil
+		case err == syscall.EINTR:
+			continue
 		case err != nil:
-			return nil, err
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		case m == 0:
+			return p.buf[:n], nil
 		}
+		n += m
 	}
+}
+
+// path is the path of a file in the namespace's net directory, joined
+// once.
+func (p *NetProbe) path(file string) string {
+	if s, ok := p.paths[file]; ok {
+		return s
+	}
+	s := filepath.Join(p.netDir, file)
+	p.paths[file] = s
+	return s
+}
+
+// sysPaths are an interface's speed, duplex and operstate files, joined
+// once per interface name.
+func (p *NetProbe) sysPaths(name string) *[3]string {
+	if sp, ok := p.sys[name]; ok {
+		return sp
+	}
+	dir := filepath.Join(p.cfg.SysRoot, "class/net", name)
+	sp := &[3]string{filepath.Join(dir, "speed"), filepath.Join(dir, "duplex"), filepath.Join(dir, "operstate")}
+	if len(p.sys) > 256 {
+		clear(p.sys) // interfaces churn
+	}
+	p.sys[name] = sp
+	return sp
 }
 
 // The MIB counters the probe turns into rates, by nstat's name.
@@ -376,14 +410,14 @@ func (p *NetProbe) readMIB(m *mibReading) {
 		}
 	}
 	for k, file := range [...]string{"snmp", "netstat"} {
-		path := filepath.Join(p.netDir, file)
+		path := p.path(file)
 		if b, err := p.read(path); err != nil {
 			m.errs[k] = fmt.Sprintf("read %s: %v", path, err)
 		} else {
 			parseSNMPTable(b, set)
 		}
 	}
-	path := filepath.Join(p.netDir, "snmp6")
+	path := p.path("snmp6")
 	if b, err := p.read(path); err != nil {
 		m.errs[2] = fmt.Sprintf("read %s: %v (IPv6 disabled?)", path, err)
 	} else {
@@ -457,7 +491,7 @@ func (p *NetProbe) readSockets(listing bool) (socketRead, string) {
 		out.connections = []model.Connection{}
 	}
 	for _, proto := range [...]string{"tcp", "tcp6", "udp", "udp6"} {
-		path := filepath.Join(p.netDir, proto)
+		path := p.path(proto)
 		b, err := p.read(path)
 		if err != nil {
 			// No tcp6/udp6 with IPv6 disabled: not an error worth a line.
@@ -547,7 +581,7 @@ func (p *NetProbe) addSocket(out *socketRead, proto string, isTCP bool, e *sockE
 func (p *NetProbe) sockstat(s socketRead) {
 	t := s.totals
 	for _, file := range [...]string{"sockstat", "sockstat6"} {
-		b, err := p.read(filepath.Join(p.netDir, file))
+		b, err := p.read(p.path(file))
 		if err != nil {
 			continue // fields stay unknown
 		}
