@@ -143,7 +143,8 @@ func (t *Tab) net() *model.Net {
 }
 
 // selected is the interface the charts follow: the one chosen with i, or
-// else the busiest that is not loopback.
+// else the busiest that is not loopback (when all are idle, the first that
+// is up).
 func (t *Tab) selected(n *model.Net) *model.NetInterface {
 	if n == nil || len(n.Interfaces) == 0 {
 		return nil
@@ -156,8 +157,11 @@ func (t *Tab) selected(n *model.Net) *model.NetInterface {
 	for i := range n.Interfaces {
 		ifc := &n.Interfaces[i]
 		b := ifc.RxBytesPerS.Or(0) + ifc.TxBytesPerS.Or(0)
-		if ifc.Name == "lo" {
+		switch {
+		case ifc.Name == "lo":
 			b = -0.5 // only when nothing else moves
+		case b == 0 && ifc.OperState != "up":
+			b = -0.25 // an idle link that is up before one that is down
 		}
 		if b > bestBytes {
 			best, bestBytes = ifc, b
