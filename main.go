@@ -230,7 +230,7 @@ func newEnv(cfg config) (*probes.Env, error) {
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
 	if cfg.snapshot {
-		env.Demand.Set(model.DemandSet{All: true, Slab: true})
+		env.Demand.Set(model.DemandSet{All: true, Slab: true, Sockets: true})
 	}
 	return env, nil
 }

@@ -30,6 +30,10 @@ type DemandSet struct {
 	// FilesOf asks for the page-cache residency of this process's open
 	// files (pcstat); zero PID = none.
 	FilesOf ProcKey
+	// Sockets asks for the listening sockets and connections with their
+	// owning processes (a walk of every /proc/PID/fd, done at most every
+	// few seconds while asked).
+	Sockets bool
 }
 
 // WantsIO reports whether per-process I/O is asked for.
@@ -38,7 +42,7 @@ func (s DemandSet) WantsIO() bool { return s.IO || s.All }
 // Equal reports whether two sets ask for the same things, so a publisher
 // can skip re-publishing an unchanged set without listing its fields.
 func (s DemandSet) Equal(o DemandSet) bool {
-	return s.All == o.All && s.IO == o.IO && s.Slab == o.Slab && s.FilesOf == o.FilesOf && slices.Equal(s.Keys, o.Keys)
+	return s.All == o.All && s.IO == o.IO && s.Slab == o.Slab && s.Sockets == o.Sockets && s.FilesOf == o.FilesOf && slices.Equal(s.Keys, o.Keys)
 }
 
 // Set replaces the wanted set. The slice must not be modified afterwards.

@@ -43,6 +43,7 @@ func RecordHistory(h *History, s *Sample) {
 		}
 		h.Record(SeriesCacheMisses, t, c.System.MissesPerS)
 	}
+	recordNetHistory(h, s)
 }
 
 // Point is one value of a series at one time.

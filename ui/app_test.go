@@ -58,6 +58,7 @@ func fixtureStore(t testing.TB) *model.Store {
 			{ProcessIdentity: model.ProcessIdentity{PID: 777, PPID: 1, User: "postgres", Comm: "postgres", Cmdline: "postgres: checkpointer", State: "D", Threads: 1}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 12, UserPct: 2, SystemPct: 10, WaitPct: model.Unknown}, ProcessSwitchRates: model.ProcessSwitchRates{VoluntaryCSPerS: 900}, CPUTimeTicks: 4567}, ProcessMemory: model.ProcessMemory{RSSBytes: 2 << 30}},
 			{ProcessIdentity: model.ProcessIdentity{PID: 666, PPID: 1, User: "mallory", Comm: "evil\x1b[2J", Cmdline: "evil\x1b[2J\x1b]0;pwned\x07 --hide", State: "S", Threads: 1}, ProcessMemory: model.ProcessMemory{RSSBytes: 4 << 20}, ProcessCPU: model.ProcessCPU{ProcessCPURates: model.ProcessCPURates{CPUPct: 1}, CPUTimeTicks: 10}},
 		}
+		next.Net = fixtureNet()
 		for i := 0; i < 120; i++ {
 			ts := fixedNow.Add(time.Duration(i-120) * time.Second)
 			h.Record(model.SeriesCPUBusy, ts, float64(20+i%60))
@@ -65,6 +66,28 @@ func fixtureStore(t testing.TB) *model.Store {
 		}
 	})
 	return s
+}
+
+// fixtureNet: a web server whose accept queue overflows.
+func fixtureNet() *model.Net {
+	k := model.Known
+	pid := int32(4242)
+	init := true
+	return &model.Net{
+		Namespace: model.NetNamespace{Path: "/proc/1/net", Init: &init},
+		Interfaces: []model.NetInterface{
+			{Name: "lo", RxBytesPerS: k(2048), TxBytesPerS: k(2048), RxPacketsPerS: k(20), TxPacketsPerS: k(20), RxAvgPacketBytes: k(102), RxErrorsPerS: k(0), TxErrorsPerS: k(0), RxDropsPerS: k(0), TxDropsPerS: k(0), OperState: "unknown"},
+			{Name: "eth0", RxBytesPerS: k(12_500_000), TxBytesPerS: k(90_000_000), RxPacketsPerS: k(9000), TxPacketsPerS: k(62000), RxAvgPacketBytes: k(1389), RxErrorsPerS: k(0), TxErrorsPerS: k(0), RxDropsPerS: k(0), TxDropsPerS: k(0), SpeedMbps: k(1000), Duplex: "full", OperState: "up", UtilPct: k(72)},
+		},
+		TCP: &model.TCPCounters{ActiveOpensPerS: k(3), PassiveOpensPerS: k(850), InSegsPerS: k(9000), OutSegsPerS: k(62000), RetransSegsPerS: k(1), RetransPct: k(0), AttemptFailsPerS: k(0), EstabResetsPerS: k(0), OutResetsPerS: k(2), InErrsPerS: k(0),
+			ListenOverflowsPS: k(40), ListenDropsPerS: k(40), SynRetransPerS: k(0), SyncookiesSentPS: k(0), TimeoutsPerS: k(0)},
+		UDP:              &model.UDPCounters{InDatagramsPerS: k(10), OutDatagramsPerS: k(10), NoPortsPerS: k(0), InErrorsPerS: k(0), RcvbufErrorsPerS: k(0)},
+		Sockets:          &model.SocketTotals{TCPStates: map[string]int{"estab": 120, "listen": 2, "time-wait": 300}, TCP: 422, UDP: 1, TCPOrphan: k(0)},
+		Listening:        []model.Listener{{Proto: "tcp", Address: "0.0.0.0", Port: 443, Queue: 129, SocketOwner: model.SocketOwner{PID: &pid, Comm: "nginx", Others: 3}}},
+		Connections:      []model.Connection{{Proto: "tcp", LocalAddr: "10.0.0.5", LocalPort: 443, RemoteAddr: "198.51.100.20", RemotePort: 50123, State: "estab", SocketOwner: model.SocketOwner{PID: &pid, Comm: "nginx"}}},
+		ConnectionsTotal: 1,
+		Owners:           &model.SocketOwners{At: fixedNow, Processes: 4, IntervalS: 2},
+	}
 }
 
 func newTestApp(t testing.TB, noColor bool, w, h int) *App {
@@ -101,6 +124,8 @@ func TestGoldenHelpAndComingTab(t *testing.T) {
 	uitest.Golden(t, "help_80x24", screen(a))
 	press(a, "esc", "2")
 	uitest.Golden(t, "memory_80x24", screen(a))
+	press(a, "5")
+	uitest.Golden(t, "net_80x24", screen(a))
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -161,12 +186,13 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 	if s := screen(a); !strings.Contains(s, "Cache: collecting the first interval") || strings.Contains(s, "coming") {
 		t.Errorf("Cache tab without data: %q", s)
 	}
-	for i, name := range []string{"Disk", "Net"} {
-		press(a, itoa(i+4))
-		s := screen(a)
-		if !strings.Contains(s, name+" tab: coming soon") || strings.Contains(s, "%CPU") {
-			t.Errorf("tab %d: %q", i+2, s)
-		}
+	press(a, "4")
+	if s := screen(a); !strings.Contains(s, "Disk tab: coming soon") || strings.Contains(s, "%CPU") {
+		t.Errorf("Disk tab: %q", s)
+	}
+	press(a, "5")
+	if s := screen(a); !strings.Contains(s, "rxpck/s") || !strings.Contains(s, "listen ovf/s") || strings.Contains(s, "coming") {
+		t.Errorf("Net tab: %q", s)
 	}
 	press(a, "1")
 	if !strings.Contains(screen(a), "%CPU") {
@@ -246,7 +272,7 @@ func TestSizeMatrix(t *testing.T) {
 			for _, h := range heights {
 				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
 				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") },
-					func() { press(a, "1", "w") }, func() { press(a, "esc", "g") }, func() { press(a, "2", "g") }} {
+					func() { press(a, "1", "w") }, func() { press(a, "esc", "g") }, func() { press(a, "2", "g") }, func() { press(a, "5") }} {
 					view()
 					uitest.CheckSize(t, "app", a.render(), w, h)
 				}

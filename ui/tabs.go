@@ -12,6 +12,7 @@ import (
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/cputab"
 	"github.com/vitals-dev/vitals/ui/memtab"
+	"github.com/vitals-dev/vitals/ui/nettab"
 )
 
 // tabDefs is the tab bar, in order. The bar, the number keys (tab i is on
@@ -24,7 +25,7 @@ var tabDefs = []tabDef{
 	{name: "Memory", build: withKill(memtab.New)},
 	{name: "Cache", build: withKill(cachetab.New)},
 	coming("Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O."),
-	coming("Net", "per-interface traffic (sar -n DEV), TCP counters and retransmits, and per-process network bytes."),
+	{name: "Net", build: withKill(nettab.New)},
 }
 
 // tabDef is one tab: its name in the bar and how to build it.
