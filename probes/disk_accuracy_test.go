@@ -193,3 +193,71 @@ func parseIostatJSON(t *testing.T, out []byte, dev string) map[string]float64 {
 	t.Fatalf("iostat did not report %s:\n%s", dev, out)
 	return nil
 }
+
+// TestFilesystemsAgainstDF compares every local filesystem df shows with
+// the probe's figures read at the same moment.
+func TestFilesystemsAgainstDF(t *testing.T) {
+	df := lookTool(t, "df", "coreutils")
+	p, err := NewDiskProbe(DiskProbeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Read(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.Read(time.Now().Add(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(df, "-l", "-B1", "--output=target,size,used,avail,pcent,ipcent")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.Output()
+	if err != nil && len(out) == 0 {
+		t.Fatalf("df: %v", err)
+	}
+	byMount := map[string]*model.Filesystem{}
+	for i := range d.Filesystems {
+		byMount[d.Filesystems[i].Mount] = &d.Filesystems[i]
+	}
+	compared := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) != 6 {
+			continue // a mount point with spaces
+		}
+		fs := byMount[f[0]]
+		if fs == nil {
+			continue // df shows every mount of a device once too, but may pick another of its mount points
+		}
+		num := func(s string) float64 {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+			return v
+		}
+		t.Logf("%-20s df size %s used %s avail %s %s iuse %s | vitals %v %v %v %v %v", f[0], f[1], f[2], f[3], f[4], f[5],
+			fs.SizeBytes.V, fs.UsedBytes.V, fs.AvailBytes.V, fs.UsePct.V, fs.InodesUsedPct.V)
+		// Other processes write meanwhile: allow 1 MiB of drift.
+		for _, c := range []struct {
+			name   string
+			ours   model.Float
+			theirs float64
+			tol    float64
+		}{
+			{"size", fs.SizeBytes, num(f[1]), 0},
+			{"used", fs.UsedBytes, num(f[2]), 1 << 20},
+			{"avail", fs.AvailBytes, num(f[3]), 1 << 20},
+			{"use%", fs.UsePct, num(f[4]), 1},
+		} {
+			if !c.ours.OK || math.Abs(c.ours.V-c.theirs) > c.tol {
+				t.Errorf("%s %s: vitals %+v, df %v", f[0], c.name, c.ours, c.theirs)
+			}
+		}
+		if f[5] != "-" && (!fs.InodesUsedPct.OK || math.Abs(fs.InodesUsedPct.V-num(f[5])) > 1) {
+			t.Errorf("%s IUse%%: vitals %+v, df %s", f[0], fs.InodesUsedPct, f[5])
+		}
+		compared++
+	}
+	if compared == 0 {
+		t.Fatalf("no filesystem of df's found:\n%s", out)
+	}
+}

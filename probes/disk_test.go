@@ -332,7 +332,7 @@ func TestFilesystemsLikeDF(t *testing.T) {
 	if home.Disk != "nvme0n1p1" {
 		t.Errorf("btrfs /home (anonymous 0:40) should tie to its source device: %q", home.Disk)
 	}
-	for _, m := range []string{"/proc", "/sys", "/dev", "/sys/fs/cgroup/memory"} {
+	for _, m := range []string{"/proc", "/sys", "/sys/fs/cgroup/memory"} {
 		if fs := byMount[m]; fs == nil || !fs.Pseudo || fs.SizeBytes.OK {
 			t.Errorf("%s should be pseudo and not measured: %+v", m, fs)
 		}

@@ -57,7 +57,7 @@ func newFilesystems(cfg DiskProbeConfig) *filesystems {
 // out (coreutils' "dummy" filesystems), as does the view by default.
 var pseudoFS = map[string]bool{
 	"autofs": true, "binfmt_misc": true, "bpf": true, "cgroup": true, "cgroup2": true,
-	"configfs": true, "debugfs": true, "devpts": true, "devtmpfs": true, "efivarfs": true,
+	"configfs": true, "debugfs": true, "devpts": true, "efivarfs": true,
 	"fusectl": true, "hugetlbfs": true, "mqueue": true, "nsfs": true, "proc": true,
 	"pstore": true, "rootfs": true, "rpc_pipefs": true, "securityfs": true, "selinuxfs": true,
 	"sysfs": true, "tracefs": true, "ramfs": true, "overlay_internal": true, "none": true,
