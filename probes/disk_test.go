@@ -340,8 +340,17 @@ func TestFilesystemsLikeDF(t *testing.T) {
 			t.Errorf("statfs called on pseudo %s", m)
 		}
 	}
-	if fs := byMount["/dev/shm"]; fs == nil || fs.Pseudo {
-		t.Error("tmpfs is shown, as df shows it")
+	if fs := byMount["/dev/shm"]; fs == nil || fs.Pseudo || fs.MajorMinor != "0:43" {
+		t.Errorf("tmpfs is shown, as df shows it, and only the mount on top of /dev/shm: %+v", fs)
+	}
+	n := 0
+	for _, fs := range d.Filesystems {
+		if fs.Mount == "/dev/shm" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("/dev/shm listed %d times", n)
 	}
 	if fs := byMount["/mnt/my disk"]; fs == nil || !fs.Pseudo {
 		t.Errorf("an escaped mount point must be unescaped, and 0 blocks is pseudo as in df: %+v", fs)

@@ -88,8 +88,17 @@ func (f *filesystems) read(devs []model.DiskDevice) ([]model.Filesystem, string)
 	}
 	out := make([]model.Filesystem, 0, len(f.mounts))
 	index := map[string]int{} // device number → index in out (df keeps one mount per device)
+	// A mount point mounted over again shows only the newest mount (the
+	// later line): the older one is hidden beneath it, and df skips it.
+	top := make(map[string]int, len(f.mounts))
+	for i := range f.mounts {
+		top[f.mounts[i].mountPoint] = i
+	}
 	for i := range f.mounts {
 		m := &f.mounts[i]
+		if top[m.mountPoint] != i {
+			continue
+		}
 		if j, dup := index[m.majorMinor]; dup {
 			// df's choice: the shortest mount point of a device (a bind
 			// mount or a container's view is the same space).
