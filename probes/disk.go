@@ -54,7 +54,7 @@ type DiskProbe struct {
 	path     string
 	fd       int // kept /proc/diskstats, -1 when closed
 	buf      []byte
-	counters model.KeyedCounters[diskKey, model.DiskCounters]
+	counters model.KeyedCounters[diskKey, packedCounters]
 	prevTime time.Time
 	baseline bool // a reading has been taken
 	// names interns device names so the steady state allocates none.
@@ -64,6 +64,23 @@ type DiskProbe struct {
 	info  map[diskKey]*diskInfo
 	fs    *filesystems
 	lines []parsedDisk // reused
+}
+
+// packedCounters are the 16 cumulative counters of a reading: 128 bytes,
+// the largest value a Go map stores inline (a DiskCounters, 152 bytes,
+// would cost one allocation per device per frame). The field count and the
+// in-flight gauge come from the current reading.
+type packedCounters [16]uint64
+
+func pack(c *model.DiskCounters) packedCounters {
+	return packedCounters{c.ReadIOs, c.ReadMerges, c.ReadSectors, c.ReadMS, c.WriteIOs, c.WriteMerges, c.WriteSectors, c.WriteMS,
+		c.IOMS, c.WeightedMS, c.DiscardIOs, c.DiscardMerges, c.DiscardSectors, c.DiscardMS, c.FlushIOs, c.FlushMS}
+}
+
+func unpack(p *packedCounters, like *model.DiskCounters) model.DiskCounters {
+	return model.DiskCounters{Major: like.Major, Minor: like.Minor, Fields: like.Fields,
+		ReadIOs: p[0], ReadMerges: p[1], ReadSectors: p[2], ReadMS: p[3], WriteIOs: p[4], WriteMerges: p[5], WriteSectors: p[6], WriteMS: p[7],
+		IOMS: p[8], WeightedMS: p[9], DiscardIOs: p[10], DiscardMerges: p[11], DiscardSectors: p[12], DiscardMS: p[13], FlushIOs: p[14], FlushMS: p[15]}
 }
 
 type parsedDisk struct {
@@ -189,10 +206,11 @@ func (p *DiskProbe) Read(now time.Time) (*model.Disk, error) {
 	}
 	for i := range p.lines {
 		l := &p.lines[i]
-		prev, seen := p.counters.Observe(l.key, l.c)
+		packed, seen := p.counters.Observe(l.key, pack(&l.c))
 		if first {
 			continue
 		}
+		prev := unpack(&packed, &l.c)
 		devs = append(devs, p.device(l, &prev, seen, seconds, now))
 	}
 	p.counters.EndFrame()
@@ -255,7 +273,7 @@ func (p *DiskProbe) intern(b []byte) string {
 	if s, ok := p.names[string(b)]; ok {
 		return s
 	}
-	if len(p.names) > 4*len(p.lines)+64 { // devices come and go: stay bounded
+	if len(p.names) > 4*len(p.info)+64 { // devices come and go: stay bounded
 		clear(p.names)
 	}
 	s := string(b)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -473,4 +474,36 @@ func FuzzParseDiskstatsLine(f *testing.F) {
 			t.Fatalf("bad rates %+v", r)
 		}
 	})
+}
+
+// A steady set of devices is read without allocating per device: the
+// allocations of a frame do not grow with the number of devices.
+func TestDiskReadAllocsDoNotGrowWithDevices(t *testing.T) {
+	measure := func(devices int) float64 {
+		var b strings.Builder
+		for i := 0; i < devices; i++ {
+			b.WriteString("   7 " + strconv.Itoa(i) + " loop" + strconv.Itoa(i) + " 1 0 8 1 0 0 0 0 0 1 1 0 0 0 0 0 0\n")
+		}
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "diskstats"), []byte(b.String()), 0o644)
+		p, err := NewDiskProbe(DiskProbeConfig{ProcRoot: dir, SysRoot: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		at := diskT0
+		p.Read(at)
+		// 100 ms apart: /sys is re-read every 10 s (and only for
+		// devices of unknown or zero size), not inside this window.
+		return testing.AllocsPerRun(20, func() {
+			at = at.Add(100 * time.Millisecond)
+			p.Read(at)
+		})
+	}
+	few, many := measure(4), measure(200)
+	t.Logf("allocations per frame: %v with 4 devices, %v with 200", few, many)
+	// Per device: one published entry (in one slice) and the ordering map.
+	if many-few > 20 { // the ordering map grows by buckets, not per device
+		t.Errorf("allocations per frame: %v with 4 devices, %v with 200", few, many)
+	}
 }
