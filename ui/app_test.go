@@ -24,6 +24,7 @@ func fixtureStore(t testing.TB) *model.Store {
 	s := model.NewStore(host, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
 		next.Time = fixedNow
+		next.Disk = fixtureDisk()
 		next.CPU = &model.CPU{
 			Count: 4, Online: 3,
 			Total: model.CPUPercent{User: 30, Nice: 2, System: 10, IOWait: 25, IRQ: 1, SoftIRQ: 2, Steal: 0, Idle: 30},
@@ -48,14 +49,6 @@ func fixtureStore(t testing.TB) *model.Store {
 			Zones:      []model.ZoneWatermarks{{Node: 0, Zone: "Normal", FreePages: 1 << 20, MinPages: 4000, LowPages: 5000, HighPages: 6000}},
 			Swappiness: model.Known(60), MinFreeKbytes: model.Known(67584),
 			Unavailable: map[string]string{"psi": "kernel has no /proc/pressure"},
-		}
-		next.Disk = &model.Disk{
-			Devices: []model.DiskDevice{{Name: "vda", Kind: model.DiskKindDisk, EverUsed: true, InFlight: 2,
-				DiskRates: model.DiskRates{ReadsPerS: model.Known(120), WritesPerS: model.Known(30), ReadBytesPerS: model.Known(4 << 20), WriteBytesPerS: model.Known(1 << 20),
-					RAwaitMS: model.Known(8), WAwaitMS: model.Known(12), AwaitMS: model.Known(8.8), AquSz: model.Known(1.3), UtilPct: model.Known(64)}}},
-			Filesystems: []model.Filesystem{{Mount: "/", Device: "/dev/vda", Disk: "vda", FSType: "ext4", SizeBytes: model.Known(100 << 30), UsedBytes: model.Known(40 << 30),
-				AvailBytes: model.Known(55 << 30), UsePct: model.Known(43), InodesUsedPct: model.Known(5)}},
-			DState: []model.DStateProcess{{PID: 777, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 3}},
 		}
 		next.Processes = []model.Process{
 			{PID: 1, PPID: 0, User: "root", Comm: "systemd", Cmdline: "/sbin/init", State: "S", Threads: 1, CPUPct: 0.5, UserPct: 0.2, SystemPct: 0.3, WaitPct: model.Known(0), CPUTimeTicks: 123456, RSSBytes: 12 << 20},
@@ -338,5 +331,18 @@ func TestNumberKeysStopAtNine(t *testing.T) {
 	}
 	if len(tabs[9].number.Keys()) != 0 {
 		t.Error("the tenth tab has a number key")
+	}
+}
+
+// fixtureDisk is the Disk tab's part of the fixture: one busy disk, its
+// filesystem and a process in D.
+func fixtureDisk() *model.Disk {
+	return &model.Disk{
+		Devices: []model.DiskDevice{{Name: "vda", Kind: model.DiskKindDisk, EverUsed: true, InFlight: 2,
+			DiskRates: model.DiskRates{ReadsPerS: model.Known(120), WritesPerS: model.Known(30), ReadBytesPerS: model.Known(4 << 20), WriteBytesPerS: model.Known(1 << 20),
+				RAwaitMS: model.Known(8), WAwaitMS: model.Known(12), AwaitMS: model.Known(8.8), AquSz: model.Known(1.3), UtilPct: model.Known(64)}}},
+		Filesystems: []model.Filesystem{{Mount: "/", Device: "/dev/vda", Disk: "vda", FSType: "ext4", SizeBytes: model.Known(100 << 30), UsedBytes: model.Known(40 << 30),
+			AvailBytes: model.Known(55 << 30), UsePct: model.Known(43), InodesUsedPct: model.Known(5)}},
+		DState: []model.DStateProcess{{PID: 777, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 3}},
 	}
 }
