@@ -65,6 +65,19 @@ func fixtureStore(t testing.TB) *model.Store {
 	return s
 }
 
+// fixtureDisk is the Disk tab's part of the fixture: one busy disk, its
+// filesystem and a process in D.
+func fixtureDisk() *model.Disk {
+	return &model.Disk{
+		Devices: []model.DiskDevice{{Name: "vda", Kind: model.DiskKindDisk, EverUsed: true, InFlight: 2,
+			DiskRates: model.DiskRates{ReadsPerS: model.Known(120), WritesPerS: model.Known(30), ReadBytesPerS: model.Known(4 << 20), WriteBytesPerS: model.Known(1 << 20),
+				RAwaitMS: model.Known(8), WAwaitMS: model.Known(12), AwaitMS: model.Known(8.8), AquSz: model.Known(1.3), UtilPct: model.Known(64)}}},
+		Filesystems: []model.Filesystem{{Mount: "/", Device: "/dev/vda", Disk: "vda", FSType: "ext4", SizeBytes: model.Known(100 << 30), UsedBytes: model.Known(40 << 30),
+			AvailBytes: model.Known(55 << 30), UsePct: model.Known(43), InodesUsedPct: model.Known(5)}},
+		DState: []model.DStateProcess{{PID: 777, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 3}},
+	}
+}
+
 func newTestApp(t testing.TB, noColor bool, w, h int) *App {
 	t.Helper()
 	ctx := common.NewContext(noColor)
@@ -227,6 +240,20 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 	}
 }
 
+// The Disk tab at every size of the matrix, with its data.
+func TestSizeMatrixDiskTab(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		a := newTestApp(t, noColor, 80, 24)
+		press(a, "4")
+		for _, w := range []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250} {
+			for _, h := range []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70} {
+				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
+				uitest.CheckSize(t, "disk tab", a.render(), w, h)
+			}
+		}
+	}
+}
+
 // Every size from a tiny pane to a large one: exactly height lines, none
 // wider than the terminal, no panic — on every tab and in the help.
 func TestSizeMatrix(t *testing.T) {
@@ -237,7 +264,7 @@ func TestSizeMatrix(t *testing.T) {
 		for _, w := range widths {
 			for _, h := range heights {
 				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
-				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }, func() { press(a, "4") }} {
+				for _, view := range []func(){func() { press(a, "1") }, func() { press(a, "?") }, func() { press(a, "esc", "3") }} {
 					view()
 					uitest.CheckSize(t, "app", a.render(), w, h)
 				}
@@ -331,18 +358,5 @@ func TestNumberKeysStopAtNine(t *testing.T) {
 	}
 	if len(tabs[9].number.Keys()) != 0 {
 		t.Error("the tenth tab has a number key")
-	}
-}
-
-// fixtureDisk is the Disk tab's part of the fixture: one busy disk, its
-// filesystem and a process in D.
-func fixtureDisk() *model.Disk {
-	return &model.Disk{
-		Devices: []model.DiskDevice{{Name: "vda", Kind: model.DiskKindDisk, EverUsed: true, InFlight: 2,
-			DiskRates: model.DiskRates{ReadsPerS: model.Known(120), WritesPerS: model.Known(30), ReadBytesPerS: model.Known(4 << 20), WriteBytesPerS: model.Known(1 << 20),
-				RAwaitMS: model.Known(8), WAwaitMS: model.Known(12), AwaitMS: model.Known(8.8), AquSz: model.Known(1.3), UtilPct: model.Known(64)}}},
-		Filesystems: []model.Filesystem{{Mount: "/", Device: "/dev/vda", Disk: "vda", FSType: "ext4", SizeBytes: model.Known(100 << 30), UsedBytes: model.Known(40 << 30),
-			AvailBytes: model.Known(55 << 30), UsePct: model.Known(43), InodesUsedPct: model.Known(5)}},
-		DState: []model.DStateProcess{{PID: 777, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 3}},
 	}
 }
