@@ -37,6 +37,9 @@ func RecordHistory(h *History, s *Sample) {
 			h.Record(SeriesMemAvailable, t, m.AvailableBytes.V)
 		}
 	}
+	if s.Disk != nil && !s.stale("disk") {
+		recordDiskHistory(h, s)
+	}
 	if c := s.Cache; c != nil && c.System != nil && !s.stale("cache") {
 		if c.System.HitRatio.OK {
 			h.Record(SeriesCacheHitRatio, t, c.System.HitRatio.V)
@@ -78,6 +81,7 @@ func (v SeriesView) Last(n int, dst []float64) []float64 {
 type History struct {
 	capacity int
 	series   map[string]*series
+	diskKeep []string // reused by recordDiskHistory
 }
 
 // NewHistory makes a history whose series each keep capacity points.

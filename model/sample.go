@@ -21,6 +21,8 @@ type Sample struct {
 	Memory *Memory `json:"memory"`
 	// Cache is nil until the page-cache probe has drained once.
 	Cache *Cache `json:"cache"`
+	// Disk is nil until the disk probe has two readings to compare.
+	Disk *Disk `json:"disk"`
 	// Net is nil until the net probe has two readings to compare.
 	Net *Net `json:"net"`
 	// Processes is nil until the scanner has two scans to compare. Order

@@ -27,6 +27,7 @@ func fixtureStore(t testing.TB) *model.Store {
 	s := model.NewStore(host, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
 		next.Time = fixedNow
+		next.Disk = fixtureDisk()
 		next.CPU = &model.CPU{
 			Count: 4, Online: 3,
 			Total: model.CPUPercent{User: 30, Nice: 2, System: 10, IOWait: 25, IRQ: 1, SoftIRQ: 2, Steal: 0, Idle: 30},
@@ -87,6 +88,19 @@ func fixtureNet() *model.Net {
 		Connections:      []model.Connection{{Proto: "tcp", LocalAddr: "10.0.0.5", LocalPort: 443, RemoteAddr: "198.51.100.20", RemotePort: 50123, State: "estab", SocketOwner: model.SocketOwner{PID: &pid, Comm: "nginx"}}},
 		ConnectionsTotal: 1,
 		Owners:           &model.SocketOwners{At: fixedNow, Processes: 4, IntervalS: 2},
+	}
+}
+
+// fixtureDisk is the Disk tab's part of the fixture: one busy disk, its
+// filesystem and a process in D.
+func fixtureDisk() *model.Disk {
+	return &model.Disk{
+		Devices: []model.DiskDevice{{Name: "vda", Kind: model.DiskKindDisk, EverUsed: true, InFlight: 2,
+			DiskRates: model.DiskRates{ReadsPerS: model.Known(120), WritesPerS: model.Known(30), ReadBytesPerS: model.Known(4 << 20), WriteBytesPerS: model.Known(1 << 20),
+				RAwaitMS: model.Known(8), WAwaitMS: model.Known(12), AwaitMS: model.Known(8.8), AquSz: model.Known(1.3), UtilPct: model.Known(64)}}},
+		Filesystems: []model.Filesystem{{Mount: "/", Device: "/dev/vda", Disk: "vda", FSType: "ext4", SizeBytes: model.Known(100 << 30), UsedBytes: model.Known(40 << 30),
+			AvailBytes: model.Known(55 << 30), UsePct: model.Known(43), InodesUsedPct: model.Known(5)}},
+		DState: []model.DStateProcess{{PID: 777, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 3}},
 	}
 }
 
@@ -187,7 +201,7 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 		t.Errorf("Cache tab without data: %q", s)
 	}
 	press(a, "4")
-	if s := screen(a); !strings.Contains(s, "Disk tab: coming soon") || strings.Contains(s, "%CPU") {
+	if s := screen(a); !strings.Contains(s, "DEVICE") || !strings.Contains(s, "vda: not saturated") || !strings.Contains(s, "io_schedule") || strings.Contains(s, "coming") {
 		t.Errorf("Disk tab: %q", s)
 	}
 	press(a, "5")
@@ -259,6 +273,20 @@ func TestTabsHelpPauseQuit(t *testing.T) {
 	_, cmd := b.Update(uitest.Key("f10"))
 	if cmd == nil {
 		t.Fatal("F10 did not quit")
+	}
+}
+
+// The Disk tab at every size of the matrix, with its data.
+func TestSizeMatrixDiskTab(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		a := newTestApp(t, noColor, 80, 24)
+		press(a, "4")
+		for _, w := range []int{1, 5, 19, 20, 21, 33, 40, 59, 60, 79, 80, 81, 100, 120, 160, 200, 250} {
+			for _, h := range []int{1, 2, 4, 5, 6, 8, 10, 12, 16, 24, 30, 48, 70} {
+				a.Update(tea.WindowSizeMsg{Width: w, Height: h})
+				uitest.CheckSize(t, "disk tab", a.render(), w, h)
+			}
+		}
 	}
 }
 

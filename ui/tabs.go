@@ -11,6 +11,7 @@ import (
 	"github.com/vitals-dev/vitals/ui/comingtab"
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/cputab"
+	"github.com/vitals-dev/vitals/ui/disktab"
 	"github.com/vitals-dev/vitals/ui/memtab"
 	"github.com/vitals-dev/vitals/ui/nettab"
 )
@@ -24,7 +25,7 @@ var tabDefs = []tabDef{
 	{name: "CPU", build: withKill(cputab.New)},
 	{name: "Memory", build: withKill(memtab.New)},
 	{name: "Cache", build: withKill(cachetab.New)},
-	coming("Disk", "per-device iostat -x figures, I/O latency histograms and per-process disk I/O."),
+	{name: "Disk", build: withKill(disktab.New)},
 	{name: "Net", build: withKill(nettab.New)},
 }
 

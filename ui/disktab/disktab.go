@@ -1,0 +1,509 @@
+// Package disktab is the Disk tab: iostat -x per device with what the
+// numbers mean for saturation said in words, throughput and await history
+// of the selected device, PSI io, df per mount, and the processes in
+// uninterruptible sleep (D state) with their wait channel.
+package disktab
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/chart"
+	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/proctable"
+	"github.com/vitals-dev/vitals/ui/tabbase"
+)
+
+// kindFilters are what f cycles through.
+var kindFilters = []string{"", model.DiskKindDisk, model.DiskKindPartition, model.DiskKindLoop, model.DiskKindDM, model.DiskKindMD, model.DiskKindZram}
+
+// Tab is the Disk tab component.
+type Tab struct {
+	tabbase.Base
+
+	// selected is the device the charts and the verdict are about; empty
+	// until the user picks one: then the busiest device is shown.
+	selected string
+	picked   bool
+	kind     int  // index in kindFilters
+	showIdle bool // devices with no I/O since boot
+	pseudo   bool // pseudo filesystems
+
+	// dstate is this frame's D-state list by process, for the table's
+	// columns; rows are the D-state processes.
+	dstate map[model.ProcKey]*model.DStateProcess
+	rows   []model.Process
+
+	keys  tabKeys
+	chart chartCache
+}
+
+type tabKeys struct{ prev, next, filter, idle, pseudo key.Binding }
+
+type chartCache struct {
+	dev           string
+	newest        int64
+	points        int
+	width, height int
+	view          string
+}
+
+// New builds the tab; kill is how the D-state table's kill menu signals.
+func New(ctx *common.Context, kill common.KillFunc) *Tab {
+	t := &Tab{dstate: map[model.ProcKey]*model.DStateProcess{}}
+	t.keys = tabKeys{
+		prev:   key.NewBinding(key.WithKeys("["), key.WithHelp("[", "select previous device")),
+		next:   key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "select next device")),
+		filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "devices: all/disk/partition/loop/dm/md/zram")),
+		idle:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show devices idle since boot")),
+		pseudo: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show pseudo filesystems")),
+	}
+	t.Base = tabbase.New(ctx, t.columns(), "ind", kill)
+	return t
+}
+
+// KeyHelp implements common.Component.
+func (t *Tab) KeyHelp() []key.Binding {
+	k := t.keys
+	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo)
+}
+
+// ShortKeyHelp implements common.ShortHelper.
+func (t *Tab) ShortKeyHelp() []key.Binding {
+	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys("[", "]"), key.WithHelp("[ ]", "device")),
+		key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "kind")))
+}
+
+// Update implements common.Component.
+func (t *Tab) Update(msg tea.Msg) tea.Cmd {
+	switch m := msg.(type) {
+	case common.SnapshotMsg:
+		t.Snap = m.Snap
+		t.join()
+		return nil
+	case tea.KeyPressMsg:
+		if t.Table.Capturing() {
+			break
+		}
+		switch {
+		case key.Matches(m, t.keys.prev):
+			t.step(-1)
+			return nil
+		case key.Matches(m, t.keys.next):
+			t.step(1)
+			return nil
+		case key.Matches(m, t.keys.filter):
+			t.kind = t.nextKind()
+			return nil
+		case key.Matches(m, t.keys.idle):
+			t.showIdle = !t.showIdle
+			return nil
+		case key.Matches(m, t.keys.pseudo):
+			t.pseudo = !t.pseudo
+			return nil
+		}
+	}
+	return t.Table.Update(msg)
+}
+
+// join gives the table this frame's D-state processes.
+func (t *Tab) join() {
+	clear(t.dstate)
+	t.rows = t.rows[:0]
+	s := t.Sample()
+	if s == nil || s.Disk == nil {
+		t.Table.SetProcesses(nil)
+		return
+	}
+	for i := range s.Disk.DState {
+		t.dstate[s.Disk.DState[i].Key()] = &s.Disk.DState[i]
+	}
+	for i := range s.Processes {
+		if _, ok := t.dstate[s.Processes[i].Key()]; ok {
+			t.rows = append(t.rows, s.Processes[i])
+		}
+	}
+	t.Table.SetProcesses(t.rows)
+}
+
+func (t *Tab) disk() *model.Disk {
+	if s := t.Sample(); s != nil {
+		return s.Disk
+	}
+	return nil
+}
+
+// visible is the device list after the kind filter and the idle toggle.
+func (t *Tab) visible() []*model.DiskDevice {
+	d := t.disk()
+	if d == nil {
+		return nil
+	}
+	kind := kindFilters[t.kind]
+	out := make([]*model.DiskDevice, 0, len(d.Devices))
+	for i := range d.Devices {
+		dev := &d.Devices[i]
+		if kind != "" && dev.Kind != kind {
+			continue
+		}
+		if !dev.EverUsed && !t.showIdle && dev.Name != t.selected {
+			continue
+		}
+		out = append(out, dev)
+	}
+	return out
+}
+
+// nextKind is the next kind filter with devices of that kind.
+func (t *Tab) nextKind() int {
+	d := t.disk()
+	for i := 1; i <= len(kindFilters); i++ {
+		k := (t.kind + i) % len(kindFilters)
+		if k == 0 || d == nil {
+			return k
+		}
+		for j := range d.Devices {
+			if d.Devices[j].Kind == kindFilters[k] {
+				return k
+			}
+		}
+	}
+	return 0
+}
+
+func (t *Tab) step(dir int) {
+	vis := t.visible()
+	if len(vis) == 0 {
+		return
+	}
+	cur := t.current(vis)
+	i := 0
+	for j, d := range vis {
+		if d == cur {
+			i = j
+		}
+	}
+	i = (i + dir + len(vis)) % len(vis)
+	t.selected, t.picked = vis[i].Name, true
+}
+
+// current is the selected device: the one picked, or else the whole
+// device with the most requests in flight on average (aqu-sz), so the
+// default screen is about the device where requests wait.
+func (t *Tab) current(vis []*model.DiskDevice) *model.DiskDevice {
+	if t.picked {
+		for _, d := range vis {
+			if d.Name == t.selected {
+				return d
+			}
+		}
+	}
+	var best *model.DiskDevice
+	for _, d := range vis {
+		if best == nil || (d.Kind != model.DiskKindPartition && d.AquSz.Or(-1) > best.AquSz.Or(-1)) {
+			best = d
+		}
+	}
+	return best
+}
+
+func (t *Tab) awaitHist(name string) []float64 {
+	if t.Snap == nil {
+		return nil
+	}
+	return t.Snap.Series(model.SeriesDiskAwait(name)).Last(32, nil)
+}
+
+// View implements common.Component.
+func (t *Tab) View() string {
+	if t.Width <= 0 || t.Height <= 0 {
+		return ""
+	}
+	d := t.disk()
+	if d == nil || d.Devices == nil {
+		lines := []string{t.Collecting("Disk", "disk", "cannot read /proc/diskstats: ")}
+		return common.Block(lines, t.Width, t.Height)
+	}
+	s := t.Ctx.Styles
+	vis := t.visible()
+	cur := t.current(vis)
+	var lines []string
+	h := t.Height
+
+	// 1. The selected device in iostat's words, and what they mean.
+	if cur != nil {
+		lines = append(lines, t.summary(cur))
+		if h >= 8 {
+			verdict := Verdict(cur, t.awaitHist(cur.Name))
+			style := s.Faint
+			if !strings.Contains(verdict, "not saturated") && cur.UtilPct.OK {
+				style = s.Warning
+			}
+			lines = append(lines, style.Render(verdict))
+		}
+	} else {
+		lines = append(lines, t.Label("no device "+t.filterLabel()))
+	}
+	if h >= 6 {
+		lines = append(lines, t.PSILine("io", d.PSI, d.Unavailable)+t.Label("   D state ")+strconv.Itoa(len(d.DState)))
+	}
+	if h >= 10 {
+		alerts := Alerts(d, t.awaitHist)
+		n := 1
+		if h >= 30 {
+			n = 3
+		}
+		lines = append(lines, t.warningLines(alerts, n, "no device queueing or slow, filesystems < 90 % full, nothing in D, io PSI low")...)
+	}
+
+	// 2. The device table.
+	rest := h - len(lines)
+	devRows := min(len(vis), max(1, rest/3), 12)
+	if rest >= 2 {
+		lines = append(lines, t.deviceTable(vis, cur, devRows)...)
+	}
+
+	// 3. What is left: D-state processes, charts, filesystems.
+	rest = h - len(lines)
+	dRows := 0
+	if len(d.DState) > 0 {
+		dRows = min(len(d.DState)+1, max(2, rest/3))
+	} else if rest >= 2 {
+		dRows = 1
+	}
+	fsRows := min(t.fsCount(d)+1, max(0, rest-dRows))
+	chartH := 0
+	if cur != nil {
+		// The charts take what the D-state list and the filesystems
+		// leave, 5 to 14 lines, and give way to them in a small pane.
+		if ch := min(14, max(5, rest-dRows-fsRows)); rest-dRows-ch >= 3 {
+			chartH = ch
+			fsRows = min(fsRows, rest-dRows-chartH)
+		}
+	}
+	if chartH > 0 {
+		lines = common.AppendLines(lines, t.charts(cur, chartH))
+	}
+	if fsRows > 0 {
+		lines = append(lines, t.filesystems(d, fsRows)...)
+	}
+	if rest := h - len(lines); rest > 0 {
+		if len(d.DState) == 0 {
+			lines = append(lines, t.Label("no process in D state (uninterruptible sleep)"))
+		} else {
+			lines = append(lines, t.TableLines(len(lines), rest)...)
+		}
+	}
+	return common.Block(lines, t.Width, t.Height)
+}
+
+func (t *Tab) filterLabel() string {
+	if k := kindFilters[t.kind]; k != "" {
+		return "of kind " + k + " (f: next kind)"
+	}
+	return "with I/O since boot (a: show idle devices)"
+}
+
+// summary is the selected device's line, most telling figures first so a
+// narrow pane cuts the least useful.
+func (t *Tab) summary(d *model.DiskDevice) string {
+	s := t.Ctx.Styles
+	l := t.Label
+	var b strings.Builder
+	b.WriteString(s.Bold.Render(deviceName(d)))
+	desc := " " + kindShort(d)
+	if d.SizeBytes.OK && d.SizeBytes.V > 0 {
+		desc += " " + common.Bytes(uint64(d.SizeBytes.V))
+	}
+	b.WriteString(l(desc+"  %util ") + utilCell(d))
+	b.WriteString(l(" aqu-sz ") + opt(d.AquSz, 2) + l(" await ") + opt(d.AwaitMS, 2) + l(" ms"))
+	b.WriteString(l("  r/s ") + rate(d.ReadsPerS) + l(" w/s ") + rate(d.WritesPerS))
+	b.WriteString(l("  read ") + bytesPerS(d.ReadBytesPerS) + l("/s write ") + bytesPerS(d.WriteBytesPerS) + l("/s"))
+	b.WriteString(l("  in flight ") + strconv.FormatUint(d.InFlight, 10))
+	if d.Scheduler != "" {
+		b.WriteString(l("  scheduler " + model.Sanitize(d.Scheduler)))
+	}
+	return b.String()
+}
+
+func (t *Tab) deviceTable(vis []*model.DiskDevice, cur *model.DiskDevice, rows int) []string {
+	s := t.Ctx.Styles
+	filter := ""
+	if k := kindFilters[t.kind]; k != "" {
+		filter = "  [" + k + "]"
+	}
+	cols := layoutColumns(t.Width - 1 - len(filter))
+	head := renderRow(cols, func(c devCol) string { return c.title })
+	out := []string{s.TableHeader.Render(" " + head + filter)}
+	if len(vis) == 0 {
+		return append(out, t.Label(" no device "+t.filterLabel()))
+	}
+	// Keep the selected device on screen.
+	first := 0
+	for i, d := range vis {
+		if d == cur && i >= rows {
+			first = i - rows + 1
+		}
+	}
+	for _, d := range vis[first:min(len(vis), first+rows)] {
+		row := renderRow(cols, func(c devCol) string { return model.Sanitize(c.value(d)) })
+		if d == cur {
+			out = append(out, s.TableSelected.Render("▸"+row))
+		} else {
+			out = append(out, " "+row)
+		}
+	}
+	return out
+}
+
+func (t *Tab) fsCount(d *model.Disk) int {
+	n := 0
+	for i := range d.Filesystems {
+		if t.pseudo || !d.Filesystems[i].Pseudo {
+			n++
+		}
+	}
+	return n
+}
+
+// filesystems is df -h and df -i in one table.
+func (t *Tab) filesystems(d *model.Disk, rows int) []string {
+	s := t.Ctx.Styles
+	if d.Filesystems == nil {
+		return []string{t.Label("filesystems " + common.Dash + " (" + common.WhyUnavailable(d.Unavailable, "filesystems") + ")")}
+	}
+	const numW = 6
+	devW := 9
+	mountW := min(max(8, t.Width-devW-6-5*(numW+1)-6), 32)
+	head := common.Fit("MOUNT", mountW) + " " + common.Fit("DISK", devW) + " " + common.Fit("TYPE", 6) +
+		common.FitRight("SIZE", numW+1) + common.FitRight("USED", numW+1) + common.FitRight("AVAIL", numW+1) + common.FitRight("USE%", numW) + common.FitRight("IUSE%", numW)
+	if !t.pseudo {
+		head += t.Label("  (p: pseudo)")
+	}
+	out := []string{s.TableHeader.Render(head)}
+	for i := range d.Filesystems {
+		if len(out) >= rows {
+			break
+		}
+		fs := &d.Filesystems[i]
+		if fs.Pseudo && !t.pseudo {
+			continue
+		}
+		disk := fs.Disk
+		if disk == "" {
+			disk = fs.Device
+		}
+		pct := func(v model.Float) string {
+			if !v.OK {
+				return common.Dash
+			}
+			return strconv.FormatFloat(v.V, 'f', 0, 64) + "%"
+		}
+		line := common.Fit(model.Sanitize(fs.Mount), mountW) + " " + common.Fit(model.Sanitize(disk), devW) + " " + common.Fit(model.Sanitize(fs.FSType), 6) +
+			common.FitRight(common.OptBytes(fs.SizeBytes), numW+1) + common.FitRight(common.OptBytes(fs.UsedBytes), numW+1) +
+			common.FitRight(common.OptBytes(fs.AvailBytes), numW+1) + common.FitRight(pct(fs.UsePct), numW) + common.FitRight(pct(fs.InodesUsedPct), numW)
+		if fs.Reason != "" && !fs.Pseudo {
+			line += "  " + t.Label(model.Sanitize(fs.Reason))
+		}
+		if fs.UsePct.Or(0) > fsFullPct || fs.InodesUsedPct.Or(0) > fsFullPct {
+			line = s.Warning.Render(line)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func (t *Tab) charts(d *model.DiskDevice, h int) string {
+	key := chartCache{dev: d.Name, width: t.Width, height: h}
+	if t.Snap != nil {
+		sr := t.Snap.Series(model.SeriesDiskRead(d.Name))
+		if n := sr.Len(); n > 0 {
+			key.points, key.newest = n, sr.At(n-1).UnixMilli
+		}
+	}
+	if key.view = t.chart.view; key == t.chart && key.view != "" {
+		return t.chart.view
+	}
+	s := t.Ctx.Styles
+	read := t.Series(model.SeriesDiskRead(d.Name))
+	write := t.Series(model.SeriesDiskWrite(d.Name))
+	await := t.Series(model.SeriesDiskAwait(d.Name))
+	top := 1024.0
+	for _, v := range append(read[:len(read):len(read)], write...) {
+		top = max(top, v*1.1)
+	}
+	topA := 1.0
+	for _, v := range await {
+		topA = max(topA, v*1.1)
+	}
+	lw := t.Width / 2
+	name := model.Sanitize(d.Name)
+	left := chart.Render(chart.Spec{Title: name + " B/s: read ╭╮ write ┌┐", Width: lw, Height: h, YMin: 0, YMax: top,
+		Lines: []chart.Line{{Name: "read", Values: read}, {Name: "write", Values: write, Thin: true}}, Style: s.OK})
+	right := chart.Render(chart.Spec{Title: name + " await ms", Width: t.Width - lw - 1, Height: h, YMin: 0, YMax: topA,
+		Lines: []chart.Line{{Name: "await", Values: await}}, Style: s.Warning})
+	key.view = lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+	t.chart = key
+	return key.view
+}
+
+func (t *Tab) columns() []proctable.Column {
+	get := func(p *model.Process) *model.DStateProcess {
+		if d := t.dstate[p.Key()]; d != nil {
+			return d
+		}
+		return &model.DStateProcess{}
+	}
+	return []proctable.Column{
+		proctable.PIDColumn(),
+		proctable.UserColumn(),
+		proctable.StateColumn(),
+		proctable.Numeric("ind", "IN D", 6, func(p *model.Process) float64 { return get(p).InDS },
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "s" },
+			"seconds the process has been in state D in every scan since vitals first saw it there: a lower bound, sampled once per interval"),
+		{ID: "wchan", Title: "WCHAN", Width: 22,
+			Value: func(p *model.Process) string {
+				if w := get(p).Wchan; w != "" {
+					return w
+				}
+				return common.Dash
+			},
+			Less: func(a, b *model.Process) bool { return get(a).Wchan < get(b).Wchan },
+			Help: "kernel function the process sleeps in (/proc/PID/wchan), e.g. io_schedule (waiting for a block I/O), rpc_wait_bit_killable (NFS); – when the kernel shows 0 (not root, or it woke)"},
+		proctable.CommandColumn(),
+	}
+}
+
+// warningLines draws the alerts in at most n lines, one a line while they
+// fit and the rest joined on the last; with none, one "ok:" line saying
+// what was checked. (Drawn here rather than by tabbase, whose warnings
+// API is changing on another branch.)
+func (t *Tab) warningLines(alerts []string, n int, allClear string) []string {
+	s := t.Ctx.Styles
+	if len(alerts) == 0 {
+		return []string{s.OK.Render("ok: ") + t.Label(allClear)}
+	}
+	var out []string
+	for i := 0; i < len(alerts) && len(out) < n; i++ {
+		group := alerts[i : i+1]
+		if len(out) == n-1 {
+			group = alerts[i:]
+		}
+		style := s.Warning
+		for _, a := range group {
+			if danger(a) {
+				style = s.Danger
+			}
+		}
+		out = append(out, style.Render("! "+strings.Join(group, " · ")))
+		if len(group) > 1 {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,242 @@
+package disktab
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/internal/uitest"
+)
+
+var now = uitest.Now
+
+func yes() *bool { v := true; return &v }
+func no() *bool  { v := false; return &v }
+
+func k(v float64) model.Float { return model.Known(v) }
+
+func fixtureDisk() *model.Disk {
+	sda := model.DiskDevice{Name: "sda", Kind: model.DiskKindDisk, Major: 8, Rotational: yes(), Scheduler: "mq-deadline", SizeBytes: k(1 << 40), EverUsed: true, Discards: true, Flushes: true, InFlight: 4,
+		DiskRates: model.DiskRates{ReadsPerS: k(180), WritesPerS: k(40), DiscardsPerS: k(0), FlushesPerS: k(2), ReadBytesPerS: k(23 << 20), WriteBytesPerS: k(5 << 20),
+			RrqmPerS: k(12), WrqmPerS: k(30), RrqmPct: k(6.25), WrqmPct: k(42.9), RAwaitMS: k(38.5), WAwaitMS: k(61.2), FAwaitMS: k(4), AwaitMS: k(42.6),
+			AquSz: k(9.4), RareqSzKB: k(130.8), WareqSzKB: k(128), UtilPct: k(99.1)}}
+	sda1 := model.DiskDevice{Name: "sda1", Kind: model.DiskKindPartition, Parent: "sda", Major: 8, Minor: 1, Rotational: yes(), EverUsed: true, Discards: true,
+		DiskRates: model.DiskRates{ReadsPerS: k(180), WritesPerS: k(40), ReadBytesPerS: k(23 << 20), WriteBytesPerS: k(5 << 20), RAwaitMS: k(38.5), WAwaitMS: k(61.2), AwaitMS: k(42.6), AquSz: k(9.4), UtilPct: k(99.1)}}
+	nvme := model.DiskDevice{Name: "nvme0n1", Kind: model.DiskKindDisk, Major: 259, Rotational: no(), Scheduler: "none", EverUsed: true, Discards: true, Flushes: true, InFlight: 31,
+		DiskRates: model.DiskRates{ReadsPerS: k(0), WritesPerS: k(12000), ReadBytesPerS: k(0), WriteBytesPerS: k(1500 << 20), WAwaitMS: k(0.09), AwaitMS: k(0.09), AquSz: k(1.08), WareqSzKB: k(128), UtilPct: k(104.2)}}
+	dm := model.DiskDevice{Name: "dm-0", Kind: model.DiskKindDM, Label: "vg0-root", Major: 253, Rotational: no(), EverUsed: true,
+		DiskRates: model.DiskRates{ReadsPerS: k(2), WritesPerS: k(1), ReadBytesPerS: k(8192), WriteBytesPerS: k(4096), RAwaitMS: k(120), WAwaitMS: k(80), AwaitMS: k(106.7), AquSz: k(0.3), UtilPct: k(4)}}
+	loop := model.DiskDevice{Name: "loop3", Kind: model.DiskKindLoop, Major: 7, Minor: 3, EverUsed: true, Reason: "new device: no earlier reading to compare with"}
+	idle := model.DiskDevice{Name: "loop0", Kind: model.DiskKindLoop, Major: 7, DiskRates: model.DiskRates{UtilPct: k(0), AquSz: k(0), ReadsPerS: k(0), WritesPerS: k(0)}}
+	zram := model.DiskDevice{Name: "zram0", Kind: model.DiskKindZram, Major: 252, Rotational: no(), EverUsed: true,
+		DiskRates: model.DiskRates{ReadsPerS: k(50), WritesPerS: k(80), ReadBytesPerS: k(200 << 10), WriteBytesPerS: k(320 << 10), RAwaitMS: k(0.01), WAwaitMS: k(0.02), AwaitMS: k(0.02), AquSz: k(0), UtilPct: k(0.5)}}
+	return &model.Disk{
+		Devices: []model.DiskDevice{nvme, sda, sda1, dm, zram, idle, loop},
+		Filesystems: []model.Filesystem{
+			{Mount: "/", Device: "/dev/sda1", Disk: "sda1", MajorMinor: "8:1", FSType: "ext4", SizeBytes: k(100 << 30), UsedBytes: k(93 << 30), AvailBytes: k(2 << 30), UsePct: k(98), InodesTotal: k(6553600), InodesUsed: k(400000), InodesUsedPct: k(7)},
+			{Mount: "/var/lib/data", Device: "/dev/mapper/vg0-root", Disk: "dm-0", MajorMinor: "253:0", FSType: "xfs", SizeBytes: k(500 << 30), UsedBytes: k(100 << 30), AvailBytes: k(400 << 30), UsePct: k(20), InodesTotal: k(1000), InodesUsed: k(950), InodesUsedPct: k(95)},
+			{Mount: "/mnt/nas", Device: "nas:/export", MajorMinor: "0:41", FSType: "nfs4", Network: true, Reason: "statfs /mnt/nas: no answer within 200ms (server unreachable?); not measured"},
+			{Mount: "/proc", Device: "proc", MajorMinor: "0:21", FSType: "proc", Pseudo: true},
+		},
+		PSI:    &model.Pressure{Some: model.PressureAvg{Avg10: 34.5, Avg60: 20.1, Avg300: 8}, Full: &model.PressureAvg{Avg10: 21, Avg60: 12, Avg300: 4}},
+		DState: []model.DStateProcess{{PID: 300, StartTicks: 3, Comm: "postgres", User: "postgres", Wchan: "io_schedule", InDS: 14}, {PID: 301, StartTicks: 4, Comm: "tar", User: "root", WchanReason: "the kernel shows 0", InDS: 2}},
+	}
+}
+
+func proc(pid int32, start uint64, state, comm, cmd, user string) model.Process {
+	var p model.Process
+	p.PID, p.StartTicks, p.State, p.Comm, p.Cmdline, p.User = pid, start, state, comm, cmd, user
+	return p
+}
+
+func fixtureSnapshot() *model.Snapshot {
+	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
+	s.Update(func(next *model.Sample, h *model.History) {
+		next.Time = now
+		next.Disk = fixtureDisk()
+		next.Processes = []model.Process{
+			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
+			proc(301, 4, "D", "tar", "tar czf /backup/all.tgz /srv", "root"),
+			proc(1, 1, "S", "init", "/sbin/init", "root"),
+		}
+		for i := 0; i < 90; i++ {
+			ts := now.Add(time.Duration(i-90) * time.Second)
+			h.Record(model.SeriesDiskRead("sda"), ts, float64(i%30)*1e6)
+			h.Record(model.SeriesDiskWrite("sda"), ts, float64(30-i%30)*2e5)
+			aw := 4.0
+			if i == 89 {
+				aw = 42.6 // rising: the queueing hint
+			}
+			h.Record(model.SeriesDiskAwait("sda"), ts, aw)
+		}
+	})
+	return s.Snapshot()
+}
+
+func newTab(noColor bool, w, h int) *Tab {
+	ctx := common.NewContext(noColor)
+	ctx.Now = func() time.Time { return now }
+	t := New(ctx, nil)
+	t.SetSize(w, h)
+	t.Update(common.SnapshotMsg{Snap: fixtureSnapshot()})
+	return t
+}
+
+func press(t *Tab, keys ...string) {
+	for _, k := range keys {
+		t.Update(uitest.Key(k))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {200, 50}} {
+		tab := newTab(false, sz[0], sz[1])
+		uitest.Golden(t, "disk_"+strconv.Itoa(sz[0])+"x"+strconv.Itoa(sz[1]), ansi.Strip(tab.View()))
+	}
+}
+
+func TestContent(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	s := ansi.Strip(tab.View())
+	for _, want := range []string{
+		// the device where requests wait (highest aqu-sz) is selected by default
+		"sda hdd 1.0T  %util 99.1 aqu-sz 9.40 await 42.60 ms",
+		"sda: queueing: aqu-sz 9.40 and await rising to 43 ms (mean 4.0 ms before); busy: a rotational disk at %util 99.1 is near saturation",
+		"PSI io some 34.50/20.10/8.00% full 21.00/12.00/4.00%", "D state 2",
+		"io pressure: all non-idle tasks stalled on I/O 21.0%",
+		"2 in D state; longest postgres (300) 14 s in io_schedule",
+		"sda queueing: aqu-sz 9.40, await 43 ms (was 4.0 ms)",
+		"dm-0 (vg0-root) slow: await 107 ms at %util 4.0",
+		"/ 98% full (2.0G left)", "/var/lib/data inodes 95% used",
+		"104.2!", " sda1", "zram", "ssd", "hdd",
+		"statfs /mnt/nas: no answer within 200ms",
+		"io_schedule", "postgres: checkpointer", "14s",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{"loop0", "/proc "} {
+		if strings.Contains(s, unwanted) {
+			t.Errorf("%q shown by default (idle device / pseudo filesystem)", unwanted)
+		}
+	}
+	// The new device has no rates yet: dashes, with the reason.
+	if !strings.Contains(s, "loop3") {
+		t.Error("a new device is listed")
+	}
+	press(tab, "a", "p")
+	s = ansi.Strip(tab.View())
+	if !strings.Contains(s, "loop0") || !strings.Contains(s, "/proc ") {
+		t.Error("a and p show idle devices and pseudo filesystems")
+	}
+}
+
+func TestSelectAndFilter(t *testing.T) {
+	tab := newTab(false, 250, 40)
+	press(tab, "[") // from the default (sda) to the device above it
+	v := ansi.Strip(tab.View())
+	if !strings.HasPrefix(v, "nvme0n1 ssd  %util 104.2!") ||
+		!strings.Contains(v, "nvme0n1: %util 104.2 > 100 is a kernel accounting artefact (io_ticks), not more than busy; %util near 100 is not saturation here: a non-rotational device (SSD/NVMe) serves requests in parallel") {
+		t.Errorf("after [: %s", firstLines(v, 2))
+	}
+	press(tab, "[")
+	if v := ansi.Strip(tab.View()); !strings.HasPrefix(v, "loop3 loop") || !strings.Contains(v, "loop3: no rates this interval (new device") {
+		t.Errorf("[ wraps to the last device: %s", firstLines(v, 2))
+	}
+	press(tab, "f") // disks only
+	v = ansi.Strip(tab.View())
+	if strings.Contains(v, "  sda1      part") || strings.Contains(v, "zram0 ") || !strings.Contains(v, "[disk]") {
+		t.Errorf("kind filter disk: %s", v)
+	}
+	press(tab, "f", "f", "f") // partition, loop, then dm (no md here)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "[dm]") || !strings.HasPrefix(v, "dm-0 (vg0-root)") {
+		t.Errorf("f skips kinds with no device: %s", firstLines(v, 8))
+	}
+	press(tab, "f", "f") // zram, then all again
+	if v := ansi.Strip(tab.View()); strings.Contains(v, "[") && strings.Contains(v, "[zram]") {
+		t.Errorf("back to all: %s", firstLines(v, 8))
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	d := fixtureDisk()
+	dm := &d.Devices[3]
+	if v := Verdict(dm, nil); !strings.Contains(v, "slow device: await 107 ms at only %util 4.0") {
+		t.Error(v)
+	}
+	z := &d.Devices[4]
+	if v := Verdict(z, nil); v != "zram0: not saturated (%util 0.5, aqu-sz 0.00, await 0.0 ms)" {
+		t.Error(v)
+	}
+	// A quiet system raises nothing.
+	quiet := &model.Disk{Devices: []model.DiskDevice{*z}, PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 0.5}}}
+	if a := Alerts(quiet, func(string) []float64 { return nil }); len(a) != 0 {
+		t.Errorf("quiet: %q", a)
+	}
+}
+
+func TestCollectingAndUnavailable(t *testing.T) {
+	ctx := common.NewContext(false)
+	tab := New(ctx, nil)
+	tab.SetSize(80, 10)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "Disk: collecting the first interval") {
+		t.Error(v)
+	}
+	s := model.NewStore(model.Host{}, 1, 10)
+	s.Update(func(next *model.Sample, _ *model.History) {
+		next.Disk = &model.Disk{Devices: []model.DiskDevice{}, Unavailable: map[string]string{"psi": "kernel has no /proc/pressure", "filesystems": "read /proc/self/mountinfo: permission denied"}}
+	})
+	tab.Update(common.SnapshotMsg{Snap: s.Snapshot()})
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"PSI io – (kernel has no /proc/pressure)", "filesystems – (read /proc/self/mountinfo: permission denied)", "no device with I/O since boot"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		tab := newTab(noColor, 80, 24)
+		for _, w := range []int{1, 5, 10, 20, 33, 40, 60, 79, 80, 120, 200, 250} {
+			for _, h := range []int{1, 2, 3, 5, 8, 10, 12, 24, 30, 50, 70} {
+				tab.SetSize(w, h)
+				uitest.CheckSize(t, "disk", tab.View(), w, h)
+				press(tab, "]")
+				uitest.CheckSize(t, "disk", tab.View(), w, h)
+			}
+		}
+	}
+}
+
+func TestExplainCoversColumns(t *testing.T) {
+	tab := newTab(false, 80, 24)
+	terms := map[string]bool{}
+	for _, e := range tab.Explain() {
+		terms[e[0]] = true
+		if e[1] == "" {
+			t.Errorf("%s has no help", e[0])
+		}
+	}
+	for _, c := range devColumns {
+		if !terms[c.title] {
+			t.Errorf("column %s unexplained", c.title)
+		}
+	}
+	for _, want := range []string{"IN D", "WCHAN", "saturation", "PSI io", "USE% IUSE%"} {
+		if !terms[want] {
+			t.Errorf("%s unexplained", want)
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	l := strings.Split(s, "\n")
+	return strings.Join(l[:min(n, len(l))], "\n")
+}
