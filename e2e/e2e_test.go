@@ -326,8 +326,7 @@ func TestTUIInTmux(t *testing.T) {
 	}
 
 	// 2. Tabs by number, Tab and Shift-Tab. The Memory tab shows the
-	// free-like bar and the table sorted by RSS; tabs 3-5 are not built yet
-	// and say so.
+	// free-like bar and the table sorted by RSS.
 	keys(s, "2")
 	waitForAll(t, s, 4*time.Second, "mem [", "avail", "RSS▼", "v: ")
 	// v cycles the lower panel: cgroups, slab, zones, back to processes.
@@ -350,10 +349,14 @@ func TestTUIInTmux(t *testing.T) {
 	waitUntil(t, s, `cache source ("eBPF, tier" or "ESTIMATE")`, 4*time.Second, func(scr string) bool {
 		return strings.Contains(scr, "eBPF, tier") || strings.Contains(scr, "ESTIMATE")
 	})
-	for _, tab := range []struct{ key, name string }{{"4", "Disk"}, {"5", "Net"}} {
+	// The Disk and Net tabs: iostat's and sar's columns.
+	for _, tab := range []struct {
+		key  string
+		want []string
+	}{{"4", []string{"DEVICE", "r_await", "%util"}}, {"5", []string{"IFACE", "rxpck/s", "txB/s"}}} {
 		backToCPU("1")
 		keys(s, tab.key)
-		waitForAll(t, s, 2*time.Second, tab.name, "coming")
+		waitForAll(t, s, 4*time.Second, tab.want...)
 	}
 	backToCPU("1")
 	keys(s, "Tab")

@@ -249,11 +249,16 @@ func TestProcessScannerIOLive(t *testing.T) {
 	child, stdin, stdout := scanChild(t, "io")
 	pid := child.Process.Pid
 	s := liveScannerDemand(t, model.DemandSet{IO: true})
+	// Each scan and the test's own read of the io file must see the child
+	// blocked on stdin: on a loaded machine it may still be finishing a
+	// read or a write when its last line arrives.
+	waitSchedstatSettled(t, pid)
 	now := time.Now()
 	liveScan(t, s, now, pid)
 	before := procIOFile(t, pid)
 	io.WriteString(stdin, "go\n")
 	expectLine(t, stdout, "done")
+	waitSchedstatSettled(t, pid)
 	now = now.Add(2 * time.Second) // rates over 2 s
 	p := liveScan(t, s, now, pid)
 	after := procIOFile(t, pid)
