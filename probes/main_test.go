@@ -10,7 +10,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	ebpftest.Main(m, map[string]ebpftest.Action{
+	actions := map[string]ebpftest.Action{
 		// nonroot: open a cache probe as this (unprivileged) user, read
 		// our own executable and print what the probe runs on.
 		"nonroot": func(string) error {
@@ -43,5 +43,9 @@ func TestMain(m *testing.M) {
 			fmt.Printf("source=%s\ntier=%s\nreason=%s\nsystem=%v\nown=%s\n", c.Source, c.Tier, c.Reason, c.System != nil, own)
 			return nil
 		},
-	})
+	}
+	for name, a := range keventActions { // kevents_live_test.go
+		actions[name] = a
+	}
+	ebpftest.Main(m, actions)
 }

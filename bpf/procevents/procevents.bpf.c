@@ -231,9 +231,35 @@ static __always_inline int on_exit(bool group_dead)
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->nr_threads = BPF_CORE_READ(sig, nr_threads);
 	e->runtime_ns = BPF_CORE_READ(task, se.sum_exec_runtime) + BPF_CORE_READ(sig, sum_sched_runtime);
+	// The running slice is added to sum_exec_runtime only when the thread
+	// switches out, after this hook: add it up to the runqueue clock's
+	// last update (it misses what ran since, so CPU is a lower bound).
+	if (bpf_core_field_exists(task->se.cfs_rq)) {
+		struct rq *rq = BPF_CORE_READ(task, se.cfs_rq, rq);
+		u64 clk = BPF_CORE_READ(rq, clock_task);
+		u64 since = BPF_CORE_READ(task, se.exec_start);
+		if (rq && clk > since && clk - since < 10000000000ULL)
+			e->runtime_ns += clk - since;
+	}
 	e->utime_ns = BPF_CORE_READ(task, utime) + BPF_CORE_READ(sig, utime);
 	e->stime_ns = BPF_CORE_READ(task, stime) + BPF_CORE_READ(sig, stime);
-	e->maxrss_pages = BPF_CORE_READ(sig, maxrss);
+	// Peak RSS of the program now running: its mm's high-water mark while
+	// the mm is still there. signal->maxrss is the fallback: exec stores
+	// the replaced mm's peak in it, which after a vfork from a large
+	// parent is the parent's.
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		u64 rss = 0;
+		for (int i = 0; i < 4; i++) {
+			s64 v = BPF_CORE_READ(mm, rss_stat[i].count);
+			if (v > 0 && i != 2) // not MM_SWAPENTS
+				rss += v;
+		}
+		u64 hw = BPF_CORE_READ(mm, hiwater_rss);
+		e->maxrss_pages = hw > rss ? hw : rss;
+	} else {
+		e->maxrss_pages = BPF_CORE_READ(sig, maxrss);
+	}
 	e->min_flt = BPF_CORE_READ(task, min_flt) + BPF_CORE_READ(sig, min_flt);
 	e->maj_flt = BPF_CORE_READ(task, maj_flt) + BPF_CORE_READ(sig, maj_flt);
 	if (bpf_core_field_exists(task->ioac)) {
