@@ -16,7 +16,7 @@ include bpf/generate.mk
 # numbers are checked against.
 TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat iostat:sysstat sar:sysstat vmstat:procps nstat:iproute2 ip:iproute2 losetup:mount
 
-.PHONY: all build run test test-deps vet bench bench-scan bench-overhead bench-ebpf clean
+.PHONY: all build run test test-deps vet bench bench-scan bench-overhead bench-ebpf bench-runqlat clean
 
 all: build
 
@@ -59,6 +59,11 @@ bench-overhead: build
 
 bench-ebpf:
 	$(GO) test -run '^$$' -bench 'CachedRead' -benchtime 2s -count 3 ./probes/ebpf/
+
+# Run-queue latency hooks on the ctxswitch demo: interleaved attached and
+# detached runs per tier, medians (about 90 s).
+bench-runqlat:
+	$(GO) test -run '^$$' -bench 'RunQLatCSwitch' -benchtime 1x ./probes/ebpf/
 
 clean:
 	rm -rf bin

@@ -230,7 +230,7 @@ func newEnv(cfg config) (*probes.Env, error) {
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
 	if cfg.snapshot {
-		env.Demand.Set(model.DemandSet{All: true, Slab: true, Sockets: true})
+		env.Demand.Set(model.DemandSet{All: true, Slab: true, Sockets: true, RunQLatPerCPU: true})
 	}
 	return env, nil
 }
@@ -252,7 +252,7 @@ func newSystem(cfg config) (*system, error) {
 	}
 	env.Host.Mode = mode(probes.Features(ps), env)
 	store := model.NewStore(env.Host, cfg.interval.Seconds(), model.DefaultHistoryCapacity)
-	return &system{env: env, store: store, collector: probes.NewCollector(store, cfg.interval, ps, after, nil)}, nil
+	return &system{env: env, store: store, collector: probes.NewCollector(store, cfg.interval, ps, after, probes.EventSources(ps))}, nil
 }
 
 // mode says in the header what vitals can see: "eBPF" when every eBPF

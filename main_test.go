@@ -107,6 +107,11 @@ func TestSnapshotJSONGoldenOverFixtureTree(t *testing.T) {
 	if owners, ok := doc["net"].(map[string]any)["owners"].(map[string]any); ok {
 		owners["at"], owners["duration_ms"], owners["interval_s"] = "<now>", "<duration>", "<interval>"
 	}
+	if sl, ok := doc["short_lived"].(map[string]any); ok {
+		for _, w := range []string{"interval", "minute"} {
+			sl[w].(map[string]any)["window_s"] = "<window>"
+		}
+	}
 	got, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -97,6 +97,10 @@ type CPU struct {
 	// CPU in PerCPU.
 	SoftIRQs []SoftIRQRate `json:"softirqs"`
 
+	// RunQLat is run-queue latency over the interval (eBPF); nil when
+	// the runqlat probe has no reading (not root, no tier loads).
+	RunQLat *RunQLat `json:"runqlat_hist,omitempty"`
+
 	// Unavailable maps a field name ("psi", "softirqs") to why it could
 	// not be read.
 	Unavailable map[string]string `json:"unavailable,omitempty"`

@@ -27,6 +27,8 @@ type DemandSet struct {
 	IO bool
 	// Slab asks for the slab caches (/proc/slabinfo, about 1 ms to parse).
 	Slab bool
+	// RunQLatPerCPU asks for a run-queue latency histogram per CPU.
+	RunQLatPerCPU bool
 	// FilesOf asks for the page-cache residency of this process's open
 	// files (pcstat); zero PID = none.
 	FilesOf ProcKey

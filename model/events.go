@@ -16,10 +16,17 @@ type Event struct {
 	Source string `json:"source"`
 	Kind   string `json:"kind"`
 	PID    int32  `json:"pid"`
+	PPID   int32  `json:"ppid"`
+	// StartTicks is the process's start time in USER_HZ ticks after boot
+	// (field 22 of /proc/PID/stat): with PID, the ProcKey that joins the
+	// event to the process table. 0 when unknown.
+	StartTicks uint64 `json:"start_ticks"`
 	// Comm is untrusted text (views and JSON escape it).
 	Comm string `json:"comm"`
-	// Data is the source's own record (typed per source); it must be
-	// immutable once the event is queued.
+	// Data is the source's own record, typed per kind (*ExecData,
+	// *ExitData, *OOMKillData); it must be immutable once the event is
+	// queued. The JSON form (MarshalJSON, kevents.go) puts its keys
+	// beside the common ones.
 	Data any `json:"data,omitempty"`
 }
 
@@ -97,6 +104,18 @@ func (v *EventLogView) Len() int { return v.events.Len() }
 
 // At returns the i-th retained event, 0 being the oldest.
 func (v *EventLogView) At(i int) Event { return v.events.At(i) }
+
+// Dropped is the total of every source's kernel and queue drops so far.
+func (v *EventLogView) Dropped() uint64 {
+	var n uint64
+	for _, l := range v.Loss {
+		n += l.KernelDropped + l.QueueDropped
+	}
+	return n
+}
+
+// Key is the process the event is about.
+func (e *Event) Key() ProcKey { return ProcKey{PID: e.PID, StartTicks: e.StartTicks} }
 
 // Since appends to dst the retained events with Seq >= seq, oldest first.
 func (v *EventLogView) Since(seq uint64, dst []Event) []Event {

@@ -31,6 +31,9 @@ type Feature struct {
 	// Reason is why no eBPF tier runs (no privileges, nothing loaded,
 	// forced to procfs); empty when one does.
 	Reason string `json:"reason,omitempty"`
+	// Fallback names what the feature reads when no eBPF tier runs, when
+	// that is not procfs ("kernel log (/dev/kmsg)"), and is empty else.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // TierOutcome is what happened to one attach tier.
@@ -50,6 +53,8 @@ func (f Feature) String() string {
 	switch {
 	case f.EBPF():
 		fmt.Fprintf(&b, "%s: %s", f.Name, f.Tier)
+	case f.Tier == TierProcfs && f.Fallback != "":
+		fmt.Fprintf(&b, "%s: %s (%s)", f.Name, f.Fallback, f.Reason)
 	case f.Tier == TierProcfs:
 		fmt.Fprintf(&b, "%s: procfs (%s)", f.Name, f.Reason)
 	default:

@@ -44,6 +44,16 @@ type Sample struct {
 	// Events is the kernel event log as of this frame (nil when no event
 	// source runs).
 	Events *EventLogView `json:"events,omitempty"`
+	// EventsDropped is Events' drops (kernel and queue, every source)
+	// since vitals started; nil when no event source runs.
+	EventsDropped *uint64 `json:"events_dropped,omitempty"`
+	// EventsTier is the feature report of every event-producing feature
+	// (the same reports as in Features).
+	EventsTier []Feature `json:"events_tier,omitempty"`
+	// ShortLived is what exec/exit events (or, without eBPF, the process
+	// table's turnover) say about processes too short-lived for the
+	// process table; nil until the events probe has a baseline.
+	ShortLived *ShortLived `json:"short_lived,omitempty"`
 }
 
 // ProbeStatus is one probe's part of a frame.

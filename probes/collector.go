@@ -222,7 +222,7 @@ func (c *Collector) Frame(start time.Time) {
 			st.Error = "not run: a probe it reads from did not finish in time"
 		}
 	}
-	var features []model.Feature
+	var features, eventsTier []model.Feature
 	for i, r := range c.probes {
 		if st := status[i]; st.Error != "" {
 			if next.Errors == nil {
@@ -232,10 +232,14 @@ func (c *Collector) Frame(start time.Time) {
 		}
 		if fr, ok := r.p.(FeatureReporter); ok {
 			features = append(features, fr.Features()...)
+			if _, ok := r.p.(EventSourcer); ok {
+				eventsTier = append(eventsTier, fr.Features()...)
+			}
 		}
 	}
 	next.Probes = status
 	next.Features = features
+	next.EventsTier = eventsTier
 	if c.log != nil {
 		for _, src := range c.events {
 			c.fwd = src.Drain(c.fwd[:0])
@@ -246,6 +250,8 @@ func (c *Collector) Frame(start time.Time) {
 		}
 		clear(c.fwd) // do not keep event payloads alive through the reused slice
 		next.Events = c.log.View()
+		dropped := next.Events.Dropped()
+		next.EventsDropped = &dropped
 	}
 	c.store.Publish(next)
 }

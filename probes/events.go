@@ -95,9 +95,11 @@ func (q *EventQueue) Loss() model.EventLoss {
 // reader sums when the frame asks for the losses.
 type RingReader struct {
 	*EventQueue
-	rd     *ringbuf.Reader
-	decode func(raw []byte, ev *model.Event) bool
-	done   chan struct{}
+	rd        *ringbuf.Reader
+	decode    func(raw []byte, ev *model.Event) bool
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewRingReader starts reading ring. decode turns one record into an event
@@ -139,11 +141,32 @@ func (r *RingReader) loop() {
 	}
 }
 
-// Close stops the reader and waits for its goroutine.
+// Close stops the reader and waits for its goroutine. Safe to call more
+// than once (the probe that made it and the collector both close it).
 func (r *RingReader) Close() error {
-	err := r.rd.Close()
-	<-r.done
-	return err
+	r.closeOnce.Do(func() {
+		r.closeErr = r.rd.Close()
+		<-r.done
+	})
+	return r.closeErr
+}
+
+// EventSourcer is implemented by probes that produce kernel events: the
+// collector drains their sources every frame (see EventSources).
+type EventSourcer interface {
+	EventSources() []EventSource
+}
+
+// EventSources gathers the event sources of every probe that has some,
+// in probe order: what NewCollector takes.
+func EventSources(ps []Probe) []EventSource {
+	var out []EventSource
+	for _, p := range ps {
+		if es, ok := p.(EventSourcer); ok {
+			out = append(out, es.EventSources()...)
+		}
+	}
+	return out
 }
 
 // sumCounter reads entry 0 of an array map of u64 counters, summed over

@@ -12,7 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	ebpftest.Main(m, map[string]ebpftest.Action{
+	actions := map[string]ebpftest.Action{
 		// nonroot: run every registered probe as this (unprivileged) user
 		// through the collector, as vitals does, with the Cache tab's
 		// demand (I/O), read our own executable and print what the cache
@@ -68,5 +68,9 @@ func TestMain(m *testing.M) {
 			fmt.Printf("source=%s\ntier=%s\nreason=%s\nsystem=%v\nown=%s\ninit=%s\n", cache.Source, cache.Tier, cache.Reason, cache.System != nil, own, init)
 			return nil
 		},
-	})
+	}
+	for name, a := range keventActions { // kevents_live_test.go
+		actions[name] = a
+	}
+	ebpftest.Main(m, actions)
 }

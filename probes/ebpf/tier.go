@@ -243,6 +243,14 @@ func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cach
 			delete(cs.Maps, name)
 		}
 	}
+	// Global variables live in their section's map (.bss, .rodata): when
+	// no program of the tier uses that map (a variable that only exports
+	// a type to bpf2go), the variable goes with it.
+	for name, v := range cs.Variables {
+		if _, ok := cs.Maps[v.SectionName]; !ok {
+			delete(cs.Variables, name)
+		}
+	}
 	coll, err := ebpf.NewCollectionWithOptions(cs, ebpf.CollectionOptions{
 		MapReplacements: used,
 		Cache:           cache,

@@ -1,0 +1,201 @@
+package ebpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vitals-dev/vitals/bpf/procevents"
+	"github.com/vitals-dev/vitals/model"
+)
+
+// Record types of the procevents ring buffer (enum event_type).
+const (
+	procEvExec = 1
+	procEvExit = 2
+)
+
+// exec_event.flags
+const (
+	argsMore  = 1
+	argsCut   = 2
+	argsNone  = 4
+	argsFault = 8
+)
+
+// ProcEventsFeature is the exec/exit BPF object with its tiers. The hooks
+// are tracepoints (stable, present since long before ring buffers), so
+// there is no fentry or kprobe tier: function probes on the exec and exit
+// paths would see the same events, slower. argv comes from the classic
+// execve/execveat syscall tracepoints in every tier.
+func ProcEventsFeature() FeatureSpec {
+	argv := []string{"tp_enter_execve", "tp_enter_execveat"}
+	return FeatureSpec{
+		Name: "procevents",
+		Spec: procevents.LoadProcEvents,
+		Tiers: []Tier{
+			{Name: TierTpBTF, Programs: append([]string{"tpbtf_exec", "tpbtf_exit"}, argv...)},
+			{Name: TierRawTp, Programs: append([]string{"rawtp_exec", "rawtp_exit"}, argv...)},
+			{Name: TierTracepoint, Programs: append([]string{"tp_exec", "tp_exit"}, argv...)},
+		},
+	}
+}
+
+// ProcEvents is the loaded exec/exit feature: a ring buffer of records and
+// the per-CPU count of those it could not take.
+type ProcEvents struct {
+	loaded *Loaded
+}
+
+// OpenProcEvents loads and attaches the exec/exit programs through the
+// session (nil: a new one). The error is non-nil when no tier runs.
+func OpenProcEvents(sess *Session, opts LoadOptions) (*ProcEvents, model.Feature, error) {
+	l, rep := Load(sess, ProcEventsFeature(), opts)
+	if l == nil {
+		return nil, rep, fmt.Errorf("procevents: %s", rep.Reason)
+	}
+	return &ProcEvents{loaded: l}, rep, nil
+}
+
+// Ring is the ring buffer of exec and exit records; Drops the per-CPU
+// array whose entry 0 counts records it could not take.
+func (p *ProcEvents) Ring() *ebpf.Map  { return p.loaded.Maps["events"] }
+func (p *ProcEvents) Drops() *ebpf.Map { return p.loaded.Maps["drops"] }
+
+// Tier is the active tier.
+func (p *ProcEvents) Tier() string { return p.loaded.Tier }
+
+// ProgramIDs and MapIDs are the kernel ids of what was loaded.
+func (p *ProcEvents) ProgramIDs() []ebpf.ProgramID { return p.loaded.ProgramIDs() }
+
+// MapIDs: see ProgramIDs.
+func (p *ProcEvents) MapIDs() []ebpf.MapID { return p.loaded.MapIDs() }
+
+// Close detaches the programs and frees the maps.
+func (p *ProcEvents) Close() error {
+	if p == nil || p.loaded == nil {
+		return nil
+	}
+	err := p.loaded.Close()
+	p.loaded = nil
+	return err
+}
+
+// BootWall converts CLOCK_BOOTTIME nanoseconds (BPF's
+// bpf_ktime_get_boot_ns, a task's start_boottime) to wall time.
+func BootWall(bootNs uint64) time.Time {
+	now := time.Now()
+	return now.Add(-time.Duration(BootNow() - bootNs))
+}
+
+// BootNow is CLOCK_BOOTTIME now, in ns.
+func BootNow() uint64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}
+
+// ticks converts boot-clock ns to USER_HZ ticks, as /proc/PID/stat field 22.
+func ticks(ns uint64) uint64 { return ns / nsPerTick }
+
+const nsPerTick = 10_000_000
+
+var (
+	headerSize = int(unsafe.Sizeof(procevents.ProcEventsHeader{}))
+	execFixed  = int(unsafe.Offsetof(procevents.ProcEventsExecEvent{}.Args))
+	exitSize   = int(unsafe.Sizeof(procevents.ProcEventsExitEvent{}))
+)
+
+// DecodeProcEvent turns one procevents ring-buffer record into an event:
+// Kind exec with *model.ExecData, or exit with *model.ExitData. The
+// cgroup paths are left for the caller (CgroupID is set). It reports false
+// for a record it cannot read.
+func DecodeProcEvent(raw []byte, ev *model.Event) bool {
+	if len(raw) < headerSize {
+		return false
+	}
+	var h procevents.ProcEventsHeader
+	if _, err := binary.Decode(raw[:headerSize], binary.NativeEndian, &h); err != nil {
+		return false
+	}
+	ev.Source = model.SourceProcEvents
+	ev.Time = BootWall(h.TimeNs)
+	ev.PID = int32(h.Pid)
+	ev.PPID = int32(h.Ppid)
+	ev.StartTicks = ticks(h.StartNs)
+	ev.Comm = commString(h.Comm[:])
+	switch h.Type {
+	case procEvExec:
+		if len(raw) < execFixed {
+			return false
+		}
+		count := binary.NativeEndian.Uint32(raw[headerSize:])
+		size := binary.NativeEndian.Uint32(raw[headerSize+4:])
+		flags := binary.NativeEndian.Uint32(raw[headerSize+8:])
+		args := raw[execFixed:]
+		if int(size) > len(args) {
+			return false
+		}
+		d := &model.ExecData{TID: h.Tid, UID: h.Uid, CgroupID: h.MemcgId, Args: splitArgs(args[:size], int(count))}
+		d.ArgsTruncated = flags&(argsMore|argsCut) != 0
+		switch {
+		case flags&argsNone != 0:
+			d.ArgsMissing = "no execve entry seen (an exec started by the kernel)"
+		case flags&argsFault != 0:
+			d.ArgsMissing = "an argument could not be read (not paged in)"
+		}
+		ev.Kind, ev.Data = model.EventExec, d
+	case procEvExit:
+		if len(raw) < exitSize {
+			return false
+		}
+		var e procevents.ProcEventsExitEvent
+		if _, err := binary.Decode(raw[:exitSize], binary.NativeEndian, &e); err != nil {
+			return false
+		}
+		page := float64(unix.Getpagesize())
+		d := &model.ExitData{
+			UID:         h.Uid,
+			CPUS:        model.Known(float64(e.RuntimeNs) / 1e9),
+			UserS:       model.Known(float64(e.UtimeNs) / 1e9),
+			SystemS:     model.Known(float64(e.StimeNs) / 1e9),
+			MaxRSSBytes: model.Known(float64(e.MaxrssPages) * page),
+			MinFlt:      model.Known(float64(e.MinFlt)),
+			MajFlt:      model.Known(float64(e.MajFlt)),
+			ReadBytes:   model.Known(float64(e.ReadBytes)),
+			WriteBytes:  model.Known(float64(e.WriteBytes)),
+			RChar:       model.Known(float64(e.Rchar)),
+			WChar:       model.Known(float64(e.Wchar)),
+			Threads:     int(e.NrThreads),
+			CgroupID:    h.MemcgId,
+		}
+		if h.StartNs != 0 && h.TimeNs >= h.StartNs {
+			d.LifetimeS = model.Known(float64(h.TimeNs-h.StartNs) / 1e9)
+		}
+		d.ExitStatus(e.ExitCode)
+		ev.Kind, ev.Data = model.EventExit, d
+	default:
+		return false
+	}
+	return true
+}
+
+// splitArgs splits NUL-terminated strings (at most n).
+func splitArgs(b []byte, n int) []string {
+	args := make([]string, 0, n)
+	for len(b) > 0 && len(args) < n {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			args = append(args, string(b))
+			break
+		}
+		args = append(args, string(b[:i]))
+		b = b[i+1:]
+	}
+	return args
+}
