@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 			}
 			store := model.NewStore(host, 0.5, 10)
 			c := NewCollector(store, 500*time.Millisecond, ps, nil, nil)
+			c.SetBudget(time.Minute) // correctness, not timing: a loaded machine must not make the scan stale
 			defer c.Close()
 			c.Frame(time.Now())
 			if cache := store.Snapshot().Sample.Cache; cache != nil {
