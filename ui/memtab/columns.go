@@ -40,7 +40,7 @@ func Columns() []proctable.Column {
 		proctable.Numeric("rss", "RSS", 6, func(p *model.Process) uint64 { return p.RSSBytes }, common.Bytes,
 			"resident set size: pages of the process in RAM, shared ones counted in full (/proc/PID/stat). Summing RSS over processes over-counts shared memory").WithPriority(1),
 		detailColumn("pss", "PSS", func(p *model.Process) model.Float { return p.PSSBytes },
-			"proportional set size: private pages plus each shared page divided by the number of processes sharing it; PSS sums to the real total (/proc/PID/smaps_rollup, read only for rows on screen: – not read yet, ~ from an earlier interval, n/a not permitted)").WithPriority(2),
+			"proportional set size: private pages plus each shared page divided by the number of processes sharing it; PSS sums to the real total (/proc/PID/smaps_rollup, read only for rows on screen: – not read yet, ~ from an earlier interval, n/a not readable, never 0: another user's smaps_rollup is readable only by root, mem_detail \"denied\" and null in the JSON)").WithPriority(2),
 		detailColumn("uss", "USS", func(p *model.Process) model.Float { return p.USSBytes },
 			"unique set size: private pages only, what the system gets back if the process exits (Private_Clean + Private_Dirty in smaps_rollup)").WithPriority(3),
 		detailColumn("shr", "SHR", func(p *model.Process) model.Float { return p.SharedBytes },
