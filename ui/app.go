@@ -16,6 +16,7 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/prochist"
 	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
@@ -86,6 +87,9 @@ func New(ctx *common.Context, store *model.Store, opts Options) *App {
 }
 
 func newWithTabs(ctx *common.Context, store *model.Store, opts Options, defs []tabDef) *App {
+	if ctx.Procs == nil {
+		ctx.Procs = prochist.New()
+	}
 	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts)}
 }
 
@@ -178,6 +182,8 @@ type coalescedMsg struct{}
 // deliverOrHold shows s, unless the display is paused (resuming shows the
 // newest snapshot then).
 func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
+	// History goes on while paused, as the store's does.
+	a.ctx.Procs.Record(s.Sample)
 	if a.paused {
 		return nil
 	}

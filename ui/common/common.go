@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/prochist"
 )
 
 // Context is handed to every component. It is read-only after start.
@@ -20,11 +21,15 @@ type Context struct {
 	NoColor bool
 	// Now is the clock views use (fixed in golden tests).
 	Now func() time.Time
+	// Procs is every recent process's RSS and CPU history (growth, the
+	// process view's charts). The root records each snapshot into it as
+	// it arrives, on the program's goroutine; components only read it.
+	Procs *prochist.Tracker
 }
 
 // NewContext builds the context for a colour or NO_COLOR terminal.
 func NewContext(noColor bool) *Context {
-	return &Context{Styles: NewStyles(noColor), NoColor: noColor, Now: time.Now}
+	return &Context{Styles: NewStyles(noColor), NoColor: noColor, Now: time.Now, Procs: prochist.New()}
 }
 
 // Component is one tab or widget. The root calls SetSize before View and

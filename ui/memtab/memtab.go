@@ -36,7 +36,7 @@ type Tab struct {
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	return &Tab{
-		Base:    tabbase.New(ctx, Columns(), "rss", kill),
+		Base:    tabbase.New(ctx, Columns(ctx.Procs), "rss", kill),
 		viewKey: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: processes/cgroups/slab/zones")),
 	}
 }
@@ -107,7 +107,7 @@ func (t *Tab) View() string {
 	if m == nil {
 		lines = append(lines, t.Collecting("Memory", "memory", "cannot read /proc/meminfo: "))
 	} else {
-		alerts := Alerts(m, sample.Time)
+		alerts := t.allAlerts(sample)
 		h := t.Height
 		const panelMin = 6
 		summary := t.summary(m)
