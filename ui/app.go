@@ -17,6 +17,7 @@ import (
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/prochist"
+	"github.com/vitals-dev/vitals/ui/procview"
 	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
@@ -44,6 +45,9 @@ type App struct {
 	paused     bool
 	overlay    overlay // help or the warnings list, over the tab
 	overlayTop int     // first line of the overlay shown (scrolling)
+	// proc is the process view, shown instead of the tab while procOpen.
+	proc       *procview.View
+	procOpen   bool
 	width      int
 	height     int
 	keys       globalKeys
@@ -67,6 +71,8 @@ const (
 // tabs (tabEntry.number).
 type globalKeys struct {
 	Quit, Help, Pause, Next, Prev, Warnings key.Binding
+	// Process opens the process view on the selected row of any tab.
+	Process key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -78,6 +84,7 @@ func newGlobalKeys() globalKeys {
 		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
 		Warnings: key.NewBinding(key.WithKeys(tabbase.MoreWarningsKey),
 			key.WithHelp(tabbase.MoreWarningsKey, "all warnings, worst first")),
+		Process: key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "process view of the row")),
 	}
 }
 
@@ -90,7 +97,7 @@ func newWithTabs(ctx *common.Context, store *model.Store, opts Options, defs []t
 	if ctx.Procs == nil {
 		ctx.Procs = prochist.New()
 	}
-	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts)}
+	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts), proc: procview.New(ctx)}
 }
 
 // waitForSnapshot delivers the next published snapshot. Publishes are
@@ -123,7 +130,7 @@ func (a *App) publishDemand() {
 		return
 	}
 	var d model.DemandSet
-	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && a.overlay == noOverlay {
+	if r, ok := a.current().(common.DemandReporter); ok && a.overlay == noOverlay {
 		d = r.Demand()
 	}
 	if d.Equal(a.lastDemand) {
@@ -162,6 +169,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m := msg.Mouse()
 		if m.Y == 1 && a.overlay == noOverlay {
 			if i := a.tabAt(m.X); i >= 0 {
+				a.closeProcess()
 				a.switchTab(i)
 			}
 			return a, nil
@@ -170,7 +178,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if a.overlay != noOverlay {
 		return a, nil
 	}
-	return a, a.tabs[a.active].c.Update(msg)
+	return a, a.current().Update(msg)
 }
 
 // coalesceWindow is how long the UI waits after a publish for the other
@@ -196,7 +204,52 @@ func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
 func (a *App) deliver(s *model.Snapshot) tea.Cmd {
 	a.snap = s
 	a.shownSeq.Store(s.Seq)
-	return a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: s})
+	return a.current().Update(common.SnapshotMsg{Snap: s})
+}
+
+// current is what the content area shows: the process view while it is
+// open, the active tab otherwise.
+func (a *App) current() common.Component {
+	if a.procOpen {
+		return a.proc
+	}
+	return a.tabs[a.active].c
+}
+
+// currentName names what the content area shows, for the help.
+func (a *App) currentName() string {
+	if a.procOpen {
+		return "process view"
+	}
+	return a.tabs[a.active].name + " tab"
+}
+
+// openProcess shows the process view on the active tab's selected row.
+func (a *App) openProcess() bool {
+	sel, ok := a.tabs[a.active].c.(common.Selector)
+	if !ok {
+		return false
+	}
+	k, ok := sel.Selected()
+	if !ok {
+		return false
+	}
+	a.proc.Open(k, a.tabs[a.active].name, a.snap)
+	a.procOpen = true
+	a.resize()
+	return true
+}
+
+// closeProcess goes back from the process view to the tab, handing it the
+// snapshot it missed while hidden.
+func (a *App) closeProcess() {
+	if !a.procOpen {
+		return
+	}
+	a.procOpen = false
+	if a.snap != nil {
+		a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: a.snap})
+	}
 }
 
 func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -221,13 +274,18 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	tab := a.tabs[a.active].c
+	tab := a.current()
 	if tab.Capturing() {
 		return tab.Update(msg)
 	}
 	k := a.keys
 	number := tabForKey(a.tabs, msg)
 	switch {
+	case a.procOpen && key.Matches(msg, a.proc.BackKey()):
+		a.closeProcess()
+	case !a.procOpen && key.Matches(msg, k.Process) && a.openProcess():
+		// Opened; on a tab or panel without a selected row Enter does
+		// nothing.
 	case key.Matches(msg, k.Quit):
 		a.quitting = true
 		return tea.Quit
@@ -241,10 +299,13 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return a.deliver(a.store.Snapshot())
 		}
 	case key.Matches(msg, k.Next):
+		a.closeProcess()
 		a.switchTab((a.active + 1) % len(a.tabs))
 	case key.Matches(msg, k.Prev):
+		a.closeProcess()
 		a.switchTab((a.active + len(a.tabs) - 1) % len(a.tabs))
 	case number >= 0:
+		a.closeProcess()
 		a.switchTab(number)
 	default:
 		return tab.Update(msg)
@@ -273,6 +334,7 @@ func (a *App) resize() {
 			o.SetOrigin(0, 2)
 		}
 	}
+	a.proc.SetSize(w, h)
 }
 
 // View implements tea.Model.
@@ -307,7 +369,7 @@ func (a *App) render() string {
 	case warningsOverlay:
 		content = a.warningsView(a.height - chromeLines)
 	default:
-		content = a.tabs[a.active].c.View()
+		content = a.current().View()
 	}
 	lines = append(lines, strings.Split(content, "\n")...)
 	if len(lines) > a.height-1 {
@@ -458,8 +520,8 @@ func (a *App) footer() string {
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
 		}
 	} else {
-		tabKeys := a.tabs[a.active].c.KeyHelp()
-		if sh, ok := a.tabs[a.active].c.(common.ShortHelper); ok {
+		tabKeys := a.current().KeyHelp()
+		if sh, ok := a.current().(common.ShortHelper); ok {
 			tabKeys = sh.ShortKeyHelp()
 		}
 		for _, kb := range tabKeys {
@@ -500,9 +562,9 @@ func navigationKey(kb key.Binding) bool {
 // number on the tab means and where it comes from.
 func (a *App) helpView(h int) string {
 	s := a.ctx.Styles
-	tab := a.tabs[a.active]
+	view := a.current()
 	var lines []string
-	lines = append(lines, s.Title.Render("vitals help — "+tab.name+" tab")+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
+	lines = append(lines, s.Title.Render("vitals help — "+a.currentName())+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
 	lines = append(lines, s.Bold.Render("Keys"))
 	var entries []string
 	addKey := func(kb key.Binding) {
@@ -510,7 +572,7 @@ func (a *App) helpView(h int) string {
 			entries = append(entries, common.Fit(hp.Key, 11)+" "+hp.Desc)
 		}
 	}
-	for _, kb := range tab.c.KeyHelp() {
+	for _, kb := range view.KeyHelp() {
 		addKey(kb)
 	}
 	global := []key.Binding{
@@ -522,6 +584,9 @@ func (a *App) helpView(h int) string {
 	}
 	if a.warner() != nil {
 		global = append(global, a.keys.Warnings)
+	}
+	if _, ok := a.tabs[a.active].c.(common.Selector); ok && !a.procOpen {
+		global = append(global, a.keys.Process)
 	}
 	for _, kb := range global {
 		addKey(kb)
@@ -543,7 +608,7 @@ func (a *App) helpView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if ex, ok := tab.c.(common.Explainer); ok {
+	if ex, ok := view.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
 		// Two blank cells between a term and its meaning, and a term too
 		// long for its column on a line of its own, so the two never read
@@ -581,6 +646,9 @@ func (a *App) scrolled(lines []string, h int) string {
 // warner is the active tab's warnings, or nil for a tab that checks no
 // thresholds.
 func (a *App) warner() common.Warner {
+	if a.procOpen {
+		return nil
+	}
 	w, _ := a.tabs[a.active].c.(common.Warner)
 	return w
 }

@@ -77,3 +77,9 @@ type KillFunc func(key model.ProcKey, sig int) error
 type DemandReporter interface {
 	Demand() model.DemandSet
 }
+
+// Selector is implemented by tabs with a process table: the process under
+// the cursor, which Enter opens in the process view.
+type Selector interface {
+	Selected() (model.ProcKey, bool)
+}

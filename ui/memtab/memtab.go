@@ -60,6 +60,15 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 	return t.ShortKeyHelpWith(short)
 }
 
+// Selected implements common.Selector: a process only on the processes
+// panel (Enter on a cgroup or a slab cache opens nothing).
+func (t *Tab) Selected() (model.ProcKey, bool) {
+	if t.panel != panelProcesses {
+		return model.ProcKey{}, false
+	}
+	return t.Table.Selected()
+}
+
 // Demand implements common.DemandReporter: PSS/USS/swap are read for the
 // rows on screen, or for every process while the table sorts by one.
 func (t *Tab) Demand() model.DemandSet {
