@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"github.com/vitals-dev/vitals/ui/common"
 	"github.com/vitals-dev/vitals/ui/prochist"
 	"github.com/vitals-dev/vitals/ui/procview"
-	"github.com/vitals-dev/vitals/ui/tabbase"
 )
 
 // Smallest terminal we draw into; below it we say so instead of drawing.
@@ -32,6 +32,8 @@ type Options struct {
 	// Demand, when set, receives which processes the active tab shows,
 	// so probes read costly details only for those.
 	Demand *model.Demand
+	// Config is what the config file sets in the UI.
+	Config Config
 }
 
 // App is the root bubbletea model.
@@ -53,6 +55,10 @@ type App struct {
 	keys       globalKeys
 	quitting   bool
 	lastDemand model.DemandSet
+	// configProblems are what is wrong with the config file (it was then
+	// not applied); configNotice shows the first in the footer until a key.
+	configProblems []string
+	configNotice   bool
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -75,17 +81,21 @@ type globalKeys struct {
 	Process key.Binding
 }
 
-func newGlobalKeys() globalKeys {
+func newGlobalKeys(ctx *common.Context) globalKeys {
 	return globalKeys{
-		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c", "f10"), key.WithHelp("q", "quit")),
-		Help:  key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
-		Pause: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "pause")),
-		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "next tab")),
-		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
-		Warnings: key.NewBinding(key.WithKeys(tabbase.MoreWarningsKey),
-			key.WithHelp(tabbase.MoreWarningsKey, "all warnings, worst first")),
-		Process: key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "process view of the row")),
+		Quit:     ctx.Binding("quit", ""),
+		Help:     ctx.Binding("help", ""),
+		Pause:    ctx.Binding("pause", ""),
+		Next:     ctx.Binding("next_tab", ""),
+		Prev:     ctx.Binding("prev_tab", ""),
+		Warnings: ctx.Binding("warnings", ""),
+		Process:  ctx.Binding("process", ""),
 	}
+}
+
+// short is b for the one-line footer: its first key only.
+func short(b key.Binding) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(common.FirstKey(b), b.Help().Desc))
 }
 
 // New builds the root model over a store, with the tabs of tabDefs.
@@ -97,7 +107,13 @@ func newWithTabs(ctx *common.Context, store *model.Store, opts Options, defs []t
 	if ctx.Procs == nil {
 		ctx.Procs = prochist.New()
 	}
-	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts), proc: procview.New(ctx)}
+	a := &App{ctx: ctx, opts: opts, store: store}
+	a.applyConfig(defs)
+	a.keys = newGlobalKeys(ctx)
+	a.tabs = buildTabs(defs, ctx, opts)
+	a.proc = procview.New(ctx)
+	a.configureTabs(defs)
+	return a
 }
 
 // waitForSnapshot delivers the next published snapshot. Publishes are
@@ -253,13 +269,18 @@ func (a *App) closeProcess() {
 }
 
 func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	a.configNotice = false // said once; the help keeps it
 	if msg.String() == "ctrl+c" {
 		a.quitting = true
 		return tea.Quit
 	}
 	if a.overlay != noOverlay {
+		if key.Matches(msg, a.keys.Help, a.keys.Quit, a.keys.Warnings) {
+			a.overlay = noOverlay
+			return nil
+		}
 		switch msg.String() {
-		case "esc", "?", "f1", "q", "enter", tabbase.MoreWarningsKey:
+		case "esc", "enter":
 			a.overlay = noOverlay
 		case "down", "j":
 			a.overlayTop++
@@ -512,8 +533,21 @@ func (a *App) tabAt(x int) int {
 
 func (a *App) footer() string {
 	s := a.ctx.Styles
+	if a.configNotice && len(a.configProblems) > 0 {
+		// The path is in the help; the footer keeps the line and the
+		// reason, which an 80-cell pane has room for.
+		first := a.configProblems[0]
+		if src := a.opts.Config.Source; src != "" {
+			first = strings.Replace(first, "config "+src, "config", 1)
+		}
+		more := ""
+		if n := len(a.configProblems); n > 1 {
+			more = " +" + strconv.Itoa(n-1) + " more"
+		}
+		return s.Danger.Render("defaults used" + more + " (?): " + model.Sanitize(first))
+	}
 	var b strings.Builder
-	bindings := []key.Binding{a.keys.Help, a.keys.Quit}
+	bindings := []key.Binding{short(a.keys.Help), short(a.keys.Quit)}
 	if a.overlay != noOverlay {
 		bindings = []key.Binding{
 			key.NewBinding(key.WithHelp("Esc", "close help")),
@@ -529,7 +563,7 @@ func (a *App) footer() string {
 				bindings = append(bindings, kb)
 			}
 		}
-		bindings = append(bindings, a.keys.Pause, a.keys.Next)
+		bindings = append(bindings, short(a.keys.Pause), short(a.keys.Next))
 	}
 	for _, kb := range bindings {
 		h := kb.Help()
@@ -565,6 +599,7 @@ func (a *App) helpView(h int) string {
 	view := a.current()
 	var lines []string
 	lines = append(lines, s.Title.Render("vitals help — "+a.currentName())+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
+	lines = append(lines, a.configLines()...)
 	lines = append(lines, s.Bold.Render("Keys"))
 	var entries []string
 	addKey := func(kb key.Binding) {
@@ -575,11 +610,16 @@ func (a *App) helpView(h int) string {
 	for _, kb := range view.KeyHelp() {
 		addKey(kb)
 	}
+	k := a.keys
+	quit := k.Quit.Help().Key
+	if !slices.Contains(k.Quit.Keys(), "ctrl+c") {
+		quit += " C-c" // always quits, whatever the config binds
+	}
 	global := []key.Binding{
-		key.NewBinding(key.WithHelp("? F1", "this help")),
-		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
-		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
-		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
+		key.NewBinding(key.WithHelp(k.Help.Help().Key, "this help")),
+		key.NewBinding(key.WithHelp(quit, "quit")),
+		key.NewBinding(key.WithHelp(k.Pause.Help().Key, "pause display (data still recorded)")),
+		key.NewBinding(key.WithHelp(k.Next.Help().Key+" "+k.Prev.Help().Key, "next / previous tab")),
 		numberKeysHelp(a.tabs),
 	}
 	if a.warner() != nil {

@@ -42,7 +42,7 @@ type Tab struct {
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	t := &Tab{counts: map[model.ProcKey]*model.CacheProcess{},
-		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
+		filesKey: ctx.Binding("cache_files", "")}
 	// Misses first: the process making the cache miss is the culprit of a
 	// cold read (cachetop sorts by HITS, one key away with <).
 	t.Base = tabbase.New(ctx, t.columns(), "misses", kill)
@@ -56,7 +56,7 @@ func (t *Tab) KeyHelp() []key.Binding {
 
 // ShortKeyHelp implements common.ShortHelper.
 func (t *Tab) ShortKeyHelp() []key.Binding {
-	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")))
+	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys(t.filesKey.Keys()...), key.WithHelp(common.FirstKey(t.filesKey), "files")))
 }
 
 // Demand implements common.DemandReporter: every process's /proc/PID/io

@@ -25,6 +25,9 @@ type Context struct {
 	// process view's charts). The root records each snapshot into it as
 	// it arrives, on the program's goroutine; components only read it.
 	Procs *prochist.Tracker
+	// Keys are the config file's key bindings (nil: the defaults); every
+	// remappable binding is made with Binding, so help shows them as bound.
+	Keys KeyMap
 }
 
 // NewContext builds the context for a colour or NO_COLOR terminal.

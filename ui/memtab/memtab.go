@@ -37,7 +37,7 @@ type Tab struct {
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	return &Tab{
 		Base:    tabbase.New(ctx, Columns(ctx.Procs), "rss", kill),
-		viewKey: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: processes/cgroups/slab/zones")),
+		viewKey: ctx.Binding("memory_view", ""),
 	}
 }
 
@@ -53,7 +53,7 @@ func (t *Tab) KeyHelp() []key.Binding {
 
 // ShortKeyHelp implements common.ShortHelper.
 func (t *Tab) ShortKeyHelp() []key.Binding {
-	short := key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view"))
+	short := key.NewBinding(key.WithKeys(t.viewKey.Keys()...), key.WithHelp(common.FirstKey(t.viewKey), "view"))
 	if t.panel != panelProcesses {
 		return []key.Binding{short}
 	}

@@ -66,7 +66,7 @@ type viewKeys struct {
 // New builds a closed view.
 func New(ctx *common.Context) *View {
 	return &View{ctx: ctx, keys: viewKeys{
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "back to the table")),
+		Back:     ctx.Binding("back", ""),
 		Up:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "scroll up")),
 		Down:     key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", "page up")),
