@@ -77,6 +77,7 @@ type reading struct {
 }
 
 type entry struct {
+	gen    int // the sample that last saw it
 	first  time.Time
 	life   []point
 	per    uint32 // samples per life point
@@ -120,22 +121,23 @@ func (t *Tracker) Record(s *model.Sample) {
 	t.last = s.Time
 	t.samples++
 	at := uint32(min(s.Time.Sub(t.epoch)/tick, 1<<32-1))
-	seen := make(map[model.ProcKey]struct{}, len(s.Processes))
+	// Entries seen by this sample carry its number; the others have
+	// exited. (A map of the seen would be allocated every interval.)
 	for i := range s.Processes {
 		p := &s.Processes[i]
 		k := p.Key()
-		seen[k] = struct{}{}
 		e := t.procs[k]
 		if e == nil {
 			e = &entry{first: s.Time, per: 1}
 			t.procs[k] = e
 		}
+		e.gen = t.samples
 		kib := uint32(min(p.RSSBytes>>10, 1<<32-1))
 		e.addLife(point{at: at, n: 1, rssKiB: kib, cpu: float32(p.CPUPct)})
 		e.addReading(reading{at: at, rssKiB: kib}, s.IntervalS)
 	}
-	for k := range t.procs {
-		if _, ok := seen[k]; !ok {
+	for k, e := range t.procs {
+		if e.gen != t.samples {
 			delete(t.procs, k)
 		}
 	}
