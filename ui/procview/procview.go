@@ -325,7 +325,7 @@ func (v *View) cgroupLines() []string {
 	}
 	items := []string{model.Sanitize(p.Cgroup)}
 	if cg := v.cgroup(); cg != nil {
-		limit := v.label("no limit")
+		limit := v.label("none")
 		if cg.LimitBytes.OK {
 			limit = common.Bytes(uint64(cg.LimitBytes.V))
 			if cg.LimitBytes.V > 0 {
