@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	configfile "github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/probes"
 	"github.com/vitals-dev/vitals/probes/ebpf"
@@ -42,6 +43,9 @@ Usage:
 Flags:
   --interval D    refresh interval, e.g. 1s, 500ms, 2s (default 1s; 100ms to 1h)
   --no-mouse      do not capture the mouse (some tmux setups misbehave)
+  --config FILE   read FILE instead of $XDG_CONFIG_HOME/vitals/config.toml
+                  (~/.config/vitals/config.toml): default tab, interval,
+                  colours, columns per tab, keys (see README); flags win
   --bpf-tier T    force the eBPF attach tier: fentry, kprobe, tp_btf, raw_tp,
                   tracepoint, or procfs (no eBPF); default: the first that works
   --json          (snapshot) print JSON; the only snapshot format so far
@@ -70,6 +74,8 @@ type config struct {
 	procRoot string
 	sysRoot  string
 	passwd   string
+	// configFile is --config; "" is the default path (configfile.Load).
+	configFile string
 }
 
 // errHelp means --help was asked for: print usage and exit 0.
@@ -95,6 +101,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&c.sysRoot, "sys-root", "/sys", "")
 	fs.StringVar(&c.passwd, "passwd", "/etc/passwd", "")
+	fs.StringVar(&c.configFile, "config", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -169,6 +176,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.probes {
 		return listProbes(stdout, stderr, cfg)
 	}
+	// ---- The config file (UI only: snapshot and probes ignore it) ----
+	// config.toml → UI options; the command line wins over the file. A bad
+	// file is said here and on screen, and vitals starts with defaults.
+	var uiConfig ui.Config
+	noColor := os.Getenv("NO_COLOR") != ""
+	if !cfg.snapshot {
+		file, err := configfile.Load(cfg.configFile)
+		uiConfig = ui.Config{Source: file.Path, Tab: file.Tab, Columns: file.Columns, Keys: file.Keys, Lines: file.Lines}
+		if err != nil {
+			uiConfig = ui.Config{Source: file.Path, Problems: []string{err.Error()}}
+		}
+		problems := ui.CheckConfig(uiConfig)
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "vitals: %s (starting with the defaults)\n", model.Sanitize(p))
+		}
+		if len(problems) == 0 {
+			if file.Interval > 0 && !configfile.FlagGiven(args, "interval") {
+				cfg.interval = file.Interval
+			}
+			noColor = noColor || (file.Colors != nil && !*file.Colors)
+		} else {
+			uiConfig = ui.Config{Source: file.Path, Problems: problems}
+		}
+	}
+	// ---- end of the config file block ----
 	sys, err := newSystem(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
@@ -188,10 +220,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go sys.collector.Run(ctx)
 	procRoot := cfg.procRoot
-	err = ui.Run(ctx, sys.store, os.Getenv("NO_COLOR") != "", ui.Options{
+	err = ui.Run(ctx, sys.store, noColor, ui.Options{
 		Interval: cfg.interval,
 		NoMouse:  cfg.noMouse,
 		Demand:   sys.env.Demand,
+		Config:   uiConfig,
 		Kill: func(key model.ProcKey, sig int) error {
 			return probes.SignalProcess(procRoot, key, sig)
 		},

@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +17,8 @@ import (
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
-	"github.com/vitals-dev/vitals/ui/tabbase"
+	"github.com/vitals-dev/vitals/ui/prochist"
+	"github.com/vitals-dev/vitals/ui/procview"
 )
 
 // Smallest terminal we draw into; below it we say so instead of drawing.
@@ -30,6 +32,8 @@ type Options struct {
 	// Demand, when set, receives which processes the active tab shows,
 	// so probes read costly details only for those.
 	Demand *model.Demand
+	// Config is what the config file sets in the UI.
+	Config Config
 }
 
 // App is the root bubbletea model.
@@ -43,11 +47,18 @@ type App struct {
 	paused     bool
 	overlay    overlay // help or the warnings list, over the tab
 	overlayTop int     // first line of the overlay shown (scrolling)
+	// proc is the process view, shown instead of the tab while procOpen.
+	proc       *procview.View
+	procOpen   bool
 	width      int
 	height     int
 	keys       globalKeys
 	quitting   bool
 	lastDemand model.DemandSet
+	// configProblems are what is wrong with the config file (it was then
+	// not applied); configNotice shows the first in the footer until a key.
+	configProblems []string
+	configNotice   bool
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -66,18 +77,25 @@ const (
 // tabs (tabEntry.number).
 type globalKeys struct {
 	Quit, Help, Pause, Next, Prev, Warnings key.Binding
+	// Process opens the process view on the selected row of any tab.
+	Process key.Binding
 }
 
-func newGlobalKeys() globalKeys {
+func newGlobalKeys(ctx *common.Context) globalKeys {
 	return globalKeys{
-		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c", "f10"), key.WithHelp("q", "quit")),
-		Help:  key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
-		Pause: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "pause")),
-		Next:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "next tab")),
-		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
-		Warnings: key.NewBinding(key.WithKeys(tabbase.MoreWarningsKey),
-			key.WithHelp(tabbase.MoreWarningsKey, "all warnings, worst first")),
+		Quit:     ctx.Binding("quit", ""),
+		Help:     ctx.Binding("help", ""),
+		Pause:    ctx.Binding("pause", ""),
+		Next:     ctx.Binding("next_tab", ""),
+		Prev:     ctx.Binding("prev_tab", ""),
+		Warnings: ctx.Binding("warnings", ""),
+		Process:  ctx.Binding("process", ""),
 	}
+}
+
+// short is b for the one-line footer: its first key only.
+func short(b key.Binding) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(common.FirstKey(b), b.Help().Desc))
 }
 
 // New builds the root model over a store, with the tabs of tabDefs.
@@ -86,7 +104,16 @@ func New(ctx *common.Context, store *model.Store, opts Options) *App {
 }
 
 func newWithTabs(ctx *common.Context, store *model.Store, opts Options, defs []tabDef) *App {
-	return &App{ctx: ctx, opts: opts, store: store, keys: newGlobalKeys(), tabs: buildTabs(defs, ctx, opts)}
+	if ctx.Procs == nil {
+		ctx.Procs = prochist.New()
+	}
+	a := &App{ctx: ctx, opts: opts, store: store}
+	a.applyConfig(defs)
+	a.keys = newGlobalKeys(ctx)
+	a.tabs = buildTabs(defs, ctx, opts)
+	a.proc = procview.New(ctx)
+	a.configureTabs(defs)
+	return a
 }
 
 // waitForSnapshot delivers the next published snapshot. Publishes are
@@ -119,7 +146,7 @@ func (a *App) publishDemand() {
 		return
 	}
 	var d model.DemandSet
-	if r, ok := a.tabs[a.active].c.(common.DemandReporter); ok && a.overlay == noOverlay {
+	if r, ok := a.current().(common.DemandReporter); ok && a.overlay == noOverlay {
 		d = r.Demand()
 	}
 	if d.Equal(a.lastDemand) {
@@ -158,6 +185,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m := msg.Mouse()
 		if m.Y == 1 && a.overlay == noOverlay {
 			if i := a.tabAt(m.X); i >= 0 {
+				a.closeProcess()
 				a.switchTab(i)
 			}
 			return a, nil
@@ -166,7 +194,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if a.overlay != noOverlay {
 		return a, nil
 	}
-	return a, a.tabs[a.active].c.Update(msg)
+	return a, a.current().Update(msg)
 }
 
 // coalesceWindow is how long the UI waits after a publish for the other
@@ -178,6 +206,8 @@ type coalescedMsg struct{}
 // deliverOrHold shows s, unless the display is paused (resuming shows the
 // newest snapshot then).
 func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
+	// History goes on while paused, as the store's does.
+	a.ctx.Procs.Record(s.Sample)
 	if a.paused {
 		return nil
 	}
@@ -190,17 +220,67 @@ func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
 func (a *App) deliver(s *model.Snapshot) tea.Cmd {
 	a.snap = s
 	a.shownSeq.Store(s.Seq)
-	return a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: s})
+	return a.current().Update(common.SnapshotMsg{Snap: s})
+}
+
+// current is what the content area shows: the process view while it is
+// open, the active tab otherwise.
+func (a *App) current() common.Component {
+	if a.procOpen {
+		return a.proc
+	}
+	return a.tabs[a.active].c
+}
+
+// currentName names what the content area shows, for the help.
+func (a *App) currentName() string {
+	if a.procOpen {
+		return "process view"
+	}
+	return a.tabs[a.active].name + " tab"
+}
+
+// openProcess shows the process view on the active tab's selected row.
+func (a *App) openProcess() bool {
+	sel, ok := a.tabs[a.active].c.(common.Selector)
+	if !ok {
+		return false
+	}
+	k, ok := sel.Selected()
+	if !ok {
+		return false
+	}
+	a.proc.Open(k, a.tabs[a.active].name, a.snap)
+	a.procOpen = true
+	a.resize()
+	return true
+}
+
+// closeProcess goes back from the process view to the tab, handing it the
+// snapshot it missed while hidden.
+func (a *App) closeProcess() {
+	if !a.procOpen {
+		return
+	}
+	a.procOpen = false
+	if a.snap != nil {
+		a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: a.snap})
+	}
 }
 
 func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	a.configNotice = false // said once; the help keeps it
 	if msg.String() == "ctrl+c" {
 		a.quitting = true
 		return tea.Quit
 	}
 	if a.overlay != noOverlay {
+		if key.Matches(msg, a.keys.Help, a.keys.Quit, a.keys.Warnings) {
+			a.overlay = noOverlay
+			return nil
+		}
 		switch msg.String() {
-		case "esc", "?", "f1", "q", "enter", tabbase.MoreWarningsKey:
+		case "esc", "enter":
 			a.overlay = noOverlay
 		case "down", "j":
 			a.overlayTop++
@@ -215,13 +295,18 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	tab := a.tabs[a.active].c
+	tab := a.current()
 	if tab.Capturing() {
 		return tab.Update(msg)
 	}
 	k := a.keys
 	number := tabForKey(a.tabs, msg)
 	switch {
+	case a.procOpen && key.Matches(msg, a.proc.BackKey()):
+		a.closeProcess()
+	case !a.procOpen && key.Matches(msg, k.Process) && a.openProcess():
+		// Opened; on a tab or panel without a selected row Enter does
+		// nothing.
 	case key.Matches(msg, k.Quit):
 		a.quitting = true
 		return tea.Quit
@@ -235,10 +320,13 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return a.deliver(a.store.Snapshot())
 		}
 	case key.Matches(msg, k.Next):
+		a.closeProcess()
 		a.switchTab((a.active + 1) % len(a.tabs))
 	case key.Matches(msg, k.Prev):
+		a.closeProcess()
 		a.switchTab((a.active + len(a.tabs) - 1) % len(a.tabs))
 	case number >= 0:
+		a.closeProcess()
 		a.switchTab(number)
 	default:
 		return tab.Update(msg)
@@ -267,6 +355,7 @@ func (a *App) resize() {
 			o.SetOrigin(0, 2)
 		}
 	}
+	a.proc.SetSize(w, h)
 }
 
 // View implements tea.Model.
@@ -301,7 +390,7 @@ func (a *App) render() string {
 	case warningsOverlay:
 		content = a.warningsView(a.height - chromeLines)
 	default:
-		content = a.tabs[a.active].c.View()
+		content = a.current().View()
 	}
 	lines = append(lines, strings.Split(content, "\n")...)
 	if len(lines) > a.height-1 {
@@ -444,16 +533,29 @@ func (a *App) tabAt(x int) int {
 
 func (a *App) footer() string {
 	s := a.ctx.Styles
+	if a.configNotice && len(a.configProblems) > 0 {
+		// The path is in the help; the footer keeps the line and the
+		// reason, which an 80-cell pane has room for.
+		first := a.configProblems[0]
+		if src := a.opts.Config.Source; src != "" {
+			first = strings.Replace(first, "config "+src, "config", 1)
+		}
+		more := ""
+		if n := len(a.configProblems); n > 1 {
+			more = " +" + strconv.Itoa(n-1) + " more"
+		}
+		return s.Danger.Render("defaults used" + more + " (?): " + model.Sanitize(first))
+	}
 	var b strings.Builder
-	bindings := []key.Binding{a.keys.Help, a.keys.Quit}
+	bindings := []key.Binding{short(a.keys.Help), short(a.keys.Quit)}
 	if a.overlay != noOverlay {
 		bindings = []key.Binding{
 			key.NewBinding(key.WithHelp("Esc", "close help")),
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
 		}
 	} else {
-		tabKeys := a.tabs[a.active].c.KeyHelp()
-		if sh, ok := a.tabs[a.active].c.(common.ShortHelper); ok {
+		tabKeys := a.current().KeyHelp()
+		if sh, ok := a.current().(common.ShortHelper); ok {
 			tabKeys = sh.ShortKeyHelp()
 		}
 		for _, kb := range tabKeys {
@@ -461,7 +563,7 @@ func (a *App) footer() string {
 				bindings = append(bindings, kb)
 			}
 		}
-		bindings = append(bindings, a.keys.Pause, a.keys.Next)
+		bindings = append(bindings, short(a.keys.Pause), short(a.keys.Next))
 	}
 	for _, kb := range bindings {
 		h := kb.Help()
@@ -494,9 +596,10 @@ func navigationKey(kb key.Binding) bool {
 // number on the tab means and where it comes from.
 func (a *App) helpView(h int) string {
 	s := a.ctx.Styles
-	tab := a.tabs[a.active]
+	view := a.current()
 	var lines []string
-	lines = append(lines, s.Title.Render("vitals help — "+tab.name+" tab")+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
+	lines = append(lines, s.Title.Render("vitals help — "+a.currentName())+s.Faint.Render("  (Esc closes, arrows scroll)"), "")
+	lines = append(lines, a.configLines()...)
 	lines = append(lines, s.Bold.Render("Keys"))
 	var entries []string
 	addKey := func(kb key.Binding) {
@@ -504,18 +607,26 @@ func (a *App) helpView(h int) string {
 			entries = append(entries, common.Fit(hp.Key, 11)+" "+hp.Desc)
 		}
 	}
-	for _, kb := range tab.c.KeyHelp() {
+	for _, kb := range view.KeyHelp() {
 		addKey(kb)
 	}
+	k := a.keys
+	quit := k.Quit.Help().Key
+	if !slices.Contains(k.Quit.Keys(), "ctrl+c") {
+		quit += " C-c" // always quits, whatever the config binds
+	}
 	global := []key.Binding{
-		key.NewBinding(key.WithHelp("? F1", "this help")),
-		key.NewBinding(key.WithHelp("q F10 C-c", "quit")),
-		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
-		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
+		key.NewBinding(key.WithHelp(k.Help.Help().Key, "this help")),
+		key.NewBinding(key.WithHelp(quit, "quit")),
+		key.NewBinding(key.WithHelp(k.Pause.Help().Key, "pause display (data still recorded)")),
+		key.NewBinding(key.WithHelp(k.Next.Help().Key+" "+k.Prev.Help().Key, "next / previous tab")),
 		numberKeysHelp(a.tabs),
 	}
 	if a.warner() != nil {
 		global = append(global, a.keys.Warnings)
+	}
+	if _, ok := a.tabs[a.active].c.(common.Selector); ok && !a.procOpen {
+		global = append(global, a.keys.Process)
 	}
 	for _, kb := range global {
 		addKey(kb)
@@ -537,7 +648,7 @@ func (a *App) helpView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if ex, ok := tab.c.(common.Explainer); ok {
+	if ex, ok := view.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
 		// Two blank cells between a term and its meaning, and a term too
 		// long for its column on a line of its own, so the two never read
@@ -575,6 +686,9 @@ func (a *App) scrolled(lines []string, h int) string {
 // warner is the active tab's warnings, or nil for a tab that checks no
 // thresholds.
 func (a *App) warner() common.Warner {
+	if a.procOpen {
+		return nil
+	}
 	w, _ := a.tabs[a.active].c.(common.Warner)
 	return w
 }

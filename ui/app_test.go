@@ -153,7 +153,7 @@ func TestCPUTabContent(t *testing.T) {
 		"r 4", "b 2", "cs/s 15.2k", "in/s 4321", "load 3.50 2.25 1.50", "tasks 4/321",
 		"PSI cpu some 12.50/5.25/1.00%", "NET_RX 1200",
 		"offline",
-		"PID", "%CPU", "%WAIT", "NVCSW/s", "nginx: worker process", "97.5",
+		"PID", "%CPU", "WAIT%", "NVCSW/s", "nginx: worker process", "97.5",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q", want)

@@ -21,10 +21,14 @@ import (
 type Tab struct {
 	tabbase.Base
 
-	// counts are this interval's cachetop rows by pid; the table's column
-	// functions read them, so the table keeps its process-table keys.
-	counts map[int32]*model.CacheProcess
+	// counts are this interval's cachetop rows by process; the table's
+	// column functions read them, so the table keeps its process-table
+	// keys. A row whose start time is not known is under {PID, 0}.
+	counts map[model.ProcKey]*model.CacheProcess
 	rows   []model.Process
+	// complete is set when the counts come from the kernel (eBPF): a
+	// process without a row touched no page-cache page.
+	complete bool
 
 	// files shows pcstat in the lower half for filesOf: the process
 	// selected when f was pressed or the cursor last moved, kept while the
@@ -37,8 +41,8 @@ type Tab struct {
 
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
-	t := &Tab{counts: map[int32]*model.CacheProcess{},
-		filesKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open files of the selected process in the page cache (pcstat)"))}
+	t := &Tab{counts: map[model.ProcKey]*model.CacheProcess{},
+		filesKey: ctx.Binding("cache_files", "")}
 	// Misses first: the process making the cache miss is the culprit of a
 	// cold read (cachetop sorts by HITS, one key away with <).
 	t.Base = tabbase.New(ctx, t.columns(), "misses", kill)
@@ -52,7 +56,7 @@ func (t *Tab) KeyHelp() []key.Binding {
 
 // ShortKeyHelp implements common.ShortHelper.
 func (t *Tab) ShortKeyHelp() []key.Binding {
-	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")))
+	return t.ShortKeyHelpWith(key.NewBinding(key.WithKeys(t.filesKey.Keys()...), key.WithHelp(common.FirstKey(t.filesKey), "files")))
 }
 
 // Demand implements common.DemandReporter: every process's /proc/PID/io
@@ -120,59 +124,142 @@ func (t *Tab) running(k model.ProcKey) bool {
 // most: they sort last), so that any process can be selected for its open
 // files (f). A process that exited before the counts were drained (a
 // short-lived reader: what cachetop is good at catching) still gets a row,
-// from what the kernel recorded.
+// from what the kernel recorded. Rows are matched by pid and start time,
+// as the model joins them, so a reused pid never shows another's counts.
 func (t *Tab) join() {
 	clear(t.counts)
 	t.rows = t.rows[:0]
 	sample := t.Sample()
 	if sample == nil || sample.Cache == nil {
+		t.complete = false
 		t.Table.SetProcesses(nil)
 		return
 	}
 	c := sample.Cache
+	t.complete = c.Source != model.CacheSourceEstimate
 	procs := sample.Processes
-	live := make(map[int32]bool, len(procs))
+	live := make(map[model.ProcKey]bool, 2*len(procs))
 	for i := range procs {
-		live[procs[i].PID] = true
+		live[procs[i].Key()] = true
+		live[model.ProcKey{PID: procs[i].PID}] = true
 	}
 	t.rows = append(t.rows, procs...)
 	for i := range c.Processes {
 		cp := &c.Processes[i]
-		t.counts[cp.PID] = cp
-		if !live[cp.PID] {
-			t.rows = append(t.rows, model.Process{ProcessIdentity: model.ProcessIdentity{PID: cp.PID, UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"}})
+		k := model.ProcKey{PID: cp.PID, StartTicks: cp.StartTicks}
+		t.counts[k] = cp
+		if !live[k] {
+			p := model.Process{ProcessIdentity: model.ProcessIdentity{PID: cp.PID, StartTicks: cp.StartTicks,
+				UID: cp.UID, User: cp.User, Comm: cp.Comm, Cmdline: "[" + cp.Comm + "] (exited)"}}
+			p.CacheHits, p.CacheMisses, p.CacheReadHitPct = model.Known(float64(cp.Hits)), model.Known(float64(cp.Misses)), cp.ReadHitPct
+			t.rows = append(t.rows, p)
 		}
 	}
 	t.Table.SetProcesses(t.rows)
 }
 
-func (t *Tab) count(p *model.Process) *model.CacheProcess {
-	if c := t.counts[p.PID]; c != nil {
-		return c
-	}
-	return &model.CacheProcess{}
+// counted is what the tab knows of one process's page-cache activity in
+// the interval: its row, if it has one; whether its figures are known
+// (a row, counted in the kernel, or the model's join says so); and, when
+// they are not, whether that is because its /proc/PID/io may not be read.
+type counted struct {
+	row    *model.CacheProcess
+	known  bool
+	denied bool
 }
+
+func (t *Tab) lookup(p *model.Process) counted {
+	row := t.counts[p.Key()]
+	if row == nil {
+		row = t.counts[model.ProcKey{PID: p.PID}]
+	}
+	return counted{
+		row:    row,
+		known:  row != nil || t.complete || p.CacheHits.OK || p.IODetail == model.DetailFresh,
+		denied: p.IODetail == model.DetailDenied,
+	}
+}
+
+// pages is a page count of the row, 0 for a process known to have none.
+func (c counted) pages(get func(*model.CacheProcess) uint64) model.Float {
+	switch {
+	case c.row != nil:
+		return model.Known(float64(get(c.row)))
+	case c.known:
+		return model.Known(0)
+	}
+	return model.Unknown
+}
+
+// ratio is a percentage of the row: unknown without one (nothing read).
+func (c counted) ratio(get func(*model.CacheProcess) model.Float) model.Float {
+	if c.row == nil {
+		return model.Unknown
+	}
+	return get(c.row)
+}
+
+// cell formats a figure: n/a when it could not be read (another user's
+// process without root), – when unknown for another reason (not read yet,
+// nothing to divide), never a made-up 0.
+func (c counted) cell(v model.Float, format func(float64) string) string {
+	switch {
+	case v.OK:
+		return format(v.V)
+	case !c.known && c.denied:
+		return NotReadable
+	}
+	return common.Dash
+}
+
+// NotReadable is what a cell shows for a figure the user may not read.
+const NotReadable = "n/a"
 
 func (t *Tab) columns() []proctable.Column {
 	// The counts live in t.counts, not in model.Process, so each getter
-	// looks the row up there.
-	pages := func(id, title string, priority int, help string, get func(*model.CacheProcess) uint64) proctable.Column {
-		return proctable.Numeric(id, title, 8, func(p *model.Process) uint64 { return get(t.count(p)) },
-			func(v uint64) string { return common.Count(float64(v)) }, help).WithPriority(priority)
+	// looks the row up there. Unknown figures sort below every known one.
+	count := func(v float64) string { return common.Count(v) }
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	col := func(id, title string, width, priority int, format func(float64) string, get func(counted) model.Float, help string) proctable.Column {
+		return proctable.Column{ID: id, Title: title, Width: width, Align: proctable.AlignRight, DescendingFirst: true, Priority: priority,
+			Value: func(p *model.Process) string { c := t.lookup(p); return c.cell(get(c), format) },
+			Less:  func(a, b *model.Process) bool { return get(t.lookup(a)).Or(-1) < get(t.lookup(b)).Or(-1) },
+			Help:  help}
+	}
+	pages := func(id, title string, width, priority int, get func(*model.CacheProcess) uint64, help string) proctable.Column {
+		return col(id, title, width, priority, count, func(c counted) model.Float { return c.pages(get) }, help)
+	}
+	// mmap figures are the kernel's alone: the estimate cannot tell them
+	// from reads.
+	mmap := func(id, title string, width, priority int, get func(*model.CacheProcess) uint64, help string) proctable.Column {
+		return col(id, title, width, priority, count, func(c counted) model.Float {
+			if !t.complete {
+				return model.Unknown
+			}
+			return c.pages(get)
+		}, help)
 	}
 	return []proctable.Column{
 		proctable.PIDColumn().WithHelp("process id"),
 		proctable.UserColumn().WithHelp("user of the process"),
-		pages("hits", "HITS", 2, "pages read in this interval that were already in the page cache (accessed − misses)",
-			func(c *model.CacheProcess) uint64 { return c.Hits }),
-		pages("misses", "MISSES", 1, "pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read",
-			func(c *model.CacheProcess) uint64 { return c.Misses }),
-		pages("dirties", "DIRTIES", 3, "pages the process wrote into the page cache (dirtied) in this interval",
-			func(c *model.CacheProcess) uint64 { return c.Dirties }),
-		proctable.OptNumeric("readhit", "READ_HIT%", 10, 1, func(p *model.Process) model.Float { return t.count(p).ReadHitPct },
-			"hits / pages read: the share of its reads the cache served (– when it read nothing)").WithPriority(2),
-		proctable.OptNumeric("writehit", "WRITE_HIT%", 11, 1, func(p *model.Process) model.Float { return t.count(p).WriteHitPct },
-			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates").WithPriority(5),
+		pages("hits", "HITS", 8, 2, func(c *model.CacheProcess) uint64 { return c.Hits },
+			"pages read in this interval that were already in the page cache (accessed − misses)"),
+		pages("misses", "MISSES", 8, 1, func(c *model.CacheProcess) uint64 { return c.Misses },
+			"pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read"),
+		pages("dirties", "DIRTIES", 8, 3, func(c *model.CacheProcess) uint64 { return c.Dirties },
+			"pages the process wrote into the page cache (dirtied) in this interval"),
+		col("readhit", "READ_HIT%", 10, 2, pct, func(c counted) model.Float {
+			return c.ratio(func(r *model.CacheProcess) model.Float { return r.ReadHitPct })
+		},
+			"hits / pages read: the share of its reads the cache served (– when it read nothing)"),
+		mmap("mmap", "MMAP", 7, 6, func(c *model.CacheProcess) uint64 { return c.MmapPages },
+			"pages the process mapped in by page faults on files (the faulting page and the fault-around the kernel maps with it); a lower bound once the cache holds large folios. eBPF only: – with the estimate"),
+		mmap("mmapmiss", "MMAP_MISS", 9, 4, func(c *model.CacheProcess) uint64 { return c.MmapMisses },
+			"pages the process's page faults added to the page cache, readahead included: what an mmap reader pulled from storage. Not read misses. eBPF only"),
+		col("writehit", "WRITE_HIT%", 11, 5, pct, func(c counted) model.Float {
+			return c.ratio(func(r *model.CacheProcess) model.Float { return r.WriteHitPct })
+		},
+			"share of written pages that were already cached (overwrites); with reads and writes mixed it underestimates"),
 		// By name, not command line: an exited process's command line is
 		// made up ("[comm] (exited)").
 		proctable.CommandColumn().WithHelp("command line; [comm] (exited) when the process ended before the interval's counts were read").
@@ -199,13 +286,27 @@ func (t *Tab) View() string {
 		lines = append(lines, l("source ")+s.OK.Render("eBPF, tier "+c.Tier)+l(t.otherTiers(c)))
 	default:
 		lines = append(lines, s.Warning.Render("ESTIMATE")+l(" from /proc/PID/io (1 − read_bytes/rchar per process, no system line): eBPF "+c.Reason))
+		if n := t.deniedCount(); n > 0 {
+			lines = append(lines, l(NotReadable+" for "+strconv.Itoa(n)+" processes of other users: their /proc/PID/io is readable only by root (? explains)"))
+		}
+	}
+	if c != nil && c.DroppedProcEvents > 0 {
+		lines = append(lines, s.Warning.Render("! "+common.Count(float64(c.DroppedProcEvents))+
+			" page-cache events dropped this interval: the kernel's per-process table was full; they are in no row and not in the system line"))
 	}
 	if c != nil && c.System != nil {
 		sys := c.System
-		lines = append(lines, l("accesses/s ")+common.Count(sys.AccessesPerS)+l("  hits/s ")+common.Count(sys.HitsPerS)+
-			l("  misses/s ")+common.Count(sys.MissesPerS)+l("  dirties/s ")+common.Count(sys.DirtiesPerS)+
-			l("  hit ratio ")+s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")+
-			l("   buffers ")+common.OptBytes(sys.BuffersBytes)+l("  cached ")+common.OptBytes(sys.CachedBytes))
+		reads := l("accesses/s ") + common.Count(sys.AccessesPerS) + l("  hits/s ") + common.Count(sys.HitsPerS) +
+			l("  misses/s ") + common.Count(sys.MissesPerS) + l("  dirties/s ") + common.Count(sys.DirtiesPerS) +
+			l("  hit ratio ") + s.Bold.Render(common.OptFloat(sys.HitRatio, 1)+"%")
+		maps := l("mmap pages/s ") + common.Count(sys.MmapPagesPerS) + l("  mmap misses/s ") + common.Count(sys.MmapMissesPerS) +
+			l("   buffers ") + common.OptBytes(sys.BuffersBytes) + l("  cached ") + common.OptBytes(sys.CachedBytes)
+		// One line when it fits, the mmap figures below the reads when not.
+		if one := reads + l("   ") + maps; common.Width(one) <= t.Width {
+			lines = append(lines, one)
+		} else {
+			lines = append(lines, reads, maps)
+		}
 		const tableFrame = 2 // header and status line
 		room := t.Height - len(lines) - (tabbase.MinTableRows + tableFrame)
 		if ch := t.ChartLines(room, t.Height-len(lines)-6, min(8, max(5, t.Height/4))); ch > 0 {
@@ -226,6 +327,18 @@ func (t *Tab) View() string {
 		}
 	}
 	return common.Block(lines, t.Width, t.Height)
+}
+
+// deniedCount is how many processes on screen have figures the user may
+// not read.
+func (t *Tab) deniedCount() int {
+	n := 0
+	for i := range t.rows {
+		if c := t.lookup(&t.rows[i]); !c.known && c.denied {
+			n++
+		}
+	}
+	return n
 }
 
 // filesView is pcstat for the selected process: its open regular files,
@@ -317,7 +430,10 @@ func (t *Tab) Explain() [][2]string {
 		{"misses", "pages added to the page cache minus pages written (writes are not read misses), clamped to [0, accesses]"},
 		{"hits", "accesses − misses; hit ratio = hits / accesses"},
 		{"dirties", "pages written into the page cache"},
-		{"not seen", "reads through already-mapped pages (mmap: watch major faults on the Memory tab instead), tmpfs and direct I/O bypass the page-cache read path"},
+		{"mmap", "mmap pages/s: pages processes mapped in by page faults on files (the faulting page and its fault-around); mmap misses/s: pages added to the cache inside those faults, i.e. read from storage (readahead included). Not read misses. A lower bound once the file's cache holds large folios"},
+		{"not seen", "accesses through pages already mapped (once in the page table, loads never enter the kernel: mapping a page in is what MMAP counts; major faults are no substitute, since readahead makes most fault-ins minor), tmpfs/shmem files and direct I/O (O_DIRECT), which bypass the page-cache read path"},
+		{"dropped", "page-cache events whose process found no room in the kernel's per-process table (16,384 processes): in no row and not in the system line; shown only when non-zero"},
+		{NotReadable, "not readable, never 0: without root the estimate reads /proc/PID/io, which only root may read for other users' processes (io_detail \"denied\" and null cache_hits/cache_misses in the JSON). – is not known for another reason: not read yet, or nothing to divide"},
 		{"buffers, cached", "Buffers and Cached from /proc/meminfo"},
 		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},
 	}

@@ -37,10 +37,10 @@ func ebpfCache() *model.Cache {
 	return &model.Cache{
 		Source: "ebpf", Feature: model.Feature{Tier: "tp_btf",
 			Tiers: []model.TierOutcome{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}}},
-		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, HitRatio: model.Known(97.5), BuffersBytes: model.Known(6 << 20), CachedBytes: model.Known(300 << 20)},
+		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, MmapPagesPerS: 2048, MmapMissesPerS: 1536, HitRatio: model.Known(97.5), BuffersBytes: model.Known(6 << 20), CachedBytes: model.Known(300 << 20)},
 		Processes: []model.CacheProcess{
 			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
-			{PID: 200, User: "www", Comm: "nginx", Hits: 9000, Misses: 20, ReadHitPct: model.Known(99.8), WriteHitPct: model.Unknown},
+			{PID: 200, User: "www", Comm: "nginx", Hits: 9000, Misses: 20, MmapPages: 2048, MmapMisses: 1536, ReadHitPct: model.Known(99.8), WriteHitPct: model.Unknown},
 			{PID: 300, User: "root", Comm: "cat\x1b[31m", Hits: 3, Misses: 0, ReadHitPct: model.Known(100), WriteHitPct: model.Unknown},
 		},
 	}
@@ -86,6 +86,101 @@ func TestEstimateView(t *testing.T) {
 		t.Error("the estimate has no system line, it must not show one")
 	}
 	uitest.Golden(t, "estimate_120x20", v)
+}
+
+// Issue #12 item 5: as an ordinary user a root process's /proc/PID/io is
+// unreadable, so the estimate knows nothing of its reads: n/a in every
+// figure, sorted below every known row, said in words above the table and
+// in the help, never "0 0 0 –".
+func TestUnreadableIsNotAZero(t *testing.T) {
+	c := &model.Cache{Source: model.CacheSourceEstimate, Feature: model.Feature{Tier: "procfs", Reason: "needs root or CAP_BPF+CAP_PERFMON"},
+		Processes: []model.CacheProcess{{PID: 200, StartTicks: 7, User: "www", Comm: "nginx", Hits: 750, Misses: 250, ReadHitPct: model.Known(75), Estimate: true}}}
+	s := model.NewStore(model.Host{}, 1, 100)
+	s.Update(func(next *model.Sample, _ *model.History) {
+		next.Time, next.Cache = now, c
+		root := model.Process{ProcessIdentity: model.ProcessIdentity{PID: 100, StartTicks: 5, User: "root", Comm: "dd", Cmdline: "dd if=/dev/sda"}}
+		root.IODetail = model.DetailDenied
+		idle := model.Process{ProcessIdentity: model.ProcessIdentity{PID: 300, StartTicks: 9, User: "www", Comm: "sleep", Cmdline: "sleep 100"}}
+		idle.IODetail = model.DetailFresh
+		nginx := model.Process{ProcessIdentity: model.ProcessIdentity{PID: 200, StartTicks: 7, User: "www", Comm: "nginx", Cmdline: "nginx: worker"}}
+		nginx.IODetail, nginx.ReadBytesPerS, nginx.RcharPerS = model.DetailFresh, model.Known(250*4096), model.Known(1000*4096)
+		next.Processes = []model.Process{root, idle, nginx}
+		model.JoinFrame(next)
+	})
+	tab := New(common.NewContext(true), nil)
+	tab.SetSize(120, 12)
+	tab.Update(common.SnapshotMsg{Snap: s.Snapshot()})
+	v := ansi.Strip(tab.View())
+	row := func(pid string) string {
+		for _, l := range strings.Split(v, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == pid {
+				return l
+			}
+		}
+		t.Fatalf("no row %s:\n%s", pid, v)
+		return ""
+	}
+	if f := strings.Fields(row("100")); len(f) < 8 || f[2] != "n/a" || f[3] != "n/a" || f[4] != "n/a" || f[5] != "n/a" {
+		t.Errorf("unreadable root process: %q, want n/a in HITS MISSES DIRTIES READ_HIT%%", row("100"))
+	}
+	if f := strings.Fields(row("300")); f[2] != "0" || f[3] != "0" || f[5] != "–" {
+		t.Errorf("readable idle process: %q, want a known 0 and – for the ratio", row("300"))
+	}
+	if strings.Index(v, "dd if=") < strings.Index(v, "sleep 100") {
+		t.Errorf("n/a sorted above a known 0:\n%s", v)
+	}
+	if !strings.Contains(v, "n/a for 1 processes of other users") {
+		t.Errorf("the n/a is not said in words:\n%s", v)
+	}
+	var help string
+	for _, e := range tab.Explain() {
+		help += e[0] + " " + e[1] + "\n"
+	}
+	for _, want := range []string{"n/a not readable, never 0", `io_detail "denied"`} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
+// The help says what the model counts: mmap reads are counted when they
+// fault pages in (not "never enter the kernel"), and dropped events are
+// shown when there are any.
+func TestMmapColumnsAndDroppedEvents(t *testing.T) {
+	c := ebpfCache()
+	tab := newTab(c, 200, 30)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"MMAP", "MMAP_MISS", "mmap pages/s 2048", "mmap misses/s 1536", " 2048      1536 "} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "dropped") {
+		t.Error("dropped events shown while there are none")
+	}
+	c = ebpfCache()
+	c.DroppedProcEvents = 12345
+	tab = newTab(c, 200, 30)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "12.3k page-cache events dropped this interval") {
+		t.Errorf("dropped events not shown:\n%s", v)
+	}
+	var help string
+	for _, e := range tab.Explain() {
+		help += e[0] + " " + e[1] + "\n"
+	}
+	if strings.Contains(help, "never enter the kernel") && !strings.Contains(help, "mapping a page in is what MMAP counts") {
+		t.Errorf("help still says mmap reads are unseen:\n%s", help)
+	}
+	for _, want := range []string{"mmap misses/s", "dropped"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	// At 80 columns the mmap figures go to a line of their own.
+	tab = newTab(ebpfCache(), 80, 24)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "mmap pages/s 2048") || !strings.Contains(v, "hit ratio 97.5%") {
+		t.Errorf("80 columns:\n%s", v)
+	}
 }
 
 func TestSizes(t *testing.T) {

@@ -34,6 +34,9 @@ type Spec struct {
 	// plot rather than per cell, which would cost more than the rest of a
 	// frame.
 	Style lipgloss.Style
+	// YLabel formats the Y axis labels (ASCII only); nil is a compact
+	// number (12, 4.5, 13k).
+	YLabel func(v float64) string
 }
 
 // Render draws a right-to-left streaming line chart (newest at the right
@@ -63,6 +66,9 @@ func Render(s Spec) string {
 		streamlinechart.WithXYSteps(0, 2),
 	)
 	c.YLabelFormatter = func(_ int, v float64) string { return short(v) }
+	if s.YLabel != nil {
+		c.YLabelFormatter = func(_ int, v float64) string { return s.YLabel(v) }
+	}
 	c.SetViewYRange(s.YMin, top)
 	names := make([]string, 0, len(s.Lines))
 	for _, l := range s.Lines {
@@ -120,5 +126,64 @@ func short(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	default:
 		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+}
+
+// DataRange is a Y range scaled to the data rather than to its possible
+// span, so that a 1 GiB change on a 24 GiB machine is a slope, not a
+// flat line at the bottom: the values' extent with a tenth of margin each
+// side, at least minSpan wide (a flat series sits in the middle), never
+// below floor. With no values it is [floor, floor+minSpan].
+func DataRange(floor, minSpan float64, sets ...[]float64) (lo, hi float64) {
+	first := true
+	for _, vs := range sets {
+		for _, v := range vs {
+			if first {
+				lo, hi, first = v, v, false
+			}
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	if first {
+		return floor, floor + minSpan
+	}
+	if span := hi - lo; span < minSpan {
+		mid := (lo + hi) / 2
+		lo, hi = mid-minSpan/2, mid+minSpan/2
+	}
+	pad := (hi - lo) / 10
+	lo, hi = lo-pad, hi+pad
+	if lo < floor {
+		hi += floor - lo
+		lo = floor
+	}
+	return lo, hi
+}
+
+// BytesAxis formats Y labels of a byte chart over [lo, hi] drawn on rows
+// rows: one binary unit for the whole axis (K, M, G, T: the largest the
+// top reaches), and as many decimals (at most two) as labels two rows
+// apart need to differ: "14.25G", "14.50G" on a narrow range.
+func BytesAxis(lo, hi float64, rows int) func(float64) string {
+	unit, suffix := 1.0, "B"
+	for _, u := range []struct {
+		size float64
+		name string
+	}{{1 << 40, "T"}, {1 << 30, "G"}, {1 << 20, "M"}, {1 << 10, "K"}} {
+		if hi >= u.size {
+			unit, suffix = u.size, u.name
+			break
+		}
+	}
+	step := (hi - lo) / float64(max(1, rows)) * 2 / unit
+	decimals := 0
+	switch {
+	case step < 0.1:
+		decimals = 2
+	case step < 1:
+		decimals = 1
+	}
+	return func(v float64) string {
+		return strconv.FormatFloat(v/unit, 'f', decimals, 64) + suffix
 	}
 }

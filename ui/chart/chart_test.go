@@ -52,3 +52,33 @@ func TestRenderSizeAndShape(t *testing.T) {
 		}
 	}
 }
+
+func TestDataRangeAndBytesAxis(t *testing.T) {
+	const gib = 1 << 30
+	lo, hi := DataRange(0, gib/4, []float64{14 * gib, 15 * gib})
+	if lo != 13.9*gib || hi != 15.1*gib {
+		t.Errorf("range %v..%v GiB, want 13.9..15.1", lo/gib, hi/gib)
+	}
+	if lo, hi := DataRange(0, 100, nil); lo != 0 || hi != 100 {
+		t.Errorf("empty: %v..%v", lo, hi)
+	}
+	if lo, _ := DataRange(0, 100, []float64{1, 2}); lo != 0 {
+		t.Errorf("range below the floor: %v", lo)
+	}
+	f := BytesAxis(13.9*gib, 15.1*gib, 8)
+	if got := f(14.25 * gib); got != "14.2G" && got != "14.3G" {
+		t.Errorf("label %q", got)
+	}
+	if got := BytesAxis(0, 300<<20, 8)(150 << 20); got != "150M" {
+		t.Errorf("label %q", got)
+	}
+	if got := BytesAxis(14*gib, 14.05*gib, 8)(14.01 * gib); got != "14.01G" {
+		t.Errorf("narrow range label %q, want two decimals", got)
+	}
+	// The labels are drawn.
+	out := ansi.Strip(Render(Spec{Title: "t", Width: 40, Height: 8, YMin: 13.9 * gib, YMax: 15.1 * gib,
+		YLabel: BytesAxis(13.9*gib, 15.1*gib, 7), Lines: []Line{{Name: "a", Values: []float64{14 * gib, 15 * gib}}}}))
+	if !strings.Contains(out, "G│") {
+		t.Errorf("no byte labels:\n%s", out)
+	}
+}

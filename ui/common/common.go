@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/ui/prochist"
 )
 
 // Context is handed to every component. It is read-only after start.
@@ -20,11 +21,18 @@ type Context struct {
 	NoColor bool
 	// Now is the clock views use (fixed in golden tests).
 	Now func() time.Time
+	// Procs is every recent process's RSS and CPU history (growth, the
+	// process view's charts). The root records each snapshot into it as
+	// it arrives, on the program's goroutine; components only read it.
+	Procs *prochist.Tracker
+	// Keys are the config file's key bindings (nil: the defaults); every
+	// remappable binding is made with Binding, so help shows them as bound.
+	Keys KeyMap
 }
 
 // NewContext builds the context for a colour or NO_COLOR terminal.
 func NewContext(noColor bool) *Context {
-	return &Context{Styles: NewStyles(noColor), NoColor: noColor, Now: time.Now}
+	return &Context{Styles: NewStyles(noColor), NoColor: noColor, Now: time.Now, Procs: prochist.New()}
 }
 
 // Component is one tab or widget. The root calls SetSize before View and
@@ -71,4 +79,10 @@ type KillFunc func(key model.ProcKey, sig int) error
 // on demand; the root passes what they report to the probes.
 type DemandReporter interface {
 	Demand() model.DemandSet
+}
+
+// Selector is implemented by tabs with a process table: the process under
+// the cursor, which Enter opens in the process view.
+type Selector interface {
+	Selected() (model.ProcKey, bool)
 }

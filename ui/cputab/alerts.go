@@ -29,7 +29,7 @@ func Alerts(cpu *model.CPU, procs []model.Process) []common.Alert {
 	var out []common.Alert
 	add := func(s common.Severity, text string) { out = append(out, common.Alertf(s, text)) }
 	if cpu.ProcsRunning > uint64(cpu.Online) {
-		add(common.Warn, "run queue "+strconv.FormatUint(cpu.ProcsRunning, 10)+" > "+strconv.Itoa(cpu.Online)+" CPUs: tasks wait for a CPU (see %WAIT)")
+		add(common.Warn, "run queue "+strconv.FormatUint(cpu.ProcsRunning, 10)+" > "+strconv.Itoa(cpu.Online)+" CPUs: tasks wait for a CPU (see WAIT%)")
 	}
 	var stuck []string
 	for i := range procs {

@@ -33,12 +33,14 @@ func Columns() []proctable.Column {
 			"CPU in user space (utime, /proc/PID/stat), 100 = one CPU").WithPriority(5),
 		proctable.Numeric("sys", "%SYS", 6, func(p *model.Process) float64 { return p.SystemPct }, common.Pct,
 			"CPU in the kernel on the process's behalf (stime, /proc/PID/stat), 100 = one CPU").WithPriority(5),
-		proctable.OptNumeric("wait", "%WAIT", 6, 1, func(p *model.Process) model.Float { return p.WaitPct },
-			"time runnable but waiting for a CPU (run-queue delay, /proc/PID/schedstat), as pidstat's %wait; high means CPU saturation, not I/O").WithPriority(2),
+		// Summed over threads, so not pidstat's %wait (the main thread's):
+		// the title is not pidstat's either.
+		proctable.OptNumeric("wait", "WAIT%", 6, 1, func(p *model.Process) model.Float { return p.WaitPct },
+			"run-queue wait summed over threads, % of one CPU: time the process's threads were runnable but waiting for a CPU (/proc/PID/task/*/schedstat field 2), so a thread pool can pass 100. pidstat -t's per-thread %wait values add up to it; pidstat's %wait is the main thread only. High means CPU saturation, not I/O").WithPriority(2),
 		proctable.Numeric("cswch", "CSW/s", 7, func(p *model.Process) float64 { return p.VoluntaryCSPerS }, common.Count,
-			"voluntary context switches/s: the process blocked (I/O, lock, sleep). pidstat -w cswch/s; summed over threads when multi-threaded (/proc/PID/status)").WithPriority(6),
+			"voluntary context switches/s summed over threads: a thread blocked (I/O, lock, sleep). pidstat -wt's per-thread cswch/s values add up to it; pidstat -w's is the main thread only (/proc/PID/task/*/status)").WithPriority(6),
 		proctable.Numeric("nvcswch", "NVCSW/s", 7, func(p *model.Process) float64 { return p.InvoluntaryCSPerS }, common.Count,
-			"involuntary context switches/s: the process was preempted while it wanted to run (CPU contention). pidstat -w nvcswch/s").WithPriority(7),
+			"involuntary context switches/s summed over threads: a thread was preempted while it wanted to run (CPU contention). pidstat -wt's nvcswch/s summed; pidstat -w's is the main thread only").WithPriority(7),
 		proctable.Numeric("rss", "RSS", 6, func(p *model.Process) uint64 { return p.RSSBytes }, common.Bytes,
 			"resident memory (rss pages × page size, /proc/PID/stat); the Memory tab adds PSS/USS").WithPriority(4),
 		proctable.Numeric("time", "TIME+", 9, func(p *model.Process) uint64 { return p.CPUTimeTicks }, cpuTime,

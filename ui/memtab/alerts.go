@@ -1,11 +1,14 @@
 package memtab
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
 	"github.com/vitals-dev/vitals/ui/common"
+	"github.com/vitals-dev/vitals/ui/prochist"
 )
 
 // Thresholds at which the tab says something in words.
@@ -64,14 +67,58 @@ func Alerts(m *model.Memory, now time.Time) []common.Alert {
 	return out
 }
 
+// growthWarn is the RSS growth over the growth window that reads as a
+// leak (the mem-leak demo grows 1.2G a minute).
+const growthWarn = 100 << 20
+
+// GrowthAlerts names the processes whose RSS grew by growthWarn or more
+// over the growth window and is still rising (a leak, not a burst at
+// start-up that is over), the largest growth first.
+func GrowthAlerts(procs []model.Process, tr *prochist.Tracker) []common.Alert {
+	if tr == nil {
+		return nil
+	}
+	type grower struct {
+		p *model.Process
+		g prochist.Growth
+	}
+	var gs []grower
+	for i := range procs {
+		if g := tr.Growth(procs[i].Key()); g.OK && g.Rising && g.Bytes >= growthWarn {
+			gs = append(gs, grower{&procs[i], g})
+		}
+	}
+	slices.SortFunc(gs, func(a, b grower) int { return cmp.Compare(b.g.Bytes, a.g.Bytes) })
+	out := make([]common.Alert, 0, len(gs))
+	for _, x := range gs {
+		out = append(out, common.Alertf(common.Warn, "RSS of "+x.p.Comm+" grew "+common.Bytes(uint64(x.g.Bytes))+" in "+
+			spanWords(x.g.Span)+" ("+SignedBytes(x.g.PerMinute)+"/min, pid "+strconv.Itoa(int(x.p.PID))+"): a leak? sort by GROW/m"))
+	}
+	return out
+}
+
+// spanWords is a span as the warning says it: "45 s", "2 min".
+func spanWords(d time.Duration) string {
+	if d < 90*time.Second {
+		return strconv.Itoa(int(d.Round(time.Second).Seconds())) + " s"
+	}
+	return strconv.Itoa(int(d.Round(time.Minute).Minutes())) + " min"
+}
+
+// allAlerts is every memory warning of the sample: the system's, then the
+// processes whose RSS is climbing.
+func (t *Tab) allAlerts(s *model.Sample) []common.Alert {
+	return append(Alerts(s.Memory, s.Time), GrowthAlerts(s.Processes, t.Ctx.Procs)...)
+}
+
 func (t *Tab) alerts(alerts []common.Alert, lines int) []string {
-	return t.WarningLines(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%")
+	return t.WarningLines(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%, no RSS growing 100M in 2 min")
 }
 
 // Warnings implements common.Warner.
 func (t *Tab) Warnings() []common.Alert {
 	if s := t.Sample(); s != nil {
-		return Alerts(s.Memory, s.Time)
+		return t.allAlerts(s)
 	}
 	return nil
 }

@@ -7,20 +7,21 @@ import (
 	"github.com/vitals-dev/vitals/ui/chart"
 )
 
+// chartMinSpan is the narrowest Y range a memory chart draws: 1 % of RAM
+// (at least 16 MiB), so that a flat series is a level line with a scale,
+// not noise blown up to the chart's height.
+func chartMinSpan(total uint64) float64 { return max(float64(total)/100, 16<<20) }
+
+// charts draws used, buff/cache and available, each on a Y axis scaled to
+// what it shows (the extent of its points with a margin), labelled in
+// bytes: on a 24 GiB machine a 1 GiB leak or a page-cache fill is a slope,
+// where an axis from 0 to total RAM drew it flat at the bottom.
 func (t *Tab) charts(m *model.Memory, h int) string {
 	s := t.Ctx.Styles
-	series := func(name string) []float64 {
-		v := t.Series(name)
-		for i := range v {
-			v[i] /= 1 << 30 // GiB
-		}
-		return v
-	}
-	total := float64(m.TotalBytes) / (1 << 30)
 	specs := []chart.Spec{
-		{Title: "used GiB (total − available)", Lines: []chart.Line{{Name: "used", Values: series(model.SeriesMemUsed)}}, Style: s.CPUUser},
-		{Title: "buff/cache GiB", Lines: []chart.Line{{Name: "cache", Values: series(model.SeriesMemCache)}}, Style: s.CPUIRQ},
-		{Title: "available GiB", Lines: []chart.Line{{Name: "avail", Values: series(model.SeriesMemAvailable)}}, Style: s.OK},
+		{Title: "used (total − available)", Lines: []chart.Line{{Name: "used", Values: t.Series(model.SeriesMemUsed)}}, Style: s.CPUUser},
+		{Title: "buff/cache", Lines: []chart.Line{{Name: "cache", Values: t.Series(model.SeriesMemCache)}}, Style: s.CPUIRQ},
+		{Title: "available", Lines: []chart.Line{{Name: "avail", Values: t.Series(model.SeriesMemAvailable)}}, Style: s.OK},
 	}
 	n := 3
 	if t.Width < 90 {
@@ -33,7 +34,15 @@ func (t *Tab) charts(m *model.Memory, h int) string {
 	parts := make([]string, 0, 2*n)
 	for i := 0; i < n; i++ {
 		sp := specs[i]
-		sp.Width, sp.Height, sp.YMin, sp.YMax = w, h, 0, total
+		vals := sp.Lines[0].Values
+		// The points that fit are the ones drawn, and so the ones the
+		// range is taken from.
+		if len(vals) > w {
+			vals = vals[len(vals)-w:]
+		}
+		sp.YMin, sp.YMax = chart.DataRange(0, chartMinSpan(m.TotalBytes), vals)
+		sp.YLabel = chart.BytesAxis(sp.YMin, sp.YMax, h-1)
+		sp.Width, sp.Height = w, h
 		if i > 0 {
 			parts = append(parts, " ")
 		}

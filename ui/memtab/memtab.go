@@ -36,8 +36,8 @@ type Tab struct {
 // New builds the tab; kill is how the table's kill menu signals processes.
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	return &Tab{
-		Base:    tabbase.New(ctx, Columns(), "rss", kill),
-		viewKey: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: processes/cgroups/slab/zones")),
+		Base:    tabbase.New(ctx, Columns(ctx.Procs), "rss", kill),
+		viewKey: ctx.Binding("memory_view", ""),
 	}
 }
 
@@ -53,11 +53,20 @@ func (t *Tab) KeyHelp() []key.Binding {
 
 // ShortKeyHelp implements common.ShortHelper.
 func (t *Tab) ShortKeyHelp() []key.Binding {
-	short := key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view"))
+	short := key.NewBinding(key.WithKeys(t.viewKey.Keys()...), key.WithHelp(common.FirstKey(t.viewKey), "view"))
 	if t.panel != panelProcesses {
 		return []key.Binding{short}
 	}
 	return t.ShortKeyHelpWith(short)
+}
+
+// Selected implements common.Selector: a process only on the processes
+// panel (Enter on a cgroup or a slab cache opens nothing).
+func (t *Tab) Selected() (model.ProcKey, bool) {
+	if t.panel != panelProcesses {
+		return model.ProcKey{}, false
+	}
+	return t.Table.Selected()
 }
 
 // Demand implements common.DemandReporter: PSS/USS/swap are read for the
@@ -107,7 +116,7 @@ func (t *Tab) View() string {
 	if m == nil {
 		lines = append(lines, t.Collecting("Memory", "memory", "cannot read /proc/meminfo: "))
 	} else {
-		alerts := Alerts(m, sample.Time)
+		alerts := t.allAlerts(sample)
 		h := t.Height
 		const panelMin = 6
 		summary := t.summary(m)

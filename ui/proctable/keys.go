@@ -1,6 +1,12 @@
 package proctable
 
-import "charm.land/bubbles/v2/key"
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vitals-dev/vitals/ui/common"
+)
 
 // keyMap follows /work/shared/notes/ux.md: htop's meanings, so `k` is kill
 // and navigation is arrows/PgUp/PgDn/Home/End only.
@@ -16,29 +22,17 @@ type keyMap struct {
 	Choose, Cancel, Confirm key.Binding
 }
 
-func defaultKeyMap() keyMap {
+// keyMapFor builds the table's keys as ctx binds them (the config file's
+// [keys], or the defaults in common.KeyActions).
+func keyMapFor(ctx *common.Context) keyMap {
+	b := func(action string) key.Binding { return ctx.Binding(action, "") }
 	return keyMap{
-		Up:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "up")),
-		Down:     key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("PgDn", "page down")),
-		Home:     key.NewBinding(key.WithKeys("home"), key.WithHelp("Home", "first process")),
-		End:      key.NewBinding(key.WithKeys("end"), key.WithHelp("End", "last process")),
+		Up: b("up"), Down: b("down"), PageUp: b("page_up"), PageDown: b("page_down"), Home: b("home"), End: b("end"),
 
-		SortPrev: key.NewBinding(key.WithKeys("<"), key.WithHelp("<", "sort: column to the left")),
-		SortNext: key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "sort: column to the right")),
-		SortMenu: key.NewBinding(key.WithKeys("f6"), key.WithHelp("F6", "choose sort column")),
-		Invert:   key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "invert sort order")),
-		SortCPU:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "sort by %CPU")),
-		SortMem:  key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "sort by memory")),
-		SortTime: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "sort by CPU time")),
-		SortPID:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "sort by PID")),
+		SortPrev: b("sort_left"), SortNext: b("sort_right"), SortMenu: b("sort_menu"), Invert: b("invert"),
+		SortCPU: b("sort_cpu"), SortMem: b("sort_mem"), SortTime: b("sort_time"), SortPID: b("sort_pid"),
 
-		Filter:      key.NewBinding(key.WithKeys("/", "f3", "f4"), key.WithHelp("/ F3", "filter: name, cmdline, user")),
-		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "clear filter")),
-		Tree:        key.NewBinding(key.WithKeys("t", "f5"), key.WithHelp("t F5", "tree view")),
-		Follow:      key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "follow selected process")),
-		Kill:        key.NewBinding(key.WithKeys("k", "f9"), key.WithHelp("k F9", "send a signal")),
+		Filter: b("filter"), ClearFilter: b("clear_filter"), Tree: b("tree"), Follow: b("follow"), Kill: b("kill"),
 
 		Choose:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "choose")),
 		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "cancel")),
@@ -78,11 +72,16 @@ func (t *Table) KeyHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/any", "cancel")),
 		}
 	}
-	out := []key.Binding{
-		// One line for cursor movement: everyone knows the arrows.
-		key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown", "home", "end"), key.WithHelp("↑↓ PgUp/Dn", "move (Home End)")),
-		k.SortPrev, k.SortNext, k.SortMenu, k.Invert,
+	// One line for cursor movement: everyone knows the arrows (as bound).
+	var moveKeys []string
+	for _, b := range []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End} {
+		moveKeys = append(moveKeys, b.Keys()...)
 	}
+	move := key.NewBinding(key.WithKeys(moveKeys...), key.WithHelp("↑↓ PgUp/Dn", "move (Home End)"))
+	if !defaultMoves(moveKeys) {
+		move.SetHelp(common.KeysHelp(moveKeys...), "move: up down page up/down first last")
+	}
+	out := []key.Binding{move, k.SortPrev, k.SortNext, k.SortMenu, k.Invert}
 	for _, b := range []key.Binding{k.SortCPU, k.SortMem, k.SortTime, k.SortPID} {
 		if b.Enabled() {
 			out = append(out, b)
@@ -97,11 +96,19 @@ func (t *Table) ShortKeyHelp() []key.Binding {
 	if t.mode != modeNormal {
 		return t.KeyHelp()
 	}
+	k := t.keys
 	short := func(keys, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys), key.WithHelp(keys, desc))
 	}
+	first := common.FirstKey
 	return []key.Binding{
-		short("F6 <>", "sort"), short("I", "invert"), short("/", "filter"),
-		short("t", "tree"), short("F", "follow"), short("k", "kill"),
+		short(first(k.SortMenu)+" "+first(k.SortPrev)+first(k.SortNext), "sort"), short(first(k.Invert), "invert"), short(first(k.Filter), "filter"),
+		short(first(k.Tree), "tree"), short(first(k.Follow), "follow"), short(first(k.Kill), "kill"),
 	}
+}
+
+// defaultMoves reports whether the movement keys are the usual ones, which
+// the help sums up in one short entry.
+func defaultMoves(keys []string) bool {
+	return strings.Join(keys, " ") == "up down pgup pgdown home end"
 }

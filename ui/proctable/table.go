@@ -140,7 +140,7 @@ func New(ctx *common.Context, cols []Column, sortID string, kill common.KillFunc
 		cols:   slices.Clone(cols),
 		kill:   kill,
 		pidIdx: make(map[int32]int),
-		keys:   defaultKeyMap(),
+		keys:   keyMapFor(ctx),
 	}
 	t.sortIdx = max(0, t.columnIndex(sortID))
 	if len(t.cols) > 0 {
@@ -157,6 +157,45 @@ func (t *Table) columnIndex(id string) int {
 		}
 	}
 	return -1
+}
+
+// ShowColumns keeps only the columns named (by id or title, any case),
+// in their declared order; the last column (COMMAND) always stays. The
+// sort column stays if named; otherwise the table sorts by the first
+// column kept that sorts largest first (or the first kept).
+func (t *Table) ShowColumns(names []string) error {
+	want := map[int]bool{}
+	for _, n := range names {
+		i := slices.IndexFunc(t.cols, func(c Column) bool {
+			return strings.EqualFold(c.ID, n) || strings.EqualFold(c.Title, n)
+		})
+		if i < 0 {
+			ids := make([]string, len(t.cols))
+			for j, c := range t.cols {
+				ids[j] = c.ID
+			}
+			return fmt.Errorf("no column %q (columns: %s)", n, strings.Join(ids, ", "))
+		}
+		want[i] = true
+	}
+	sortID := t.SortID()
+	kept := t.cols[:0:0]
+	for i, c := range t.cols {
+		if want[i] || i == len(t.cols)-1 {
+			kept = append(kept, c)
+		}
+	}
+	t.cols = kept
+	t.sortIdx = t.columnIndex(sortID)
+	if t.sortIdx < 0 {
+		t.sortIdx = max(0, slices.IndexFunc(t.cols, func(c Column) bool { return c.DescendingFirst }))
+		t.desc = t.cols[t.sortIdx].DescendingFirst
+	}
+	t.updateKeys()
+	t.computeLayout()
+	t.sortAll()
+	t.rebuild()
+	return nil
 }
 
 // Columns returns the table's columns, for the help overlay.

@@ -39,7 +39,8 @@ func (b *Base) CachedCharts(pace string, h int, render func() string) string {
 	return b.charts.view
 }
 
-// ChartsKey shows or hides the history charts of every tab that has them.
+// ChartsKey is the default key that shows or hides the history charts
+// of every tab that has them ("charts" in the config file's [keys]).
 const ChartsKey = "g"
 
 // MinTableRows is how many process rows a tab keeps before it draws its
@@ -64,9 +65,7 @@ type chartState struct {
 }
 
 // ChartsBinding is the chart toggle for the help overlay.
-func (b *Base) ChartsBinding() key.Binding {
-	return key.NewBinding(key.WithKeys(ChartsKey), key.WithHelp(ChartsKey, "show/hide the charts"))
-}
+func (b *Base) ChartsBinding() key.Binding { return b.Ctx.Binding("charts", "") }
 
 // ToggleCharts handles the chart toggle and reports whether msg was it:
 // charts on screen are hidden, charts folded away (by the user or for

@@ -52,6 +52,14 @@ func (b *Base) KeyHelp() []key.Binding { return b.Table.KeyHelp() }
 // ShortKeyHelp implements common.ShortHelper: the table's footer keys.
 func (b *Base) ShortKeyHelp() []key.Binding { return b.Table.ShortKeyHelp() }
 
+// ShowColumns keeps only the named columns of the tab's table (the config
+// file's [columns]).
+func (b *Base) ShowColumns(names []string) error { return b.Table.ShowColumns(names) }
+
+// Selected implements common.Selector: the process under the table's
+// cursor.
+func (b *Base) Selected() (model.ProcKey, bool) { return b.Table.Selected() }
+
 // KeyHelpWith is the tab's own keys, then the table's. While the table
 // owns the keyboard (a filter being typed) the tab's keys do nothing, so
 // only the table's are listed.
