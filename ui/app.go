@@ -48,6 +48,10 @@ type App struct {
 	keys       globalKeys
 	quitting   bool
 	lastDemand model.DemandSet
+	// log is the event log view (eventlog.go); strip the header's
+	// unacknowledged events (strip.go).
+	log   eventLog
+	strip strip
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -66,6 +70,7 @@ const (
 // tabs (tabEntry.number).
 type globalKeys struct {
 	Quit, Help, Pause, Next, Prev, Warnings key.Binding
+	EventLog, Ack                           key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -77,6 +82,8 @@ func newGlobalKeys() globalKeys {
 		Prev:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("S-Tab", "prev tab")),
 		Warnings: key.NewBinding(key.WithKeys(tabbase.MoreWarningsKey),
 			key.WithHelp(tabbase.MoreWarningsKey, "all warnings, worst first")),
+		EventLog: newEventLogKey(),
+		Ack:      newAckKey(),
 	}
 }
 
@@ -163,7 +170,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 	}
-	if a.overlay != noOverlay {
+	if a.overlay != noOverlay || (a.log.open && !isSnapshot(msg)) {
 		return a, nil
 	}
 	return a, a.tabs[a.active].c.Update(msg)
@@ -189,6 +196,7 @@ func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
 // when seen, and does not re-sort thousands of rows every interval unseen.
 func (a *App) deliver(s *model.Snapshot) tea.Cmd {
 	a.snap = s
+	a.strip.observe(s.Sample)
 	a.shownSeq.Store(s.Seq)
 	return a.tabs[a.active].c.Update(common.SnapshotMsg{Snap: s})
 }
@@ -215,8 +223,11 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if a.log.open && a.logKey(msg) {
+		return nil
+	}
 	tab := a.tabs[a.active].c
-	if tab.Capturing() {
+	if !a.log.open && tab.Capturing() {
 		return tab.Update(msg)
 	}
 	k := a.keys
@@ -230,23 +241,43 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Warnings) && a.warner() != nil:
 		a.overlay, a.overlayTop = warningsOverlay, 0
 	case key.Matches(msg, k.Pause):
-		a.paused = !a.paused
-		if !a.paused {
-			return a.deliver(a.store.Snapshot())
-		}
+		return a.togglePause()
+	case key.Matches(msg, k.EventLog):
+		a.log = eventLog{open: true}
+	case key.Matches(msg, k.Ack):
+		a.strip.ack()
 	case key.Matches(msg, k.Next):
 		a.switchTab((a.active + 1) % len(a.tabs))
 	case key.Matches(msg, k.Prev):
 		a.switchTab((a.active + len(a.tabs) - 1) % len(a.tabs))
 	case number >= 0:
 		a.switchTab(number)
+	case a.log.open:
 	default:
 		return tab.Update(msg)
 	}
 	return nil
 }
 
+// togglePause pauses or resumes the display (resuming shows the newest
+// snapshot).
+func (a *App) togglePause() tea.Cmd {
+	a.paused = !a.paused
+	if !a.paused {
+		return a.deliver(a.store.Snapshot())
+	}
+	return nil
+}
+
+// isSnapshot is true for the messages that carry data, which a tab under
+// the event log still takes.
+func isSnapshot(msg tea.Msg) bool {
+	_, ok := msg.(common.SnapshotMsg)
+	return ok
+}
+
 func (a *App) switchTab(i int) {
+	a.log = eventLog{}
 	if i >= 0 && i < len(a.tabs) && i != a.active {
 		a.active = i
 		a.resize()
@@ -300,6 +331,12 @@ func (a *App) render() string {
 		content = a.helpView(a.height - chromeLines)
 	case warningsOverlay:
 		content = a.warningsView(a.height - chromeLines)
+	case noOverlay:
+		if a.log.open {
+			content = a.logView(a.height - chromeLines)
+			break
+		}
+		fallthrough
 	default:
 		content = a.tabs[a.active].c.View()
 	}
@@ -350,6 +387,12 @@ func (a *App) header() string {
 	if a.paused {
 		parts = append(parts, part{s.Warning.Render("PAUSED (z)"), 0})
 	}
+	// The events strip: never dropped, cut to what the rest leaves.
+	stripAt := -1
+	if text := a.strip.text(); text != "" {
+		stripAt = len(parts)
+		parts = append(parts, part{text, 0})
+	}
 	if host.Hostname != "" {
 		parts = append(parts, part{model.Sanitize(host.Hostname), 3})
 	}
@@ -390,6 +433,14 @@ func (a *App) header() string {
 			}
 		}
 		parts = kept
+	}
+	// Only prio-0 parts come before the strip, so stripAt still holds.
+	if stripAt >= 0 {
+		p := parts[stripAt].text
+		if over := common.Width(join()) - a.width; over > 0 {
+			p = common.Fit(p, max(1, common.Width(p)-over))
+		}
+		parts[stripAt].text = s.Danger.Render(p)
 	}
 	return join()
 }
@@ -446,11 +497,16 @@ func (a *App) footer() string {
 	s := a.ctx.Styles
 	var b strings.Builder
 	bindings := []key.Binding{a.keys.Help, a.keys.Quit}
+	if a.strip.pending() > 0 {
+		bindings = append(bindings, key.NewBinding(key.WithHelp(AckKey, "ack "+strconv.Itoa(a.strip.pending())+" event(s)")))
+	}
 	if a.overlay != noOverlay {
 		bindings = []key.Binding{
 			key.NewBinding(key.WithHelp("Esc", "close help")),
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
 		}
+	} else if a.log.open {
+		bindings = append(a.logKeyHelp(), a.keys.Quit)
 	} else {
 		tabKeys := a.tabs[a.active].c.KeyHelp()
 		if sh, ok := a.tabs[a.active].c.(common.ShortHelper); ok {
@@ -504,7 +560,12 @@ func (a *App) helpView(h int) string {
 			entries = append(entries, common.Fit(hp.Key, 11)+" "+hp.Desc)
 		}
 	}
-	for _, kb := range tab.c.KeyHelp() {
+	tabKeys := tab.c.KeyHelp()
+	if a.log.open {
+		lines[0] = s.Title.Render("vitals help — event log") + s.Faint.Render("  (Esc closes, arrows scroll)")
+		tabKeys = a.logKeyHelp()
+	}
+	for _, kb := range tabKeys {
 		addKey(kb)
 	}
 	global := []key.Binding{
@@ -513,6 +574,8 @@ func (a *App) helpView(h int) string {
 		key.NewBinding(key.WithHelp("z", "pause display (data still recorded)")),
 		key.NewBinding(key.WithHelp("Tab S-Tab", "next / previous tab")),
 		numberKeysHelp(a.tabs),
+		a.keys.EventLog,
+		a.keys.Ack,
 	}
 	if a.warner() != nil {
 		global = append(global, a.keys.Warnings)
@@ -537,7 +600,12 @@ func (a *App) helpView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if ex, ok := tab.c.(common.Explainer); ok {
+	if a.log.open {
+		lines = append(lines, "", s.Bold.Render("The event log"))
+		for _, l := range strings.Split(lipgloss.NewStyle().Width(max(10, a.width-4)).Render(logExplain), "\n") {
+			lines = append(lines, "  "+strings.TrimRight(l, " "))
+		}
+	} else if ex, ok := tab.c.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
 		// Two blank cells between a term and its meaning, and a term too
 		// long for its column on a line of its own, so the two never read

@@ -107,14 +107,14 @@ func (t *Tab) View() string {
 	if m == nil {
 		lines = append(lines, t.Collecting("Memory", "memory", "cannot read /proc/meminfo: "))
 	} else {
-		alerts := Alerts(m, sample.Time)
+		alerts := AlertsWithEvents(m, sample.Events, sample.Time)
 		h := t.Height
 		const panelMin = 6
 		summary := t.summary(m)
 		keep := min(len(summary), max(2, h-panelMin-1))
 		lines = append(lines, summary[:keep]...)
 		if room := h - len(lines) - panelMin; room > 0 {
-			lines = append(lines, t.alerts(alerts, min(t.WarningAreaLines(), room))...)
+			lines = append(lines, t.alerts(m, alerts, min(t.WarningAreaLines(), room))...)
 		}
 		// The panel bar, then the table's header, rows and status line.
 		const panelFrame = 3
