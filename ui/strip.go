@@ -86,7 +86,9 @@ func (st *strip) pending() int {
 	return n
 }
 
-// text is the strip's words: the newest event, and how many more.
+// text is the strip's words: the newest event, after how many there are
+// when more than one ("OOM kill ×3, last 10:29:40 …"). The footer shows the
+// ack key, so the strip spends its cells on the event.
 func (st *strip) text() string {
 	n := st.pending()
 	if n == 0 {
@@ -103,7 +105,7 @@ func (st *strip) text() string {
 		s += " (victim unknown: needs eBPF or /dev/kmsg)"
 	}
 	if n > 1 {
-		s += " +" + strconv.Itoa(n-1) + " more"
+		s = "×" + strconv.Itoa(n) + " events, last: " + s
 	}
-	return "! " + s + " (" + AckKey + " ack, " + EventLogKey + " log)"
+	return "! " + s
 }

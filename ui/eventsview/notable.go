@@ -89,13 +89,11 @@ func OOMKillDetail(ev model.Event) string {
 	}
 	var b strings.Builder
 	b.WriteString("OOM KILL " + ev.Time.Format("15:04:05") + ": " + victim(ev, d))
-	b.WriteString(" rss anon " + common.OptBytes(d.VictimAnonRSSBytes) + " file " + common.OptBytes(d.VictimFileRSSBytes) +
-		" shmem " + common.OptBytes(d.VictimShmemRSSBytes))
 	cg := d.VictimCgroup
 	if cg == "" {
 		cg = "?"
 	}
-	b.WriteString(", cgroup " + model.Sanitize(cg))
+	b.WriteString(" in " + model.Sanitize(cg))
 	if d.CgroupOf != "" && d.CgroupOf != "victim" {
 		b.WriteString(" (" + d.CgroupOf + "'s)")
 	}
@@ -104,6 +102,8 @@ func OOMKillDetail(ev model.Event) string {
 	} else if d.Constraint == "global" {
 		b.WriteString(" (whole machine out of memory)")
 	}
+	b.WriteString(", rss anon " + common.OptBytes(d.VictimAnonRSSBytes) + " file " + common.OptBytes(d.VictimFileRSSBytes) +
+		" shmem " + common.OptBytes(d.VictimShmemRSSBytes))
 	if d.TriggerComm != "" && d.TriggerPID != d.VictimPID {
 		b.WriteString(", triggered by " + model.Sanitize(d.TriggerComm) + " pid " + strconv.Itoa(int(d.TriggerPID)))
 	}
