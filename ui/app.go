@@ -59,6 +59,10 @@ type App struct {
 	// not applied); configNotice shows the first in the footer until a key.
 	configProblems []string
 	configNotice   bool
+	// log is the event log view (eventlog.go); strip the header's
+	// unacknowledged events (strip.go).
+	log   eventLog
+	strip strip
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -78,7 +82,8 @@ const (
 type globalKeys struct {
 	Quit, Help, Pause, Next, Prev, Warnings key.Binding
 	// Process opens the process view on the selected row of any tab.
-	Process key.Binding
+	Process       key.Binding
+	EventLog, Ack key.Binding
 }
 
 func newGlobalKeys(ctx *common.Context) globalKeys {
@@ -90,6 +95,8 @@ func newGlobalKeys(ctx *common.Context) globalKeys {
 		Prev:     ctx.Binding("prev_tab", ""),
 		Warnings: ctx.Binding("warnings", ""),
 		Process:  ctx.Binding("process", ""),
+		EventLog: newEventLogKey(),
+		Ack:      newAckKey(),
 	}
 }
 
@@ -191,7 +198,7 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 	}
-	if a.overlay != noOverlay {
+	if a.overlay != noOverlay || (a.log.open && !isSnapshot(msg)) {
 		return a, nil
 	}
 	return a, a.current().Update(msg)
@@ -219,6 +226,7 @@ func (a *App) deliverOrHold(s *model.Snapshot) tea.Cmd {
 // when seen, and does not re-sort thousands of rows every interval unseen.
 func (a *App) deliver(s *model.Snapshot) tea.Cmd {
 	a.snap = s
+	a.strip.observe(s.Sample)
 	a.shownSeq.Store(s.Seq)
 	return a.current().Update(common.SnapshotMsg{Snap: s})
 }
@@ -295,8 +303,11 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if a.log.open && a.logKey(msg) {
+		return nil
+	}
 	tab := a.current()
-	if tab.Capturing() {
+	if !a.log.open && tab.Capturing() {
 		return tab.Update(msg)
 	}
 	k := a.keys
@@ -315,10 +326,11 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Warnings) && a.warner() != nil:
 		a.overlay, a.overlayTop = warningsOverlay, 0
 	case key.Matches(msg, k.Pause):
-		a.paused = !a.paused
-		if !a.paused {
-			return a.deliver(a.store.Snapshot())
-		}
+		return a.togglePause()
+	case key.Matches(msg, k.EventLog):
+		a.log = eventLog{open: true}
+	case key.Matches(msg, k.Ack):
+		a.strip.ack()
 	case key.Matches(msg, k.Next):
 		a.closeProcess()
 		a.switchTab((a.active + 1) % len(a.tabs))
@@ -328,13 +340,32 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case number >= 0:
 		a.closeProcess()
 		a.switchTab(number)
+	case a.log.open:
 	default:
 		return tab.Update(msg)
 	}
 	return nil
 }
 
+// togglePause pauses or resumes the display (resuming shows the newest
+// snapshot).
+func (a *App) togglePause() tea.Cmd {
+	a.paused = !a.paused
+	if !a.paused {
+		return a.deliver(a.store.Snapshot())
+	}
+	return nil
+}
+
+// isSnapshot is true for the messages that carry data, which a tab under
+// the event log still takes.
+func isSnapshot(msg tea.Msg) bool {
+	_, ok := msg.(common.SnapshotMsg)
+	return ok
+}
+
 func (a *App) switchTab(i int) {
+	a.log = eventLog{}
 	if i >= 0 && i < len(a.tabs) && i != a.active {
 		a.active = i
 		a.resize()
@@ -389,6 +420,12 @@ func (a *App) render() string {
 		content = a.helpView(a.height - chromeLines)
 	case warningsOverlay:
 		content = a.warningsView(a.height - chromeLines)
+	case noOverlay:
+		if a.log.open {
+			content = a.logView(a.height - chromeLines)
+			break
+		}
+		fallthrough
 	default:
 		content = a.current().View()
 	}
@@ -439,6 +476,12 @@ func (a *App) header() string {
 	if a.paused {
 		parts = append(parts, part{s.Warning.Render("PAUSED (z)"), 0})
 	}
+	// The events strip: never dropped, cut to what the rest leaves.
+	stripAt := -1
+	if text := a.strip.text(); text != "" {
+		stripAt = len(parts)
+		parts = append(parts, part{text, 0})
+	}
 	if host.Hostname != "" {
 		parts = append(parts, part{model.Sanitize(host.Hostname), 3})
 	}
@@ -479,6 +522,14 @@ func (a *App) header() string {
 			}
 		}
 		parts = kept
+	}
+	// Only prio-0 parts come before the strip, so stripAt still holds.
+	if stripAt >= 0 {
+		p := parts[stripAt].text
+		if over := common.Width(join()) - a.width; over > 0 {
+			p = common.Fit(p, max(1, common.Width(p)-over))
+		}
+		parts[stripAt].text = s.Danger.Render(p)
 	}
 	return join()
 }
@@ -548,11 +599,16 @@ func (a *App) footer() string {
 	}
 	var b strings.Builder
 	bindings := []key.Binding{short(a.keys.Help), short(a.keys.Quit)}
+	if a.strip.pending() > 0 {
+		bindings = append(bindings, key.NewBinding(key.WithHelp(AckKey, "ack "+strconv.Itoa(a.strip.pending())+" event(s)")))
+	}
 	if a.overlay != noOverlay {
 		bindings = []key.Binding{
 			key.NewBinding(key.WithHelp("Esc", "close help")),
 			key.NewBinding(key.WithHelp("↑↓ PgUp PgDn", "scroll")),
 		}
+	} else if a.log.open {
+		bindings = append(a.logKeyHelp(), a.keys.Quit)
 	} else {
 		tabKeys := a.current().KeyHelp()
 		if sh, ok := a.current().(common.ShortHelper); ok {
@@ -607,7 +663,12 @@ func (a *App) helpView(h int) string {
 			entries = append(entries, common.Fit(hp.Key, 11)+" "+hp.Desc)
 		}
 	}
-	for _, kb := range view.KeyHelp() {
+	tabKeys := view.KeyHelp()
+	if a.log.open {
+		lines[0] = s.Title.Render("vitals help — event log") + s.Faint.Render("  (Esc closes, arrows scroll)")
+		tabKeys = a.logKeyHelp()
+	}
+	for _, kb := range tabKeys {
 		addKey(kb)
 	}
 	k := a.keys
@@ -621,6 +682,8 @@ func (a *App) helpView(h int) string {
 		key.NewBinding(key.WithHelp(k.Pause.Help().Key, "pause display (data still recorded)")),
 		key.NewBinding(key.WithHelp(k.Next.Help().Key+" "+k.Prev.Help().Key, "next / previous tab")),
 		numberKeysHelp(a.tabs),
+		a.keys.EventLog,
+		a.keys.Ack,
 	}
 	if a.warner() != nil {
 		global = append(global, a.keys.Warnings)
@@ -648,7 +711,12 @@ func (a *App) helpView(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	if ex, ok := view.(common.Explainer); ok {
+	if a.log.open {
+		lines = append(lines, "", s.Bold.Render("The event log"))
+		for _, l := range strings.Split(lipgloss.NewStyle().Width(max(10, a.width-4)).Render(logExplain), "\n") {
+			lines = append(lines, "  "+strings.TrimRight(l, " "))
+		}
+	} else if ex, ok := view.(common.Explainer); ok {
 		lines = append(lines, "", s.Bold.Render("What the numbers mean"))
 		// Two blank cells between a term and its meaning, and a term too
 		// long for its column on a line of its own, so the two never read

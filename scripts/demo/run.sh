@@ -16,6 +16,8 @@ scenarios=(
 	"reclaim|a 256 MiB memory cgroup: cache reclaim, refaults, OOM kills (root)"
 	"cache-direct-io|one file read buffered (demo-buffered) and O_DIRECT (demo-direct)"
 	"cache-cold-warm|demo-coldread reads a file cold, then warm: READ_HIT% 0, then 100"
+	"fork-storm|thousands of tiny demo-tiny runs: busy CPUs, nothing in the table"
+	"oom-kill|demo-oomvictim OOM-killed in a 64 MiB cgroup, named on screen (root)"
 )
 
 usage() {
@@ -26,7 +28,8 @@ Without NAME, lists the scenarios. With NAME, runs scripts/demo/NAME.sh with
 ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SECONDS, and -h).
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
 for the first three, its Memory tab (key 2) for the next three, its Cache
-tab (key 3, as root) for the cache-* ones.
+tab (key 3, as root) for the cache-* ones; fork-storm for the CPU tab and
+the event log (e), oom-kill for the header strip and the Memory tab.
 See README.md beside this script for what each scenario teaches.
 EOF
 }

@@ -71,10 +71,11 @@ func (t *Tab) alerts(cpu *model.CPU, alerts []common.Alert, lines int) []string 
 	return t.WarningLines(alerts, lines, "load < 0.7×CPUs, cs < 10k/s, iowait < 20%, steal < 10%, nothing in D state")
 }
 
-// Warnings implements common.Warner.
+// Warnings implements common.Warner: the thresholds, with what short-lived
+// processes explain (shortlived.go) first.
 func (t *Tab) Warnings() []common.Alert {
-	if s := t.Sample(); s != nil {
-		return Alerts(s.CPU, s.Processes)
+	if s := t.Sample(); s != nil && s.CPU != nil {
+		return append(ShortLivedAlerts(s.ShortLived, s.CPU), Alerts(s.CPU, s.Processes)...)
 	}
 	return nil
 }

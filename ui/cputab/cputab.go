@@ -24,13 +24,16 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 // layout is how many lines each block gets at the current size.
 type layout struct {
 	barRows, statLines, alertLines, chartLines, tableLines int
+	// shortLived is the short-lived summary's line (0 or 1): only from
+	// lines the table does not need, its warnings are in the area above.
+	shortLived int
 }
 
 // plan gives the lines out by priority: the all-CPU bar, the vmstat line
 // and the warnings first; then the table's MinTableRows; then the per-CPU
 // meters (packed, at most a third of the height), the PSI line and the
 // charts from what is left; the table takes the rest.
-func (t *Tab) plan(cpu *model.CPU) layout {
+func (t *Tab) plan(cpu *model.CPU, sl *model.ShortLived) layout {
 	h := t.Height
 	var l layout
 	take := func(n int) int {
@@ -48,6 +51,9 @@ func (t *Tab) plan(cpu *model.CPU) layout {
 	}
 	if spare() > 0 {
 		l.statLines += take(1) // PSI and softirqs
+	}
+	if sl != nil && spare() > 0 {
+		l.shortLived = take(1)
 	}
 	const tableFloor = tableFrame + 3
 	ideal := min(10, max(5, t.Height/4))
@@ -77,16 +83,20 @@ func (t *Tab) View() string {
 		return ""
 	}
 	var cpu *model.CPU
+	var sl *model.ShortLived
 	var alerts []common.Alert
 	sample := t.Sample()
 	if sample != nil {
-		cpu = sample.CPU
-		alerts = Alerts(cpu, sample.Processes)
+		cpu, sl = sample.CPU, sample.ShortLived
+		alerts = t.Warnings()
 	}
-	l := t.plan(cpu)
+	l := t.plan(cpu, sl)
 	lines := make([]string, 0, t.Height)
 	lines = append(lines, t.bars(cpu, l.barRows)...)
 	lines = append(lines, t.stats(cpu, l.statLines)...)
+	if l.shortLived > 0 {
+		lines = append(lines, t.shortLivedLine(sl))
+	}
 	lines = append(lines, t.alerts(cpu, alerts, l.alertLines)...)
 	if l.chartLines > 0 {
 		lines = common.AppendLines(lines, t.CachedCharts(model.SeriesCPUBusy, l.chartLines, func() string { return t.charts(cpu, l.chartLines) }))

@@ -13,6 +13,7 @@ func (t *Tab) Explain() [][2]string {
 		{"load", "1, 5 and 15 minute load averages (/proc/loadavg): runnable + uninterruptible tasks, exponentially averaged. Above 0.7 × CPUs is a warning sign"},
 		{"tasks", "runnable / total scheduling entities (field 4 of /proc/loadavg)"},
 		{"PSI cpu", "pressure stall information (/proc/pressure/cpu): % of time some task (and, for full, all tasks) waited for a CPU, averaged over 10/60/300 s"},
+		{"short-lived", "processes that started and exited between two refreshes, so the table never lists them: this interval's and the last minute's count, exec rate and CPU, and the commands with the most runs and the most CPU (eBPF exec/exit events; without eBPF, processes new in the table, and those living less than an interval are missed). When their CPU explains the gap between the CPU total (usr+sys) and the table's sum, the warnings say so and name the command; e opens the event log"},
 		{"softirq/s", "deferred interrupt work per second by type, all CPUs (/proc/softirqs); NET_RX high = network receive load, TIMER/SCHED = timers and load balancing"},
 	}
 	// %CPU is explained first, above.

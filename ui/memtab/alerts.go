@@ -22,16 +22,16 @@ const (
 
 // Alerts returns the memory thresholds crossed at time now, in words; the
 // first ones are the most serious.
-func Alerts(m *model.Memory, now time.Time) []common.Alert {
+func Alerts(m *model.Memory, now time.Time) []common.Alert { return AlertsWithEvents(m, nil, now) }
+
+// AlertsWithEvents is Alerts with the OOM kills named from the event log
+// (oom.go).
+func AlertsWithEvents(m *model.Memory, events *model.EventLogView, now time.Time) []common.Alert {
 	if m == nil {
 		return nil
 	}
-	var out []common.Alert
+	out := oomAlerts(m, events, now)
 	warn := func(text string) { out = append(out, common.Alertf(common.Warn, text)) }
-	if !m.LastOOMKill.IsZero() && now.Sub(m.LastOOMKill) < oomStickyFor {
-		out = append(out, common.Alertf(common.Critical, "OOM KILL at "+m.LastOOMKill.Format("15:04:05")+
-			" ("+strconv.FormatUint(m.OOMKills, 10)+" so far): the kernel killed a process; dmesg names it"))
-	}
 	if m.VM.ScanDirectPerS.OK && m.VM.ScanDirectPerS.V > 0 {
 		warn("direct reclaim " + common.Count(m.VM.ScanDirectPerS.V) + " pages/s: allocations stall reclaiming memory themselves")
 	}
@@ -108,11 +108,11 @@ func spanWords(d time.Duration) string {
 // allAlerts is every memory warning of the sample: the system's, then the
 // processes whose RSS is climbing.
 func (t *Tab) allAlerts(s *model.Sample) []common.Alert {
-	return append(Alerts(s.Memory, s.Time), GrowthAlerts(s.Processes, t.Ctx.Procs)...)
+	return append(AlertsWithEvents(s.Memory, s.Events, s.Time), GrowthAlerts(s.Processes, t.Ctx.Procs)...)
 }
 
-func (t *Tab) alerts(alerts []common.Alert, lines int) []string {
-	return t.WarningLines(alerts, lines, "no direct reclaim, no swapping, no OOM kill, zones above low, available ≥ 10%, no RSS growing 100M in 2 min")
+func (t *Tab) alerts(m *model.Memory, alerts []common.Alert, lines int) []string {
+	return t.WarningLines(alerts, lines, allClear(m)+", no RSS growing 100M in 2 min")
 }
 
 // Warnings implements common.Warner.

@@ -123,7 +123,7 @@ func (t *Tab) View() string {
 		keep := min(len(summary), max(2, h-panelMin-1))
 		lines = append(lines, summary[:keep]...)
 		if room := h - len(lines) - panelMin; room > 0 {
-			lines = append(lines, t.alerts(alerts, min(t.WarningAreaLines(), room))...)
+			lines = append(lines, t.alerts(m, alerts, min(t.WarningAreaLines(), room))...)
 		}
 		// The panel bar, then the table's header, rows and status line.
 		const panelFrame = 3
