@@ -253,3 +253,83 @@ func TestNetEBPFLoopbackBytesPerProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestNetEBPFRetransmitsAttributed provokes retransmits inside the test's
+// own namespace pair: an nftables rule in the receiver's namespace drops a
+// share of the data segments reaching it (sch_netem is not built into this
+// kernel), so the sender retransmits. They run in softirq context; the
+// probe must attribute them to the sending process through its socket.
+func TestNetEBPFRetransmitsAttributed(t *testing.T) {
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	lookTool(t, "nft", "nftables")
+	v := newVethNamespaces(t)
+	p := openNetEBPF(t, NetProbeConfig{Demand: &model.Demand{}})
+	srv := startTraffic(t, v.b, "tcpserve "+v.addrB+":0")
+	rules := fmt.Sprintf(`table inet vitalsloss {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		tcp dport %d meta length > 100 numgen random mod 100 < 20 drop
+	}
+}`, srv.port)
+	nft := exec.Command("ip", "netns", "exec", v.b, "nft", "-f", "-")
+	nft.Stdin = strings.NewReader(rules)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	// The rule lives in the namespace, which the cleanup deletes.
+	const payload = 2_000_000
+	cli := startTraffic(t, v.a, fmt.Sprintf("tcpsend %s:%d %d", v.addrB, srv.port, payload))
+	t0 := time.Now()
+	if _, err := p.Read(t0); err != nil {
+		t.Fatal(err)
+	}
+	cli.say("go")
+	t.Logf("sender %d: %s; receiver %d: %s", cli.pid, cli.line(t), srv.pid, srv.line(t))
+	time.Sleep(100 * time.Millisecond) // the ring reader catches up
+	t1 := time.Now()
+	n, err := p.Read(t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PerProcess == nil {
+		t.Fatalf("no per-process part: %v", n.Unavailable)
+	}
+	secs := t1.Sub(t0).Seconds()
+	row := netRow(n, cli.pid)
+	if row == nil {
+		t.Fatalf("sender %d has no row", cli.pid)
+	}
+	retrans := math.Round(row.RetransmitsPerS * secs)
+	if retrans < 1 {
+		t.Fatalf("sender: %v retransmits, want some (row %+v)", retrans, *row)
+	}
+	var events, foreign int
+	for _, ev := range n.PerProcess.Retransmits {
+		if ev.Kind != "retransmit" || ev.RemoteAddr != v.addrB {
+			continue
+		}
+		if ev.PID != nil && *ev.PID == cli.pid && ev.LocalAddr == v.addrA && int(ev.RemotePort) == srv.port {
+			events++
+		} else {
+			foreign++
+			t.Errorf("retransmit toward %s attributed to %v (%s), want sender %d", ev.RemoteAddr, ev.PID, ev.Comm, cli.pid)
+		}
+	}
+	if events == 0 {
+		t.Errorf("no retransmit event of the sender among %d recent events", len(n.PerProcess.Retransmits))
+	}
+	var remote *model.NetRemoteCount
+	for i := range n.PerProcess.ByRemote {
+		if n.PerProcess.ByRemote[i].RemoteAddr == v.addrB {
+			remote = &n.PerProcess.ByRemote[i]
+		}
+	}
+	if remote == nil || remote.RetransmitsPerS <= 0 {
+		t.Errorf("no per-remote count for %s: %+v", v.addrB, n.PerProcess.ByRemote)
+	}
+	if srvRow := netRow(n, srv.pid); srvRow != nil && srvRow.RetransmitsPerS != 0 {
+		t.Errorf("receiver charged with retransmits: %+v", *srvRow)
+	}
+	t.Logf("sender: %.0f retransmits counted, %d events (%d recent kept), loss %+v, dropped proc counts %d",
+		retrans, events, len(n.PerProcess.Retransmits), n.PerProcess.EventLoss, n.PerProcess.DroppedProcCounts)
+}
