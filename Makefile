@@ -14,7 +14,7 @@ include bpf/generate.mk
 # Debian packages the tests use: tmux drives the end-to-end test; sysstat
 # (mpstat, pidstat) and procps (vmstat) are the independent sources our
 # numbers are checked against.
-TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat iostat:sysstat sar:sysstat vmstat:procps nstat:iproute2 ip:iproute2 losetup:mount
+TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat iostat:sysstat sar:sysstat vmstat:procps nstat:iproute2 ip:iproute2 losetup:mount nft:nftables
 
 .PHONY: all build run test test-deps vet bench bench-scan bench-overhead bench-ebpf bench-runqlat clean
 

@@ -19,6 +19,7 @@ const cachePageSize = 4096
 // reused pid never inherits another process's counts. Store.Publish calls
 // it, so a replay joins recorded samples through the same code.
 func JoinFrame(s *Sample) {
+	joinProcessNet(s)
 	if s.Cache == nil {
 		return
 	}

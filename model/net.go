@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Net is the network part of a Sample: what sar -n DEV,EDEV,TCP,ETCP,UDP,
 // nstat, ss -s and ss -ltnup report, read from one network namespace's
@@ -34,6 +37,12 @@ type Net struct {
 	ConnectionsTotal int `json:"connections_total"`
 	// Owners says how sockets were mapped to processes, and how completely.
 	Owners *SocketOwners `json:"owners"`
+	// Tier is the eBPF feature report of the per-process counters and
+	// TCP events (tier "procfs": none; Reason says why).
+	Tier *Feature `json:"tier"`
+	// PerProcess is the per-process payload bytes, retransmits and resets;
+	// nil without eBPF (Unavailable["per_process_bytes"] says why).
+	PerProcess *NetProcessCounters `json:"per_process"`
 	// Unavailable maps a part ("tcp", "udp6", "sockets", "listening",
 	// "connections", "owners", "per_process_bytes") to why it is missing.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
@@ -304,4 +313,131 @@ func (n *Net) interfaceIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// NetProcess is one process's network traffic over the interval, counted in
+// kernel by eBPF (sock:sock_send_length/sock_recv_length or the tier's
+// hooks): socket payload bytes per second (no IP/TCP/UDP headers, no ACKs,
+// no retransmissions), TCP and UDP apart, and the TCP retransmits and
+// resets on its sockets (attributed through the socket, not the CPU's
+// current task). The counters see every network namespace.
+type NetProcess struct {
+	PID        int32  `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+	UID        uint32 `json:"uid"`
+	// Comm is the kernel's name for the process when it was first
+	// counted in the interval: untrusted text.
+	Comm            string  `json:"comm"`
+	TxBytesPerS     float64 `json:"tx_bytes_per_s"`
+	RxBytesPerS     float64 `json:"rx_bytes_per_s"`
+	TCPTxBytesPerS  float64 `json:"tcp_tx_bytes_per_s"`
+	TCPRxBytesPerS  float64 `json:"tcp_rx_bytes_per_s"`
+	UDPTxBytesPerS  float64 `json:"udp_tx_bytes_per_s"`
+	UDPRxBytesPerS  float64 `json:"udp_rx_bytes_per_s"`
+	RetransmitsPerS float64 `json:"retransmits_per_s"`
+	ResetsSentPerS  float64 `json:"resets_sent_per_s"`
+	ResetsRecvPerS  float64 `json:"resets_received_per_s"`
+}
+
+// NetPayloadTotals compares the per-process payload sum with the
+// interface counters of the namespace read, instead of hiding the gap:
+// interfaces count whole frames (headers, ACKs, retransmissions, traffic
+// of the kernel itself), the per-process sum counts payload of every
+// namespace.
+type NetPayloadTotals struct {
+	PayloadTxBytesPerS   float64 `json:"payload_tx_bytes_per_s"`
+	PayloadRxBytesPerS   float64 `json:"payload_rx_bytes_per_s"`
+	InterfaceTxBytesPerS Float   `json:"interface_tx_bytes_per_s"`
+	InterfaceRxBytesPerS Float   `json:"interface_rx_bytes_per_s"`
+}
+
+// NetTCPEvent is one TCP retransmit or reset, attributed to the process
+// that owns the socket (PID null: not known — a socket vitals saw no
+// send, receive or connect on since it started).
+type NetTCPEvent struct {
+	Time time.Time `json:"time"`
+	// Kind is "retransmit", "reset_sent" or "reset_received".
+	Kind       string `json:"kind"`
+	PID        *int32 `json:"pid"`
+	StartTicks uint64 `json:"start_ticks,omitempty"`
+	Comm       string `json:"comm"`
+	LocalAddr  string `json:"local_address"`
+	LocalPort  uint16 `json:"local_port"`
+	RemoteAddr string `json:"remote_address"`
+	RemotePort uint16 `json:"remote_port"`
+	// State is the socket's TCP state as ss spells it ("estab", …);
+	// empty when the record has none.
+	State string `json:"state"`
+}
+
+// NetRemoteCount is the retransmits and resets toward one remote address
+// over the interval, from the events that reached vitals.
+type NetRemoteCount struct {
+	RemoteAddr      string  `json:"remote_address"`
+	RetransmitsPerS float64 `json:"retransmits_per_s"`
+	ResetsPerS      float64 `json:"resets_per_s"`
+}
+
+// MaxNetEvents bounds Net.Retransmits: the most recent events.
+const MaxNetEvents = 64
+
+// NetProcessCounters is the per-process part of Net: present (non-nil)
+// only when eBPF counts.
+type NetProcessCounters struct {
+	Processes []NetProcess     `json:"processes"`
+	Totals    NetPayloadTotals `json:"totals"`
+	// Retransmits are the most recent retransmit and reset events (at
+	// most MaxNetEvents, oldest first), kept across frames.
+	Retransmits []NetTCPEvent    `json:"retransmits"`
+	ByRemote    []NetRemoteCount `json:"by_remote"`
+	// DroppedProcCounts is how many counts were lost this interval
+	// because the kernel's per-process map was full.
+	DroppedProcCounts uint64 `json:"dropped_proc_counts"`
+	// EventLoss is the ring buffer's loss counters (cumulative).
+	EventLoss EventLoss `json:"event_loss"`
+}
+
+// joinProcessNet fills each process's network part from the net probe's
+// per-process rows of the same identity. Without eBPF (or a stale net
+// part) every process's network rates are unknown; with it, a process
+// without a row moved no payload: zero.
+func joinProcessNet(s *Sample) {
+	if len(s.Processes) == 0 {
+		return
+	}
+	var rows []NetProcess
+	known := s.Net != nil && s.Net.PerProcess != nil && !s.stale("net")
+	if known {
+		rows = s.Net.PerProcess.Processes
+	}
+	if st := s.Probe("process"); st != nil && st.Stale {
+		s.Processes = slices.Clone(s.Processes) // carried over: published
+	}
+	byKey := make(map[ProcKey]int, len(rows))
+	for i := range rows {
+		byKey[ProcKey{PID: rows[i].PID, StartTicks: rows[i].StartTicks}] = i
+	}
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		switch j, ok := byKey[p.Key()]; {
+		case !known:
+			p.ProcessNetRates = ProcessNetRates{}
+		case ok:
+			r := &rows[j]
+			p.ProcessNetRates = ProcessNetRates{NetTxBytesPerS: Known(r.TxBytesPerS), NetRxBytesPerS: Known(r.RxBytesPerS),
+				NetRetransmitsPerS: Known(r.RetransmitsPerS)}
+		default:
+			p.ProcessNetRates = ProcessNetRates{NetTxBytesPerS: Known(0), NetRxBytesPerS: Known(0), NetRetransmitsPerS: Known(0)}
+		}
+	}
+}
+
+// TCPStateName is ss's spelling of a kernel TCP state number.
+func TCPStateName(n uint8) string {
+	names := [...]string{"", "estab", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "close",
+		"close-wait", "last-ack", "listen", "closing", "new-syn-recv"}
+	if int(n) < len(names) {
+		return names[n]
+	}
+	return ""
 }

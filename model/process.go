@@ -31,6 +31,17 @@ type Process struct {
 	ProcessMemory
 	ProcessIO
 	ProcessCacheRates
+	ProcessNetRates
+}
+
+// ProcessNetRates is the process's network traffic over the interval,
+// joined from Net.PerProcess by ProcKey (model.JoinFrame): socket payload
+// bytes per second sent and received (TCP and UDP, no headers, no ACKs)
+// and TCP segments retransmitted on its sockets. Null without eBPF.
+type ProcessNetRates struct {
+	NetTxBytesPerS     Float `json:"net_tx_bytes_per_s"`
+	NetRxBytesPerS     Float `json:"net_rx_bytes_per_s"`
+	NetRetransmitsPerS Float `json:"net_retransmits_per_s"`
 }
 
 // ProcessCacheRates is the process's page-cache activity over the interval,
@@ -188,6 +199,7 @@ func (p *Process) ZeroRates() {
 	p.ProcessFaultRates = ProcessFaultRates{}
 	p.ProcessIORates = ProcessIORates{}
 	p.ProcessCacheRates = ProcessCacheRates{}
+	p.ProcessNetRates = ProcessNetRates{}
 }
 
 // Key is the process's identity.

@@ -47,7 +47,8 @@ func TestProcessJSONCompatible(t *testing.T) {
 		}
 		const ioKeys = `,"read_bytes_per_s":null,"write_bytes_per_s":null,"cancelled_write_bytes_per_s":null,` +
 			`"rchar_per_s":null,"wchar_per_s":null,"syscr_per_s":null,"syscw_per_s":null,"io_detail":"",` +
-			`"cache_hits":null,"cache_misses":null,"cache_read_hit_pct":null}`
+			`"cache_hits":null,"cache_misses":null,"cache_read_hit_pct":null,` +
+			`"net_tx_bytes_per_s":null,"net_rx_bytes_per_s":null,"net_retransmits_per_s":null}`
 		if want := string(old) + ioKeys; string(got) != want {
 			t.Errorf("%s:\n got %s\nwant %s", c.file, got, want)
 		}

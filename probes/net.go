@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 )
 
 // DefaultOwnerInterval is how often, at most, the net probe walks every
@@ -33,7 +34,7 @@ const ownerCostShare = 20
 const socketsNotShown = "read only while the Net tab's connections, listeners or processes panel is open"
 
 // perProcessBytesReason says why there are no per-process byte rates.
-const perProcessBytesReason = "needs eBPF (sock:sock_send_length/sock_recv_length), not in this build: procfs has no per-process network byte counters"
+const perProcessBytesReason = "needs eBPF (sock:sock_send_length/sock_recv_length): procfs has no per-process network byte counters"
 
 // NetProbeConfig says where the net probe reads from; tests point it at
 // fixture trees or at a test's own network namespace.
@@ -50,6 +51,14 @@ type NetProbeConfig struct {
 	// OwnerInterval is the least time between two walks of /proc/PID/fd;
 	// DefaultOwnerInterval when zero.
 	OwnerInterval time.Duration
+	// EBPF loads the per-process byte counters and TCP events (only for
+	// the running kernel: fixture trees leave it off) through Session
+	// with ForceTier ("procfs": none). NoEBPFReason, when set, says why
+	// eBPF stays off.
+	EBPF         bool
+	Session      *ebpf.Session
+	ForceTier    string
+	NoEBPFReason string
 }
 
 // NetProbe reads one network namespace's /proc/PID/net files (dev, snmp,
@@ -82,6 +91,8 @@ type NetProbe struct {
 	dents      []byte
 	pids, fds  []int32
 	linkBuf    []byte
+
+	bpf *netBPF
 }
 
 type sockOwner struct {
@@ -91,7 +102,12 @@ type sockOwner struct {
 
 func init() {
 	Register(Family{Name: "net", New: func(env *Env) (Probe, error) {
-		return NewNetProbe(NetProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, Demand: env.Demand})
+		cfg := NetProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, Demand: env.Demand,
+			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier}
+		if env.CopiedTree {
+			cfg.NoEBPFReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
+		}
+		return NewNetProbe(cfg)
 	}})
 }
 
@@ -130,8 +146,23 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	}
 	selfID, _ := os.Readlink(filepath.Join(cfg.ProcRoot, "self/ns/net"))
 	p.readSys = p.ns.ID == "" || selfID == "" || p.ns.ID == selfID
+	reason := cfg.NoEBPFReason
+	if !cfg.EBPF && reason == "" {
+		reason = "eBPF not requested"
+	}
+	p.bpf = openNetBPF(cfg.Session, cfg.ForceTier, reason)
 	return p, nil
 }
+
+// Features is the per-process network feature's tier report.
+func (p *NetProbe) Features() []model.Feature { return []model.Feature{p.bpf.feature} }
+
+// EventSources is the retransmit and reset events, for the collector's
+// event log.
+func (p *NetProbe) EventSources() []EventSource { return []EventSource{p.bpf.out} }
+
+// Close detaches the eBPF programs. Safe to call more than once.
+func (p *NetProbe) Close() error { return p.bpf.close() }
 
 // Name is the probe's key in the model's error map.
 func (p *NetProbe) Name() string { return "net" }
@@ -189,6 +220,7 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	socks, sockErr := p.readSockets(listing)
 
 	p.prevTime, p.havePrev = now, true
+	perProc, bpfErr := p.bpf.collect(seconds, first)
 	if first {
 		return nil, nil
 	}
@@ -214,7 +246,31 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 		setNetUnavailable(n, "connections", socketsNotShown)
 		setNetUnavailable(n, "owners", socketsNotShown)
 	}
-	setNetUnavailable(n, "per_process_bytes", perProcessBytesReason)
+	feature := p.bpf.feature
+	n.Tier = &feature
+	switch {
+	case perProc != nil:
+		n.PerProcess = perProc
+		var tx, rx float64
+		okTx, okRx := len(n.Interfaces) > 0, len(n.Interfaces) > 0
+		for i := range n.Interfaces {
+			ifc := &n.Interfaces[i]
+			tx, okTx = tx+ifc.TxBytesPerS.V, okTx && ifc.TxBytesPerS.OK
+			rx, okRx = rx+ifc.RxBytesPerS.V, okRx && ifc.RxBytesPerS.OK
+		}
+		if okTx {
+			perProc.Totals.InterfaceTxBytesPerS = model.Known(tx)
+		}
+		if okRx {
+			perProc.Totals.InterfaceRxBytesPerS = model.Known(rx)
+		}
+	case bpfErr != nil:
+		setNetUnavailable(n, "per_process_bytes", bpfErr.Error())
+	case feature.Reason != "":
+		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason+"; "+feature.Reason)
+	default:
+		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason)
+	}
 	return n, nil
 }
 

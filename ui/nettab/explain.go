@@ -36,7 +36,7 @@ func (t *Tab) Explain() [][2]string {
 		{"v: processes", "processes holding the sockets listed, with their counts; k kills"},
 		{"v: errors", "sar -n EDEV for every interface: errors, collisions, drops, carrier, frame and FIFO errors, compressed packets per second"},
 		{"owners", "sockets are mapped to processes through the socket inode in /proc/PID/fd links, every 2 s (longer when the walk is slow: at most 5 % of a CPU) while a panel shows them. Without root only your own processes can be read: others' sockets show PID –. TIME-WAIT sockets belong to no process"},
-		{"per-process bytes", "n/a: counting bytes per process needs eBPF (sock_send_length/sock_recv_length), not in this build; procfs has no per-process network byte counters"},
+		{"per-process bytes", "TX/s RX/s: socket payload per process counted by eBPF (sock_send_length/sock_recv_length, or tcp_sendmsg/tcp_cleanup_rbuf hooks): no IP/TCP/UDP headers, no ACKs, no retransmissions, every namespace; the note compares their sum with the interface counters instead of hiding the gap. RETR/s: TCP retransmits on the process's sockets. – (n/a) without eBPF (needs root), with the reason; procfs has no per-process network byte counters"},
 		{"i", "selects the next interface for the charts and the ▸ row"},
 	}
 	return append(out, t.ColumnHelp("pid", "user", "command")...)

@@ -226,7 +226,8 @@ func (t *Tab) join() {
 		}
 	}
 	for i := range sample.Processes {
-		if t.socks[sample.Processes[i].PID] != nil {
+		p := &sample.Processes[i]
+		if t.socks[p.PID] != nil || p.NetTxBytesPerS.Or(0) > 0 || p.NetRxBytesPerS.Or(0) > 0 || p.NetRetransmitsPerS.Or(0) > 0 {
 			t.rows = append(t.rows, sample.Processes[i])
 		}
 	}
@@ -244,6 +245,11 @@ func (t *Tab) columns() []proctable.Column {
 	num := func(id, title, help string, get func(procSockets) int) proctable.Column {
 		return proctable.Numeric(id, title, 7, func(p *model.Process) int { return get(t.count(p)) }, strconv.Itoa, help)
 	}
+	rate := func(id, title, help string, get func(*model.Process) model.Float) proctable.Column {
+		c := proctable.OptNumeric(id, title, 7, 0, get, help)
+		c.Value = func(p *model.Process) string { return common.OptBytes(get(p)) }
+		return c
+	}
 	return []proctable.Column{
 		proctable.PIDColumn(),
 		proctable.UserColumn(),
@@ -251,6 +257,10 @@ func (t *Tab) columns() []proctable.Column {
 		num("listen", "LISTEN", "listening TCP and bound UDP sockets the process holds", func(c procSockets) int { return c.listen }),
 		num("closewait", "CLOSE-W", "its TCP sockets in CLOSE-WAIT: the peer closed, the process has not; a count that keeps growing is a leak", func(c procSockets) int { return c.closeWait }),
 		num("udp", "UDP", "connected UDP sockets the process holds", func(c procSockets) int { return c.udp }),
+		rate("tx", "TX/s", "socket payload bytes/s the process sent (TCP+UDP; eBPF: no headers, no ACKs, no retransmissions); – without eBPF", func(p *model.Process) model.Float { return p.NetTxBytesPerS }),
+		rate("rx", "RX/s", "socket payload bytes/s the process received (TCP+UDP; eBPF); – without eBPF", func(p *model.Process) model.Float { return p.NetRxBytesPerS }),
+		proctable.OptNumeric("retrans", "RETR/s", 7, 1, func(p *model.Process) model.Float { return p.NetRetransmitsPerS },
+			"TCP segments/s retransmitted on the process's sockets (eBPF tcp_retransmit_skb, attributed through the socket); – without eBPF"),
 		proctable.CommandColumn(),
 	}
 }

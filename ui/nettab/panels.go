@@ -60,8 +60,29 @@ func (t *Tab) ownersNote(n *model.Net) string {
 	if o.Unreadable > 0 {
 		text += " (" + strconv.Itoa(o.Unreadable) + " not readable: needs root)"
 	}
-	text += ", every " + strconv.FormatFloat(max(o.IntervalS, 1), 'f', 0, 64) + " s · per-process bytes/s: n/a (needs eBPF)"
+	text += ", every " + strconv.FormatFloat(max(o.IntervalS, 1), 'f', 0, 64) + " s · " + payloadNote(n)
 	return l(text)
+}
+
+// payloadNote says what the per-process byte rates count and how far
+// their sum is from the interface counters, or why they are missing.
+func payloadNote(n *model.Net) string {
+	pp := n.PerProcess
+	if pp == nil {
+		return "per-process bytes/s: n/a (" + common.WhyUnavailable(n.Unavailable, "per_process_bytes") + ")"
+	}
+	text := "per-process bytes/s: socket payload (no headers, no ACKs), sum tx " + common.Bytes(uint64(pp.Totals.PayloadTxBytesPerS)) +
+		"/s rx " + common.Bytes(uint64(pp.Totals.PayloadRxBytesPerS)) + "/s"
+	if tx, rx := pp.Totals.InterfaceTxBytesPerS, pp.Totals.InterfaceRxBytesPerS; tx.OK && rx.OK {
+		text += " vs interfaces tx " + common.Bytes(uint64(tx.V)) + "/s rx " + common.Bytes(uint64(rx.V)) + "/s"
+	}
+	if d := pp.DroppedProcCounts; d > 0 {
+		text += " · " + strconv.FormatUint(d, 10) + " counts lost (map full)"
+	}
+	if l := pp.EventLoss; l.KernelDropped+l.QueueDropped > 0 {
+		text += " · retransmit events lost " + strconv.FormatUint(l.KernelDropped+l.QueueDropped, 10)
+	}
+	return text
 }
 
 // hostPort is addr:port as ss prints it, with an IPv4-mapped IPv6
