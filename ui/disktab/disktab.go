@@ -253,12 +253,7 @@ func (t *Tab) View() string {
 		lines = append(lines, t.PSILine("io", d.PSI, d.Unavailable)+t.Label("   D state ")+strconv.Itoa(len(d.DState)))
 	}
 	if h >= 10 {
-		alerts := Alerts(d, t.awaitHist)
-		n := 1
-		if h >= 30 {
-			n = 3
-		}
-		lines = append(lines, t.warningLines(alerts, n, "no device queueing or slow, filesystems < 90 % full, nothing in D, io PSI low")...)
+		lines = append(lines, t.WarningLines(Alerts(d, t.awaitHist), t.WarningAreaLines(), allClear)...)
 	}
 
 	// 2. The device table.
@@ -477,33 +472,4 @@ func (t *Tab) columns() []proctable.Column {
 			Help: "kernel function the process sleeps in (/proc/PID/wchan), e.g. io_schedule (waiting for a block I/O), rpc_wait_bit_killable (NFS); – when the kernel shows 0 (not root, or it woke)"},
 		proctable.CommandColumn(),
 	}
-}
-
-// warningLines draws the alerts in at most n lines, one a line while they
-// fit and the rest joined on the last; with none, one "ok:" line saying
-// what was checked. (Drawn here rather than by tabbase, whose warnings
-// API is changing on another branch.)
-func (t *Tab) warningLines(alerts []string, n int, allClear string) []string {
-	s := t.Ctx.Styles
-	if len(alerts) == 0 {
-		return []string{s.OK.Render("ok: ") + t.Label(allClear)}
-	}
-	var out []string
-	for i := 0; i < len(alerts) && len(out) < n; i++ {
-		group := alerts[i : i+1]
-		if len(out) == n-1 {
-			group = alerts[i:]
-		}
-		style := s.Warning
-		for _, a := range group {
-			if danger(a) {
-				style = s.Danger
-			}
-		}
-		out = append(out, style.Render("! "+strings.Join(group, " · ")))
-		if len(group) > 1 {
-			break
-		}
-	}
-	return out
 }

@@ -103,6 +103,10 @@ func TestGolden(t *testing.T) {
 func TestContent(t *testing.T) {
 	tab := newTab(false, 200, 50)
 	s := ansi.Strip(tab.View())
+	// The warnings area shows the most severe few; w lists them all.
+	for _, a := range tab.Warnings() {
+		s += "\n" + a.Text
+	}
 	for _, want := range []string{
 		// the device where requests wait (highest aqu-sz) is selected by default
 		"sda hdd 1.0T  %util 99.1 aqu-sz 9.40 await 42.60 ms",
@@ -177,7 +181,7 @@ func TestVerdicts(t *testing.T) {
 	// A quiet system raises nothing.
 	quiet := &model.Disk{Devices: []model.DiskDevice{*z}, PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 0.5}}}
 	if a := Alerts(quiet, func(string) []float64 { return nil }); len(a) != 0 {
-		t.Errorf("quiet: %q", a)
+		t.Errorf("quiet: %v", a)
 	}
 }
 
@@ -239,4 +243,32 @@ func TestExplainCoversColumns(t *testing.T) {
 func firstLines(s string, n int) string {
 	l := strings.Split(s, "\n")
 	return strings.Join(l[:min(n, len(l))], "\n")
+}
+
+func TestWarningsListAndSeverity(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	var _ common.Warner = tab
+	ws := tab.Warnings()
+	texts := make([]string, len(ws))
+	for i, a := range ws {
+		texts[i] = a.Text
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"io pressure: all non-idle tasks stalled on I/O 21.0% of the last 10 s", "2 in D state; longest postgres (300) 14 s in io_schedule", "dm-0 (vg0-root) slow", "/ 98% full", "/var/lib/data inodes 95% used"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("w list lacks %q:\n%s", want, all)
+		}
+	}
+	if ws[0].Severity != common.Warn {
+		t.Errorf("pressure is saturation: %+v", ws[0])
+	}
+	// The shared area draws the most severe first and says how many more.
+	v := ansi.Strip(tab.View())
+	if !strings.Contains(v, "! io pressure") || !strings.Contains(v, "more (w)") {
+		t.Errorf("warnings area:\n%s", firstLines(v, 6))
+	}
+	full := &model.Disk{Filesystems: []model.Filesystem{{Mount: "/x", UsePct: k(100), AvailBytes: k(0)}}}
+	if a := Alerts(full, nil); len(a) != 1 || a[0].Severity != common.Critical {
+		t.Errorf("no space left is damage: %+v", a)
+	}
 }
