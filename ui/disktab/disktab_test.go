@@ -54,6 +54,17 @@ func proc(pid int32, start uint64, state, comm, cmd, user string) model.Process 
 	return p
 }
 
+func withIO(p model.Process, rd, wr, cwr float64) model.Process {
+	p.ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{
+		ReadBytesPerS: k(rd), WriteBytesPerS: k(wr), CancelledWriteBytesPerS: k(cwr), RcharPerS: k(rd + 4096), WcharPerS: k(wr)}}
+	return p
+}
+
+func denied(p model.Process) model.Process {
+	p.IODetail = model.DetailDenied
+	return p
+}
+
 func fixtureSnapshot() *model.Snapshot {
 	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
@@ -63,7 +74,11 @@ func fixtureSnapshot() *model.Snapshot {
 			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
 			proc(301, 4, "D", "tar", "tar czf /backup/all.tgz /srv", "root"),
 			proc(1, 1, "S", "init", "/sbin/init", "root"),
+			withIO(proc(400, 5, "R", "dd", "dd if=/dev/zero of=/data/x oflag=direct", "root"), 0, 64<<20, 0),
+			withIO(proc(401, 6, "S", "rsync", "rsync -a /srv /backup", "root"), 8<<20, 1<<20, 512<<10),
+			denied(proc(402, 7, "S", "sshd", "sshd: alice", "alice")),
 		}
+		next.Processes[0].ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{ReadBytesPerS: k(2 << 20), WriteBytesPerS: k(0), RcharPerS: k(3 << 20)}}
 		for i := 0; i < 90; i++ {
 			ts := now.Add(time.Duration(i-90) * time.Second)
 			h.Record(model.SeriesDiskRead("sda"), ts, float64(i%30)*1e6)
@@ -270,5 +285,51 @@ func TestWarningsListAndSeverity(t *testing.T) {
 	full := &model.Disk{Filesystems: []model.Filesystem{{Mount: "/x", UsePct: k(100), AvailBytes: k(0)}}}
 	if a := Alerts(full, nil); len(a) != 1 || a[0].Severity != common.Critical {
 		t.Errorf("no space left is damage: %+v", a)
+	}
+}
+
+func TestProcessDiskIO(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	if d := tab.Demand(); !d.WantsIO() {
+		t.Error("the Disk tab needs /proc/PID/io")
+	}
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"DISK/s", "READ/s", "WRITE/s", "LREAD/s", "n/a for 1 processes: /proc/PID/io is readable only for one's own processes unless root"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	// Default sort: DISK/s descending, dd (64M/s) first, then rsync, postgres.
+	order := func() []string {
+		var out []string
+		for _, l := range strings.Split(ansi.Strip(tab.View()), "\n") {
+			for _, c := range []string{"oflag=direct", "rsync -a", "postgres: checkpointer", "tar czf"} {
+				if strings.Contains(l, c) {
+					out = append(out, c)
+				}
+			}
+		}
+		return out
+	}
+	if o := order(); len(o) != 4 || o[0] != "oflag=direct" || o[1] != "rsync -a" || o[2] != "postgres: checkpointer" {
+		t.Errorf("by DISK/s: %v", o)
+	}
+	press(tab, "N") // by PID
+	if o := order(); o[0] != "postgres: checkpointer" {
+		t.Errorf("by PID: %v", o)
+	}
+	press(tab, "D")
+	if tab.Table.SortID() != "disk" || !tab.Table.Descending() {
+		t.Errorf("D sorts by disk: %s %v", tab.Table.SortID(), tab.Table.Descending())
+	}
+	if o := order(); o[0] != "oflag=direct" {
+		t.Errorf("after D: %v", o)
+	}
+	// A denied process doing nothing visible is not listed, but counted;
+	// one in D state that may not be read shows n/a.
+	c := ioColumn("x", "X", func(p *model.Process) model.Float { return p.ReadBytesPerS }, "")
+	p := denied(proc(9, 9, "D", "x", "x", "bob"))
+	if got := c.Value(&p); got != "n/a" {
+		t.Errorf("denied: %q", got)
 	}
 }
