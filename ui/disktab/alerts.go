@@ -119,27 +119,31 @@ func parallelWhy(d *model.DiskDevice) string {
 	return "a non-rotational device (SSD/NVMe)"
 }
 
-// Alerts are the thresholds crossed anywhere on the tab, most severe first.
-// awaitHist gives a device's await history.
-func Alerts(d *model.Disk, awaitHist func(name string) []float64) []string {
+// Alerts are the thresholds crossed anywhere on the tab, in the tab's
+// order (pressure, D state, devices, filesystems) with their severity: a
+// stall on I/O, queueing or a slow or busy device is saturation (Warn), a
+// filesystem with no space left is damage (Critical: writes fail), the
+// rest rules of thumb (Notice). awaitHist gives a device's await history.
+func Alerts(d *model.Disk, awaitHist func(name string) []float64) []common.Alert {
 	if d == nil {
 		return nil
 	}
-	var out []string
+	var out []common.Alert
+	add := func(sev common.Severity, text string) { out = append(out, common.Alert{Severity: sev, Text: text}) }
 	if p := d.PSI; p != nil {
 		if p.Full != nil && p.Full.Avg10 >= psiFullWarn {
-			out = append(out, "io pressure: all non-idle tasks stalled on I/O "+common.Pct(p.Full.Avg10)+"% of the last 10 s")
+			add(common.Warn, "io pressure: all non-idle tasks stalled on I/O "+common.Pct(p.Full.Avg10)+"% of the last 10 s")
 		} else if p.Some.Avg10 >= psiSomeWarn {
-			out = append(out, "io pressure: some task stalled on I/O "+common.Pct(p.Some.Avg10)+"% of the last 10 s")
+			add(common.Warn, "io pressure: some task stalled on I/O "+common.Pct(p.Some.Avg10)+"% of the last 10 s")
 		}
 	}
 	if n := len(d.DState); n > 0 {
 		l := d.DState[0]
 		msg := strconv.Itoa(n) + " in D state; longest " + model.Sanitize(l.Comm) + " (" + strconv.Itoa(int(l.PID)) + ") " + strconv.FormatFloat(l.InDS, 'f', 0, 64) + " s"
 		if l.Wchan != "" {
-			msg += " in " + l.Wchan
+			msg += " in " + model.Sanitize(l.Wchan)
 		}
-		out = append(out, msg)
+		add(common.Notice, msg)
 	}
 	for i := range d.Devices {
 		dev := &d.Devices[i]
@@ -149,11 +153,11 @@ func Alerts(d *model.Disk, awaitHist func(name string) []float64) []string {
 		rising, mean := awaitRising(awaitHist(dev.Name))
 		switch {
 		case dev.AquSz.Or(0) > 1 && rising:
-			out = append(out, deviceName(dev)+" queueing: aqu-sz "+common.Fixed2(dev.AquSz.V)+", await "+ms(dev.AwaitMS.V)+" (was "+ms(mean)+")")
+			add(common.Warn, deviceName(dev)+" queueing: aqu-sz "+common.Fixed2(dev.AquSz.V)+", await "+ms(dev.AwaitMS.V)+" (was "+ms(mean)+")")
 		case dev.AwaitMS.V > slowAwait(dev) && dev.UtilPct.V < lowUtilPct:
-			out = append(out, deviceName(dev)+" slow: await "+ms(dev.AwaitMS.V)+" at %util "+common.Pct(dev.UtilPct.V))
+			add(common.Warn, deviceName(dev)+" slow: await "+ms(dev.AwaitMS.V)+" at %util "+common.Pct(dev.UtilPct.V))
 		case dev.UtilPct.V >= busyPct && dev.Rotational != nil && *dev.Rotational && !dev.Parallel():
-			out = append(out, deviceName(dev)+" busy: %util "+common.Pct(dev.UtilPct.V)+", await "+ms(dev.AwaitMS.V))
+			add(common.Warn, deviceName(dev)+" busy: %util "+common.Pct(dev.UtilPct.V)+", await "+ms(dev.AwaitMS.V))
 		}
 	}
 	for i := range d.Filesystems {
@@ -162,16 +166,30 @@ func Alerts(d *model.Disk, awaitHist func(name string) []float64) []string {
 			continue
 		}
 		if fs.UsePct.OK && fs.UsePct.V > fsFullPct {
-			out = append(out, model.Sanitize(fs.Mount)+" "+strconv.FormatFloat(fs.UsePct.V, 'f', 0, 64)+"% full ("+common.OptBytes(fs.AvailBytes)+" left)")
+			sev := common.Notice
+			if fs.AvailBytes.OK && fs.AvailBytes.V == 0 {
+				sev = common.Critical
+			}
+			add(sev, model.Sanitize(fs.Mount)+" "+strconv.FormatFloat(fs.UsePct.V, 'f', 0, 64)+"% full ("+common.OptBytes(fs.AvailBytes)+" left)")
 		}
 		if fs.InodesUsedPct.OK && fs.InodesUsedPct.V > fsFullPct {
-			out = append(out, model.Sanitize(fs.Mount)+" inodes "+strconv.FormatFloat(fs.InodesUsedPct.V, 'f', 0, 64)+"% used")
+			sev := common.Notice
+			if fs.InodesUsedPct.V >= 100 {
+				sev = common.Critical
+			}
+			add(sev, model.Sanitize(fs.Mount)+" inodes "+strconv.FormatFloat(fs.InodesUsedPct.V, 'f', 0, 64)+"% used")
 		}
 	}
 	return out
 }
 
-// danger marks the alerts drawn in the danger colour.
-func danger(a string) bool {
-	return strings.Contains(a, "all non-idle tasks stalled") || strings.HasSuffix(a, "100% full (0B left)")
+// allClear says what the warnings area checked when nothing fired.
+const allClear = "no device queueing or slow, filesystems < 90 % full, nothing in D, io PSI low"
+
+// Warnings implements common.Warner: the w list.
+func (t *Tab) Warnings() []common.Alert {
+	if d := t.disk(); d != nil {
+		return Alerts(d, t.awaitHist)
+	}
+	return nil
 }

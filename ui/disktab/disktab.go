@@ -38,12 +38,16 @@ type Tab struct {
 	// columns; rows are the D-state processes.
 	dstate map[model.ProcKey]*model.DStateProcess
 	rows   []model.Process
+	denied int // processes whose /proc/PID/io may not be read
 
 	keys  tabKeys
 	chart chartCache
 }
 
-type tabKeys struct{ prev, next, filter, idle, pseudo key.Binding }
+type tabKeys struct{ prev, next, filter, idle, pseudo, sortDisk key.Binding }
+
+// sortDisk is the column D sorts by.
+const sortDisk = "disk"
 
 type chartCache struct {
 	dev           string
@@ -57,20 +61,21 @@ type chartCache struct {
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	t := &Tab{dstate: map[model.ProcKey]*model.DStateProcess{}}
 	t.keys = tabKeys{
-		prev:   key.NewBinding(key.WithKeys("["), key.WithHelp("[", "select previous device")),
-		next:   key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "select next device")),
-		filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "devices: all/disk/partition/loop/dm/md/zram")),
-		idle:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show devices idle since boot")),
-		pseudo: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show pseudo filesystems")),
+		prev:     key.NewBinding(key.WithKeys("["), key.WithHelp("[", "select previous device")),
+		next:     key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "select next device")),
+		filter:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "devices: all/disk/partition/loop/dm/md/zram")),
+		idle:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show devices idle since boot")),
+		pseudo:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show pseudo filesystems")),
+		sortDisk: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "sort processes by disk bytes/s")),
 	}
-	t.Base = tabbase.New(ctx, t.columns(), "ind", kill)
+	t.Base = tabbase.New(ctx, t.columns(), sortDisk, kill)
 	return t
 }
 
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
 	k := t.keys
-	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo)
+	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo, k.sortDisk)
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -106,15 +111,21 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(m, t.keys.pseudo):
 			t.pseudo = !t.pseudo
 			return nil
+		case key.Matches(m, t.keys.sortDisk):
+			t.sortByDisk()
+			return nil
 		}
 	}
 	return t.Table.Update(msg)
 }
 
-// join gives the table this frame's D-state processes.
+// join gives the table this frame's processes that did disk I/O (bytes
+// read from or written to the block layer, per /proc/PID/io) or are in D
+// state, and counts those whose io file vitals may not read.
 func (t *Tab) join() {
 	clear(t.dstate)
 	t.rows = t.rows[:0]
+	t.denied = 0
 	s := t.Sample()
 	if s == nil || s.Disk == nil {
 		t.Table.SetProcesses(nil)
@@ -124,11 +135,67 @@ func (t *Tab) join() {
 		t.dstate[s.Disk.DState[i].Key()] = &s.Disk.DState[i]
 	}
 	for i := range s.Processes {
-		if _, ok := t.dstate[s.Processes[i].Key()]; ok {
-			t.rows = append(t.rows, s.Processes[i])
+		p := &s.Processes[i]
+		if p.IODetail == model.DetailDenied {
+			t.denied++
+		}
+		if _, ok := t.dstate[p.Key()]; ok || diskBytes(p) > 0 || p.CancelledWriteBytesPerS.Or(0) > 0 {
+			t.rows = append(t.rows, *p)
 		}
 	}
 	t.Table.SetProcesses(t.rows)
+}
+
+// diskBytes is the bytes per second a process read from and dirtied for
+// the block layer; -1 when unknown (so it sorts below every known value).
+func diskBytes(p *model.Process) float64 {
+	if !p.ReadBytesPerS.OK && !p.WriteBytesPerS.OK {
+		return -1
+	}
+	return p.ReadBytesPerS.Or(0) + p.WriteBytesPerS.Or(0)
+}
+
+// Demand implements common.DemandReporter: /proc/PID/io of every process
+// that ran, for the per-process disk columns.
+func (t *Tab) Demand() model.DemandSet { return model.DemandSet{IO: true} }
+
+// sortByDisk is the D quick sort: the table is moved column by column to
+// DISK/s (the table has no public sort setter; < and > sort each column
+// in its natural direction).
+func (t *Tab) sortByDisk() {
+	cols := t.Table.Columns()
+	cur, want := -1, -1
+	for i, c := range cols {
+		if c.ID == t.Table.SortID() {
+			cur = i
+		}
+		if c.ID == sortDisk {
+			want = i
+		}
+	}
+	if cur < 0 || want < 0 {
+		return
+	}
+	step := ">"
+	if want < cur {
+		step = "<"
+	}
+	for i := cur; i != want; {
+		t.Table.Update(keyPress(step))
+		if step == ">" {
+			i++
+		} else {
+			i--
+		}
+	}
+	if cur == want && !t.Table.Descending() {
+		t.Table.Update(keyPress("I"))
+	}
+}
+
+func keyPress(k string) tea.KeyPressMsg {
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
 }
 
 func (t *Tab) disk() *model.Disk {
@@ -253,12 +320,7 @@ func (t *Tab) View() string {
 		lines = append(lines, t.PSILine("io", d.PSI, d.Unavailable)+t.Label("   D state ")+strconv.Itoa(len(d.DState)))
 	}
 	if h >= 10 {
-		alerts := Alerts(d, t.awaitHist)
-		n := 1
-		if h >= 30 {
-			n = 3
-		}
-		lines = append(lines, t.warningLines(alerts, n, "no device queueing or slow, filesystems < 90 % full, nothing in D, io PSI low")...)
+		lines = append(lines, t.WarningLines(Alerts(d, t.awaitHist), t.WarningAreaLines(), allClear)...)
 	}
 
 	// 2. The device table.
@@ -271,8 +333,8 @@ func (t *Tab) View() string {
 	// 3. What is left: D-state processes, charts, filesystems.
 	rest = h - len(lines)
 	dRows := 0
-	if len(d.DState) > 0 {
-		dRows = min(len(d.DState)+1, max(2, rest/3))
+	if len(t.rows) > 0 {
+		dRows = min(len(t.rows)+2, max(3, rest/3))
 	} else if rest >= 2 {
 		dRows = 1
 	}
@@ -293,10 +355,13 @@ func (t *Tab) View() string {
 		lines = append(lines, t.filesystems(d, fsRows)...)
 	}
 	if rest := h - len(lines); rest > 0 {
-		if len(d.DState) == 0 {
-			lines = append(lines, t.Label("no process in D state (uninterruptible sleep)"))
+		if len(t.rows) == 0 {
+			lines = append(lines, t.Label("no process did disk I/O this interval (/proc/PID/io read_bytes, write_bytes) or is in D state"+t.deniedNote()))
 		} else {
-			lines = append(lines, t.TableLines(len(lines), rest)...)
+			if rest >= 4 {
+				lines = append(lines, t.Label("processes doing disk I/O or in D state, from /proc/PID/io (D: sort by DISK/s)"+t.deniedNote()))
+			}
+			lines = append(lines, t.TableLines(len(lines), h-len(lines))...)
 		}
 	}
 	return common.Block(lines, t.Width, t.Height)
@@ -462,11 +527,32 @@ func (t *Tab) columns() []proctable.Column {
 	return []proctable.Column{
 		proctable.PIDColumn(),
 		proctable.UserColumn(),
-		proctable.StateColumn(),
+		proctable.StateColumn().WithPriority(4),
+		ioColumn(sortDisk, "DISK/s", func(p *model.Process) model.Float {
+			if v := diskBytes(p); v >= 0 {
+				return model.Known(v)
+			}
+			return model.Unknown
+		}, "bytes per second the process read from the block layer plus bytes it dirtied for writing (read_bytes + write_bytes of /proc/PID/io); D sorts by it").WithPriority(1),
+		ioColumn("rd", "READ/s", func(p *model.Process) model.Float { return p.ReadBytesPerS },
+			"read_bytes of /proc/PID/io per second: what the process made the block layer fetch (page-cache hits do not count)").WithPriority(2),
+		ioColumn("wr", "WRITE/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
+			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(2),
+		ioColumn("cwr", "CWR/s", func(p *model.Process) model.Float { return p.CancelledWriteBytesPerS },
+			"cancelled_write_bytes of /proc/PID/io per second: dirtied data truncated before it reached the disk (a temporary file deleted), so WRITE/s − CWR/s is what will be written").WithPriority(5),
+		ioColumn("lrd", "LREAD/s", func(p *model.Process) model.Float { return p.RcharPerS },
+			"logical reads (rchar): bytes passed to read(2) and its kin from the page cache, pipes and sockets as well as disks").WithPriority(6),
+		ioColumn("lwr", "LWRITE/s", func(p *model.Process) model.Float { return p.WcharPerS },
+			"logical writes (wchar): bytes passed to write(2) and its kin, to any file, pipe or socket").WithPriority(6),
 		proctable.Numeric("ind", "IN D", 6, func(p *model.Process) float64 { return get(p).InDS },
-			func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "s" },
-			"seconds the process has been in state D in every scan since vitals first saw it there: a lower bound, sampled once per interval"),
-		{ID: "wchan", Title: "WCHAN", Width: 22,
+			func(v float64) string {
+				if v == 0 {
+					return common.Dash
+				}
+				return strconv.FormatFloat(v, 'f', 0, 64) + "s"
+			},
+			"seconds the process has been in state D in every scan since vitals first saw it there: a lower bound, sampled once per interval").WithPriority(3),
+		{ID: "wchan", Title: "WCHAN", Width: 22, Priority: 4,
 			Value: func(p *model.Process) string {
 				if w := get(p).Wchan; w != "" {
 					return w
@@ -474,36 +560,35 @@ func (t *Tab) columns() []proctable.Column {
 				return common.Dash
 			},
 			Less: func(a, b *model.Process) bool { return get(a).Wchan < get(b).Wchan },
-			Help: "kernel function the process sleeps in (/proc/PID/wchan), e.g. io_schedule (waiting for a block I/O), rpc_wait_bit_killable (NFS); – when the kernel shows 0 (not root, or it woke)"},
+			Help: "kernel function a process in D sleeps in (/proc/PID/wchan), e.g. io_schedule (waiting for a block I/O), rpc_wait_bit_killable (NFS); – when not in D, or the kernel shows 0 (not root, or it woke)"},
 		proctable.CommandColumn(),
 	}
 }
 
-// warningLines draws the alerts in at most n lines, one a line while they
-// fit and the rest joined on the last; with none, one "ok:" line saying
-// what was checked. (Drawn here rather than by tabbase, whose warnings
-// API is changing on another branch.)
-func (t *Tab) warningLines(alerts []string, n int, allClear string) []string {
-	s := t.Ctx.Styles
-	if len(alerts) == 0 {
-		return []string{s.OK.Render("ok: ") + t.Label(allClear)}
+// deniedReason is why a process's I/O reads n/a.
+const deniedReason = "/proc/PID/io is readable only for one's own processes unless root"
+
+func (t *Tab) deniedNote() string {
+	if t.denied == 0 {
+		return ""
 	}
-	var out []string
-	for i := 0; i < len(alerts) && len(out) < n; i++ {
-		group := alerts[i : i+1]
-		if len(out) == n-1 {
-			group = alerts[i:]
-		}
-		style := s.Warning
-		for _, a := range group {
-			if danger(a) {
-				style = s.Danger
+	return "; n/a for " + strconv.Itoa(t.denied) + " processes: " + deniedReason
+}
+
+// ioColumn is a rate of /proc/PID/io: n/a where the file may not be read,
+// – where it was not read or there is no earlier reading.
+func ioColumn(id, title string, get func(*model.Process) model.Float, help string) proctable.Column {
+	return proctable.Column{ID: id, Title: title, Width: 8, Align: proctable.AlignRight, DescendingFirst: true,
+		Value: func(p *model.Process) string {
+			if p.IODetail == model.DetailDenied {
+				return "n/a"
 			}
-		}
-		out = append(out, style.Render("! "+strings.Join(group, " · ")))
-		if len(group) > 1 {
-			break
-		}
-	}
-	return out
+			v := get(p)
+			if !v.OK {
+				return common.Dash
+			}
+			return common.Bytes(uint64(v.V))
+		},
+		Less: func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
+		Help: help + ". n/a: " + deniedReason + "; –: not read yet (first interval)"}
 }

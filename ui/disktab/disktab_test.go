@@ -54,6 +54,17 @@ func proc(pid int32, start uint64, state, comm, cmd, user string) model.Process 
 	return p
 }
 
+func withIO(p model.Process, rd, wr, cwr float64) model.Process {
+	p.ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{
+		ReadBytesPerS: k(rd), WriteBytesPerS: k(wr), CancelledWriteBytesPerS: k(cwr), RcharPerS: k(rd + 4096), WcharPerS: k(wr)}}
+	return p
+}
+
+func denied(p model.Process) model.Process {
+	p.IODetail = model.DetailDenied
+	return p
+}
+
 func fixtureSnapshot() *model.Snapshot {
 	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
@@ -63,7 +74,11 @@ func fixtureSnapshot() *model.Snapshot {
 			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
 			proc(301, 4, "D", "tar", "tar czf /backup/all.tgz /srv", "root"),
 			proc(1, 1, "S", "init", "/sbin/init", "root"),
+			withIO(proc(400, 5, "R", "dd", "dd if=/dev/zero of=/data/x oflag=direct", "root"), 0, 64<<20, 0),
+			withIO(proc(401, 6, "S", "rsync", "rsync -a /srv /backup", "root"), 8<<20, 1<<20, 512<<10),
+			denied(proc(402, 7, "S", "sshd", "sshd: alice", "alice")),
 		}
+		next.Processes[0].ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{ReadBytesPerS: k(2 << 20), WriteBytesPerS: k(0), RcharPerS: k(3 << 20)}}
 		for i := 0; i < 90; i++ {
 			ts := now.Add(time.Duration(i-90) * time.Second)
 			h.Record(model.SeriesDiskRead("sda"), ts, float64(i%30)*1e6)
@@ -103,6 +118,10 @@ func TestGolden(t *testing.T) {
 func TestContent(t *testing.T) {
 	tab := newTab(false, 200, 50)
 	s := ansi.Strip(tab.View())
+	// The warnings area shows the most severe few; w lists them all.
+	for _, a := range tab.Warnings() {
+		s += "\n" + a.Text
+	}
 	for _, want := range []string{
 		// the device where requests wait (highest aqu-sz) is selected by default
 		"sda hdd 1.0T  %util 99.1 aqu-sz 9.40 await 42.60 ms",
@@ -177,7 +196,7 @@ func TestVerdicts(t *testing.T) {
 	// A quiet system raises nothing.
 	quiet := &model.Disk{Devices: []model.DiskDevice{*z}, PSI: &model.Pressure{Some: model.PressureAvg{Avg10: 0.5}}}
 	if a := Alerts(quiet, func(string) []float64 { return nil }); len(a) != 0 {
-		t.Errorf("quiet: %q", a)
+		t.Errorf("quiet: %v", a)
 	}
 }
 
@@ -239,4 +258,78 @@ func TestExplainCoversColumns(t *testing.T) {
 func firstLines(s string, n int) string {
 	l := strings.Split(s, "\n")
 	return strings.Join(l[:min(n, len(l))], "\n")
+}
+
+func TestWarningsListAndSeverity(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	var _ common.Warner = tab
+	ws := tab.Warnings()
+	texts := make([]string, len(ws))
+	for i, a := range ws {
+		texts[i] = a.Text
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"io pressure: all non-idle tasks stalled on I/O 21.0% of the last 10 s", "2 in D state; longest postgres (300) 14 s in io_schedule", "dm-0 (vg0-root) slow", "/ 98% full", "/var/lib/data inodes 95% used"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("w list lacks %q:\n%s", want, all)
+		}
+	}
+	if ws[0].Severity != common.Warn {
+		t.Errorf("pressure is saturation: %+v", ws[0])
+	}
+	// The shared area draws the most severe first and says how many more.
+	v := ansi.Strip(tab.View())
+	if !strings.Contains(v, "! io pressure") || !strings.Contains(v, "more (w)") {
+		t.Errorf("warnings area:\n%s", firstLines(v, 6))
+	}
+	full := &model.Disk{Filesystems: []model.Filesystem{{Mount: "/x", UsePct: k(100), AvailBytes: k(0)}}}
+	if a := Alerts(full, nil); len(a) != 1 || a[0].Severity != common.Critical {
+		t.Errorf("no space left is damage: %+v", a)
+	}
+}
+
+func TestProcessDiskIO(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	if d := tab.Demand(); !d.WantsIO() {
+		t.Error("the Disk tab needs /proc/PID/io")
+	}
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{"DISK/s", "READ/s", "WRITE/s", "LREAD/s", "n/a for 1 processes: /proc/PID/io is readable only for one's own processes unless root"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	// Default sort: DISK/s descending, dd (64M/s) first, then rsync, postgres.
+	order := func() []string {
+		var out []string
+		for _, l := range strings.Split(ansi.Strip(tab.View()), "\n") {
+			for _, c := range []string{"oflag=direct", "rsync -a", "postgres: checkpointer", "tar czf"} {
+				if strings.Contains(l, c) {
+					out = append(out, c)
+				}
+			}
+		}
+		return out
+	}
+	if o := order(); len(o) != 4 || o[0] != "oflag=direct" || o[1] != "rsync -a" || o[2] != "postgres: checkpointer" {
+		t.Errorf("by DISK/s: %v", o)
+	}
+	press(tab, "N") // by PID
+	if o := order(); o[0] != "postgres: checkpointer" {
+		t.Errorf("by PID: %v", o)
+	}
+	press(tab, "D")
+	if tab.Table.SortID() != "disk" || !tab.Table.Descending() {
+		t.Errorf("D sorts by disk: %s %v", tab.Table.SortID(), tab.Table.Descending())
+	}
+	if o := order(); o[0] != "oflag=direct" {
+		t.Errorf("after D: %v", o)
+	}
+	// A denied process doing nothing visible is not listed, but counted;
+	// one in D state that may not be read shows n/a.
+	c := ioColumn("x", "X", func(p *model.Process) model.Float { return p.ReadBytesPerS }, "")
+	p := denied(proc(9, 9, "D", "x", "x", "bob"))
+	if got := c.Value(&p); got != "n/a" {
+		t.Errorf("denied: %q", got)
+	}
 }
