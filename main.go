@@ -175,6 +175,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"for one sample of every metric, run: vitals snapshot --json")
 		return 1
 	}
+	if cfg.snapshot && stdout == io.Writer(os.Stdout) && stdoutClosedAtStart() {
+		fmt.Fprintln(stderr, "vitals: standard output is closed: nowhere to write the snapshot")
+		return 1
+	}
+	// The one place signals are handled: each ends the program cleanly
+	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
+	// Caught from before the probes load, so a SIGTERM while they load
+	// waits for them and closes them, and is not a death mid-load.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if cfg.snapshot {
+		stop() // a snapshot is short: a signal ends it at once, as it always did
+	}
 	sys, err := newSystem(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
@@ -188,10 +201,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	// The one place signals are handled: each ends the program cleanly
-	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	if ctx.Err() != nil {
+		return 0 // asked to stop while the probes loaded
+	}
 	go sys.collector.Run(ctx)
 	procRoot := cfg.procRoot
 	err = ui.Run(ctx, sys.store, os.Getenv("NO_COLOR") != "", ui.Options{
