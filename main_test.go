@@ -201,3 +201,29 @@ func TestDumbTerminalSuggestsSnapshot(t *testing.T) {
 		t.Fatalf("TERM=dumb: stderr %q does not say why and what to run instead", msg)
 	}
 }
+
+// Whatever text a process holds, the snapshot's JSON has no unsafe
+// character raw and decodes to the same text.
+func FuzzEscapeJSON(f *testing.F) {
+	for _, s := range []string{"a\u009bb", "\u202eexe", "\U000e0041", "\xad", "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := json.MarshalIndent(map[string]string{"comm": s}, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := escapeJSON(b)
+		for i := 0; i < len(got); {
+			c, size := utf8.DecodeRune(got[i:])
+			if c >= 0x7f && model.UnsafeRune(c) {
+				t.Fatalf("%q: escaped JSON %q holds %U raw", s, got, c)
+			}
+			i += size
+		}
+		var plain, back map[string]string
+		if json.Unmarshal(b, &plain) != nil || json.Unmarshal(got, &back) != nil || back["comm"] != plain["comm"] {
+			t.Fatalf("%q: escaped JSON %s decodes to %q, want %q", s, got, back["comm"], plain["comm"])
+		}
+	})
+}
