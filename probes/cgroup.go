@@ -23,6 +23,13 @@ import (
 // ok is false when there is neither. Only the returned string is allocated:
 // it is called once for each new process.
 func MemoryCgroupPath(procCgroup []byte) (path string, ok bool) {
+	p, ok := memoryCgroupPath(procCgroup)
+	return string(p), ok
+}
+
+// memoryCgroupPath is MemoryCgroupPath without the copy: the path is a
+// slice of procCgroup.
+func memoryCgroupPath(procCgroup []byte) (path []byte, ok bool) {
 	var v2 []byte
 	haveV2 := false
 	for rest := procCgroup; len(rest) > 0; {
@@ -46,14 +53,14 @@ func MemoryCgroupPath(procCgroup []byte) (path string, ok bool) {
 		}
 		for c := range bytes.SplitSeq(controllers, []byte{','}) {
 			if string(c) == "memory" {
-				return string(p), true
+				return p, true
 			}
 		}
 	}
 	if haveV2 {
-		return string(v2), true
+		return v2, true
 	}
-	return "", false
+	return nil, false
 }
 
 // CgroupProbeConfig says where the cgroup probe reads from; tests point it at
