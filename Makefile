@@ -16,7 +16,7 @@ include bpf/generate.mk
 # numbers are checked against.
 TEST_TOOLS := tmux:tmux mpstat:sysstat pidstat:sysstat iostat:sysstat sar:sysstat vmstat:procps nstat:iproute2 ip:iproute2 losetup:mount nft:nftables
 
-.PHONY: all build run test test-deps vet bench bench-scan bench-overhead bench-ebpf bench-runqlat clean
+.PHONY: all build run test test-deps vet fuzz-short bench bench-scan bench-overhead bench-ebpf bench-runqlat clean
 
 all: build
 
@@ -45,6 +45,25 @@ vet:
 # when clang is installed, and says it skipped otherwise.
 test: test-deps vet check-generate
 	$(GO) test -race -count=1 -timeout 8m ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+# Every fuzz target (parsers, Sanitize, Fit/Width, the JSON escaping) for
+# FUZZTIME each, after its seeds and testdata/fuzz corpus ran as plain
+# tests above. A failure leaves its input under testdata/fuzz/: commit it.
+FUZZTIME ?= 2s
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then \
+	      case "$$out" in \
+	      *"Failing input written"*|*"panic"*) echo "$$out"; exit 1;; \
+	      *"context deadline exceeded"*) echo "  (the fuzzer's own deadline ran out while it minimized: not a failure)";; \
+	      *) echo "$$out"; exit 1;; \
+	      esac; \
+	    fi; \
+	  done; \
+	done
 
 # Benchmarks, not timed tests: the per-process scan cost, whole-program CPU
 # per second next to htop and btop (../shared/bench/overhead.sh), and the

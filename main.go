@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	configfile "github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/model"
@@ -201,6 +202,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	// ---- end of the config file block ----
+	if !cfg.snapshot && os.Getenv("TERM") == "dumb" {
+		fmt.Fprintln(stderr, "vitals: this terminal (TERM=dumb) cannot show the full-screen UI;\n"+
+			"for one sample of every metric, run: vitals snapshot --json")
+		return 1
+	}
+	if cfg.snapshot && stdout == io.Writer(os.Stdout) && stdoutClosedAtStart() {
+		fmt.Fprintln(stderr, "vitals: standard output is closed: nowhere to write the snapshot")
+		return 1
+	}
+	// The one place signals are handled: each ends the program cleanly
+	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
+	// Caught from before the probes load, so a SIGTERM while they load
+	// waits for them and closes them, and is not a death mid-load.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if cfg.snapshot {
+		stop() // a snapshot is short: a signal ends it at once, as it always did
+	}
 	sys, err := newSystem(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
@@ -214,10 +233,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	// The one place signals are handled: each ends the program cleanly
-	// (terminal restored, BPF programs released). Ctrl-C in the UI is a key.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	if ctx.Err() != nil {
+		return 0 // asked to stop while the probes loaded
+	}
 	go sys.collector.Run(ctx)
 	procRoot := cfg.procRoot
 	err = ui.Run(ctx, sys.store, noColor, ui.Options{
@@ -370,7 +388,7 @@ func (s *system) snapshot(w io.Writer, interval time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if _, err = w.Write(append(escapeC1(b), '\n')); err != nil {
+	if _, err = w.Write(append(escapeJSON(b), '\n')); err != nil {
 		return err
 	}
 	// The JSON holds every error too; a failed probe still fails the
@@ -384,25 +402,51 @@ func (s *system) snapshot(w io.Writer, interval time.Duration) error {
 	return errors.Join(errs...)
 }
 
-// escapeC1 escapes DEL and the C1 control characters U+0080–U+009F, which
-// encoding/json leaves raw but some terminals obey (U+009B is CSI), so a
-// process name cannot drive the terminal of someone reading the JSON.
-func escapeC1(b []byte) []byte {
-	if !bytes.ContainsAny(b, "\x7f\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f") {
+// escapeJSON escapes, in JSON produced by encoding/json, what that leaves
+// raw but must not reach a terminal raw: DEL, the C1 controls (U+009B is
+// CSI to some terminals) and the invisible format characters that make text
+// lie about itself (bidi overrides and isolates, zero-width characters, the
+// byte-order mark, the soft hyphen, language tags): every model.UnsafeRune
+// from U+007F up. C0 controls are escaped by encoding/json already, and a
+// raw newline in the output is indentation. The characters escaped appear
+// only inside strings (JSON syntax is ASCII), so the JSON decodes to the same
+// text.
+func escapeJSON(b []byte) []byte {
+	first := -1
+	for i := 0; i < len(b); {
+		if b[i] < 0x7f {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if model.UnsafeRune(r) {
+			first = i
+			break
+		}
+		i += size
+	}
+	if first < 0 {
 		return b
 	}
-	out := make([]byte, 0, len(b)+16)
+	out := make([]byte, first, len(b)+32)
+	copy(out, b[:first])
 	const hex = "0123456789abcdef"
-	for i := 0; i < len(b); i++ {
+	u := func(r rune) {
+		out = append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	for i := first; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
 		switch {
-		case b[i] == 0x7f:
-			out = append(out, `\u007f`...)
-		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
-			out = append(out, '\\', 'u', '0', '0', hex[b[i+1]>>4], hex[b[i+1]&0xf])
-			i++
+		case r < 0x7f || !model.UnsafeRune(r):
+			out = append(out, b[i:i+size]...)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			u(hi)
+			u(lo)
 		default:
-			out = append(out, b[i])
+			u(r)
 		}
+		i += size
 	}
 	return out
 }

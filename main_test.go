@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/vitals-dev/vitals/model"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -60,9 +64,9 @@ func TestRunBadFlagExitsNonZeroWithMessage(t *testing.T) {
 	}
 }
 
-func TestEscapeC1(t *testing.T) {
+func TestEscapeJSON(t *testing.T) {
 	b, _ := json.Marshal(map[string]string{"comm": "a\u009b31mb\x7fc\x1bd"})
-	got := string(escapeC1(b))
+	got := string(escapeJSON(b))
 	want := `{"comm":"a\u009b31mb\u007fc\u001bd"}`
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
@@ -72,8 +76,47 @@ func TestEscapeC1(t *testing.T) {
 		t.Fatalf("escaped JSON does not decode to the original: %v %q", err, back["comm"])
 	}
 	plain := []byte(`{"a":"ü日本"}`)
-	if string(escapeC1(plain)) != string(plain) {
+	if string(escapeJSON(plain)) != string(plain) {
 		t.Fatal("printable UTF-8 changed")
+	}
+}
+
+// Every character model.UnsafeRune names leaves the JSON escaped, whatever
+// encoding/json does with it, and the JSON still decodes to the original.
+func TestEscapeJSONEveryUnsafeRune(t *testing.T) {
+	named := []rune{0x7f, 0x85, 0x9b, 0xad, 0x200b, 0x200d, 0x200e, 0x202a, 0x202e,
+		0x2028, 0x2029, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff, 0xe0001, 0xe0041}
+	for _, r := range named {
+		if !model.UnsafeRune(r) {
+			t.Errorf("model.UnsafeRune(%U) = false", r)
+		}
+	}
+	n := 0
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !model.UnsafeRune(r) {
+			continue
+		}
+		n++
+		text := "a" + string(r) + "b"
+		b, err := json.MarshalIndent(map[string]string{"comm": text}, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := escapeJSON(b)
+		for i := 0; i < len(got); {
+			c, size := utf8.DecodeRune(got[i:])
+			if c >= 0x7f && model.UnsafeRune(c) {
+				t.Fatalf("%U: escaped JSON %q still holds it raw", r, got)
+			}
+			i += size
+		}
+		var back map[string]string
+		if err := json.Unmarshal(got, &back); err != nil || back["comm"] != text {
+			t.Fatalf("%U: %s does not decode to the original (%v, %q)", r, got, err, back["comm"])
+		}
+	}
+	if n < 200 {
+		t.Fatalf("only %d unsafe characters: the predicate lost its format characters", n)
 	}
 }
 
@@ -116,7 +159,7 @@ func TestSnapshotJSONGoldenOverFixtureTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(escapeC1(got), '\n')
+	got = append(escapeJSON(got), '\n')
 	golden := "testdata/snapshot-fixture.golden.json"
 	if *updateGolden {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -151,4 +194,44 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return ""
+}
+
+// A dumb terminal cannot draw the UI: say so and point at the snapshot,
+// before any probe is loaded.
+func TestDumbTerminalSuggestsSnapshot(t *testing.T) {
+	t.Setenv("TERM", "dumb")
+	var out, errOut bytes.Buffer
+	code := run(nil, &out, &errOut)
+	if code == 0 {
+		t.Fatalf("TERM=dumb: exit 0, want non-zero; stderr %q", errOut.String())
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "TERM=dumb") || !strings.Contains(msg, "vitals snapshot --json") {
+		t.Fatalf("TERM=dumb: stderr %q does not say why and what to run instead", msg)
+	}
+}
+
+// Whatever text a process holds, the snapshot's JSON has no unsafe
+// character raw and decodes to the same text.
+func FuzzEscapeJSON(f *testing.F) {
+	for _, s := range []string{"a\u009bb", "\u202eexe", "\U000e0041", "\xad", "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := json.MarshalIndent(map[string]string{"comm": s}, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := escapeJSON(b)
+		for i := 0; i < len(got); {
+			c, size := utf8.DecodeRune(got[i:])
+			if c >= 0x7f && model.UnsafeRune(c) {
+				t.Fatalf("%q: escaped JSON %q holds %U raw", s, got, c)
+			}
+			i += size
+		}
+		var plain, back map[string]string
+		if json.Unmarshal(b, &plain) != nil || json.Unmarshal(got, &back) != nil || back["comm"] != plain["comm"] {
+			t.Fatalf("%q: escaped JSON %s decodes to %q, want %q", s, got, back["comm"], plain["comm"])
+		}
+	})
 }

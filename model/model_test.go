@@ -2,10 +2,13 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestCounterRate(t *testing.T) {
@@ -179,15 +182,22 @@ func (e errTest) Error() string { return string(e) }
 
 func TestSanitize(t *testing.T) {
 	cases := map[string]string{
-		"nginx: worker":          "nginx: worker",
-		"evil\x1b[2J\x1b[31mred": `evil\e[2J\e[31mred`,
-		"two\nlines\ttab\r":      `two\nlines\ttab\r`,
-		"bell\x07":               `bell\x07`,
-		"c1\u009bcsi":            `c1\x9bcsi`,
-		"bad\xffutf8":            `bad\xffutf8`,
-		"rtl\u202eexe.txt":       `rtl\u202eexe.txt`,
-		"ünïcødé 日本":             "ünïcødé 日本",
-		"del\x7f":                `del\x7f`,
+		"nginx: worker":               "nginx: worker",
+		"evil\x1b[2J\x1b[31mred":      `evil\e[2J\e[31mred`,
+		"two\nlines\ttab\r":           `two\nlines\ttab\r`,
+		"bell\x07":                    `bell\x07`,
+		"c1\u009bcsi":                 `c1\u009bcsi`,
+		"raw\x9bcsi":                  `raw\x9bcsi`,
+		"soft\u00adhyphen":            `soft\u00adhyphen`,
+		"raw\xadbyte":                 `raw\xadbyte`,
+		"tag\U000e0041":               `tag\U000e0041`,
+		"ls\u2028ps\u2029":            `ls\u2028ps\u2029`,
+		"zw\u200bj\u200dbom\ufeff":    `zw\u200bj\u200dbom\ufeff`,
+		"iso\u2066\u2067\u2068\u2069": `iso\u2066\u2067\u2068\u2069`,
+		"bad\xffutf8":                 `bad\xffutf8`,
+		"rtl\u202eexe.txt":            `rtl\u202eexe.txt`,
+		"ünïcødé 日本":                  "ünïcødé 日本",
+		"del\x7f":                     `del\x7f`,
 	}
 	for in, want := range cases {
 		if got := Sanitize(in); got != want {
@@ -300,5 +310,37 @@ func TestJoinFrameCacheSystemFromMemory(t *testing.T) {
 	JoinFrame(s)
 	if sys := s.Cache.System; sys.BuffersBytes.OK || sys.CachedBytes.OK {
 		t.Errorf("without a memory part: %+v, want unknown", sys)
+	}
+}
+
+// Every character Sanitize keeps is safe, every one it escapes comes out
+// as ASCII, and the escapes of characters and of raw bytes differ.
+func TestSanitizeEveryRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue // surrogates are not characters; UTF-8 cannot hold them
+		}
+		in := string(r)
+		got := Sanitize(in)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Sanitize(%U) = %q is not UTF-8", r, got)
+		}
+		for _, c := range got {
+			if UnsafeRune(c) {
+				t.Fatalf("Sanitize(%U) = %q keeps %U", r, got, c)
+			}
+		}
+		if UnsafeRune(r) == (got == in) {
+			t.Fatalf("Sanitize(%U) = %q: UnsafeRune says %v", r, got, UnsafeRune(r))
+		}
+		if got != in && r > 0x7f {
+			want := fmt.Sprintf(`\u%04x`, r)
+			if r > 0xffff {
+				want = fmt.Sprintf(`\U%08x`, r)
+			}
+			if got != want {
+				t.Fatalf("Sanitize(%U) = %q, want %q", r, got, want)
+			}
+		}
 	}
 }

@@ -50,7 +50,8 @@ type CacheProbe struct {
 	procRoot string
 	demand   *model.Demand
 	users    *userNames
-	gen      uint64 // Read generation, for users
+	gen      uint64        // Read generation, for users
+	files    pcstatTracker // pcstat of Demand.FilesOf
 
 	stat *ebpf.CacheStat // nil in procfs estimate mode, and after Close
 	ebpf bool            // eBPF mode (stat may be nil once closed)
@@ -171,7 +172,7 @@ func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 	}
 	if c != nil && p.demand != nil {
 		if key := p.demand.Get().FilesOf; key.PID != 0 {
-			c.Files = ReadProcessFiles(p.procRoot, key, pcstatMaxFiles)
+			c.Files = p.files.Read(p.procRoot, key, pcstatMaxFiles)
 		}
 	}
 	return c, err

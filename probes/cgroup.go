@@ -23,6 +23,13 @@ import (
 // ok is false when there is neither. Only the returned string is allocated:
 // it is called once for each new process.
 func MemoryCgroupPath(procCgroup []byte) (path string, ok bool) {
+	p, ok := memoryCgroupPath(procCgroup)
+	return string(p), ok
+}
+
+// memoryCgroupPath is MemoryCgroupPath without the copy: the path is a
+// slice of procCgroup.
+func memoryCgroupPath(procCgroup []byte) (path []byte, ok bool) {
 	var v2 []byte
 	haveV2 := false
 	for rest := procCgroup; len(rest) > 0; {
@@ -46,14 +53,14 @@ func MemoryCgroupPath(procCgroup []byte) (path string, ok bool) {
 		}
 		for c := range bytes.SplitSeq(controllers, []byte{','}) {
 			if string(c) == "memory" {
-				return string(p), true
+				return p, true
 			}
 		}
 	}
 	if haveV2 {
-		return string(v2), true
+		return v2, true
 	}
-	return "", false
+	return nil, false
 }
 
 // CgroupProbeConfig says where the cgroup probe reads from; tests point it at
@@ -106,29 +113,46 @@ func NewCgroupProbe(cfg CgroupProbeConfig) (*CgroupProbe, error) {
 }
 
 func detectMemoryCgroups(root string) (version int, hierarchy, reason string) {
-	if cgroupControllersHaveMemory(filepath.Join(root, "cgroup.controllers")) {
+	// A tree we may not read is not a tree without memory cgroups: keep
+	// the first permission error to say so.
+	var denied error
+	note := func(err error) {
+		if denied == nil && errors.Is(err, fs.ErrPermission) {
+			denied = err
+		}
+	}
+	if cgroupControllersHaveMemory(filepath.Join(root, "cgroup.controllers"), note) {
 		return 2, root, ""
 	}
 	v1 := filepath.Join(root, "memory")
 	// The directory alone is only a mount point; the controller's files
 	// say the hierarchy is mounted.
-	if _, err := os.Stat(filepath.Join(v1, "memory.usage_in_bytes")); err == nil {
+	_, err := os.Stat(filepath.Join(v1, "memory.usage_in_bytes"))
+	if err == nil {
 		return 1, v1, ""
 	}
+	note(err)
 	unified := filepath.Join(root, "unified")
-	if cgroupControllersHaveMemory(filepath.Join(unified, "cgroup.controllers")) {
+	if cgroupControllersHaveMemory(filepath.Join(unified, "cgroup.controllers"), note) {
 		return 2, unified, ""
 	}
 	if _, err := os.Stat(root); err != nil {
-		return 0, "", fmt.Sprintf("no cgroup file system: %v", err)
+		if !errors.Is(err, fs.ErrPermission) {
+			return 0, "", fmt.Sprintf("no cgroup file system: %v", err)
+		}
+		note(err)
+	}
+	if denied != nil {
+		return 0, "", fmt.Sprintf("cannot read the cgroup tree under %s: %v", root, denied)
 	}
 	return 0, "", fmt.Sprintf("no memory cgroup controller mounted under %s "+
 		"(neither a v2 hierarchy with \"memory\" in cgroup.controllers nor a v1 memory hierarchy)", root)
 }
 
-func cgroupControllersHaveMemory(path string) bool {
+func cgroupControllersHaveMemory(path string, note func(error)) bool {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		note(err)
 		return false
 	}
 	return slices.Contains(strings.Fields(string(data)), "memory")
@@ -467,6 +491,13 @@ func parseCgroupPressure(text string) (*model.Pressure, error) {
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", fields[0], key, err)
+			}
+		}
+		// Averages are percentages; ParseFloat also takes "NaN" and
+		// "Inf", which would fail the JSON of the whole snapshot.
+		for _, v := range []float64{avg.Avg10, avg.Avg60, avg.Avg300} {
+			if !(v >= 0 && v <= 100) {
+				return nil, fmt.Errorf("%s: average %v is not a percentage", fields[0], v)
 			}
 		}
 		switch fields[0] {

@@ -384,6 +384,11 @@ func readCPUList(path string) ([]int, error) {
 	return parseCPUList(strings.TrimSpace(string(data)))
 }
 
+// maxCPUListIDs bounds a CPU list: Linux's NR_CPUS is at most 8,192, so a
+// list naming more is not one, and rejecting it must not cost gigabytes
+// ("0-65536" repeated).
+const maxCPUListIDs = 1 << 16
+
 func parseCPUList(s string) ([]int, error) {
 	var ids []int
 	if s == "" {
@@ -401,7 +406,7 @@ func parseCPUList(s string) ([]int, error) {
 				return nil, fmt.Errorf("cpu list %q: %w", s, err)
 			}
 		}
-		if first < 0 || last < first || last-first > 1<<16 {
+		if first < 0 || last < first || last-first >= maxCPUListIDs-len(ids) {
 			return nil, fmt.Errorf("cpu list %q: bad range %q", s, part)
 		}
 		for id := first; id <= last; id++ {

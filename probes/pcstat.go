@@ -44,10 +44,22 @@ const (
 // before 6.5, where it fails with ENOSYS).
 var cachestat = unix.Cachestat
 
+// pcstatRefreshPerRead is how many files beyond those shown a tracker
+// measures again each interval, in turn, so that a file whose caching
+// changed rises into the list within a few intervals while a process with
+// 19,000 open files costs about 300 measurements a second, not 19,000.
+var pcstatRefreshPerRead = 256
+
+// pcstatReasonPathTooLong: readlink of the descriptor fails for a path
+// longer than PATH_MAX; the file is listed by device and inode instead.
+var pcstatReasonPathTooLong = fmt.Sprintf("some paths are longer than PATH_MAX (%d bytes): shown by device and inode", unix.PathMax)
+
 // ReadProcessFiles is pcstat for one process: its open regular files (each
 // once, however many descriptors it holds on it) and how many of their pages
 // are in the page cache, the most cached first, at most maxFiles of them (0:
 // no limit). Page counts are in 4 KiB pages, as everywhere in model.Cache.
+// It measures every file; a pcstatTracker measures, interval after
+// interval, mostly those shown.
 //
 // key.PID must still have key.StartTicks, or the result is empty with the
 // reason that the process exited. Every access after that check goes
@@ -62,13 +74,54 @@ var cachestat = unix.Cachestat
 // we may not open are skipped, and so are files we neither own nor may
 // write (cachestat refuses them with EPERM and mincore would report them
 // all resident); the reason says so. Paths are the descriptors' link text,
-// raw and untrusted.
+// raw and untrusted; a path too long for readlink (over PATH_MAX) is shown
+// as its device and inode, and the reason says so.
 func ReadProcessFiles(procRoot string, key model.ProcKey, maxFiles int) *model.ProcessFiles {
+	var t pcstatTracker
+	return t.read(procRoot, key, maxFiles, -1)
+}
+
+// pcstatTracker is pcstat of one process over successive intervals: it
+// remembers each descriptor's file and its last measurement, and measures
+// again only the files shown (the maxFiles most cached), new descriptors,
+// and pcstatRefreshPerRead others in turn.
+type pcstatTracker struct {
+	key   model.ProcKey
+	fds   map[string]*pcstatEntry // by descriptor number, as /proc/PID/fd names it
+	order []string                // the round-robin of re-measurement
+	next  int
+}
+
+// pcstatEntry is what a descriptor refers to and its last measurement.
+type pcstatEntry struct {
+	id       pcstatFileID
+	regular  bool
+	measured bool // fr holds a measurement
+	fr       model.FileResidency
+	reason   string // why it is not measured, when not
+	method   string
+}
+
+// Read is ReadProcessFiles for key, measuring what is shown and a bounded
+// number of others. A different key starts over.
+func (t *pcstatTracker) Read(procRoot string, key model.ProcKey, maxFiles int) *model.ProcessFiles {
+	return t.read(procRoot, key, maxFiles, pcstatRefreshPerRead)
+}
+
+// read lists the process's descriptors and measures: every file when
+// refresh < 0 or on the first call for key; else new descriptors, the files
+// shown last time and refresh others.
+func (t *pcstatTracker) read(procRoot string, key model.ProcKey, maxFiles, refresh int) *model.ProcessFiles {
+	if t.key != key || t.fds == nil {
+		*t = pcstatTracker{key: key, fds: map[string]*pcstatEntry{}}
+		refresh = -1
+	}
 	pf := &model.ProcessFiles{PID: key.PID, StartTicks: key.StartTicks, Method: pcstatMethodCachestat}
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
 	exited := func() *model.ProcessFiles {
+		t.fds = nil
 		pf.Files, pf.Reason = nil, fmt.Sprintf("process %d has exited", key.PID)
 		return pf
 	}
@@ -107,20 +160,55 @@ func ReadProcessFiles(procRoot string, key model.ProcKey, maxFiles int) *model.P
 		return pcstatListError(pf, dir, err, exited)
 	}
 
-	var (
-		reasons []string
-		seen    = make(map[pcstatFileID]bool, len(names))
-		useMinc bool
-	)
+	// What to measure: the files shown last time, then new descriptors,
+	// then others in turn.
+	shown := map[pcstatFileID]bool{}
+	for _, fr := range t.top(maxFiles) {
+		shown[fr.id] = true
+	}
+	listed := make(map[string]bool, len(names))
+	var reasons []string
 	addReason := func(r string) {
-		if !slices.Contains(reasons, r) {
+		if r != "" && !slices.Contains(reasons, r) {
 			reasons = append(reasons, r)
 		}
 	}
+	useMinc := false
+	measure := func(name string, e *pcstatEntry) {
+		e.measured, e.reason = false, ""
+		fr, method, err := pcstatMeasure(fdFD, name, e.id, &useMinc)
+		switch {
+		case err == nil:
+			fr.Path = e.fr.Path
+			e.fr, e.method, e.measured = fr, method, true
+		case errors.Is(err, errPcstatNotMeasurable):
+			e.reason = pcstatReasonNotMeasurable
+		case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
+			e.reason = pcstatReasonNotReadable
+		case errors.Is(err, errPcstatReplaced) || errors.Is(err, unix.ENOENT):
+			e.regular = false // the descriptor was closed or reused: look again next time
+			delete(t.fds, name)
+		default:
+			e.reason = fmt.Sprintf("some files not measured (%v)", err)
+		}
+	}
+	var newNames []string
 	for _, name := range names {
 		if _, err := strconv.Atoi(name); err != nil {
 			continue
 		}
+		listed[name] = true
+		e := t.fds[name]
+		if e == nil {
+			newNames = append(newNames, name)
+			continue
+		}
+		if e.regular && (refresh < 0 || shown[e.id]) {
+			measure(name, e)
+		}
+	}
+	for _, name := range newNames {
+		e := &pcstatEntry{}
 		var st unix.Stat_t
 		// Follows the magic link: the file the descriptor refers to.
 		if err := unix.Fstatat(fdFD, name, &st, 0); err != nil {
@@ -129,36 +217,49 @@ func ReadProcessFiles(procRoot string, key model.ProcKey, maxFiles int) *model.P
 			}
 			continue // closed since the listing (ENOENT), or gone
 		}
+		t.fds[name] = e
+		t.order = append(t.order, name)
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			continue
 		}
-		id := pcstatFileID{dev: st.Dev, ino: st.Ino}
-		if seen[id] {
-			continue
-		}
+		e.regular, e.id = true, pcstatFileID{dev: st.Dev, ino: st.Ino}
 		path, err := pcstatReadlink(fdFD, name)
-		if err != nil {
-			continue
-		}
-		fr, method, err := pcstatMeasure(fdFD, name, id, &useMinc)
 		switch {
-		case err == nil:
-		case errors.Is(err, errPcstatNotMeasurable):
-			addReason(pcstatReasonNotMeasurable)
-			continue
-		case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
-			addReason(pcstatReasonNotReadable)
-			continue
-		case errors.Is(err, errPcstatReplaced) || errors.Is(err, unix.ENOENT):
-			continue // the descriptor was closed or reused meanwhile
-		default:
-			addReason(fmt.Sprintf("some files not measured (%v)", err))
+		case errors.Is(err, unix.ENAMETOOLONG):
+			path = fmt.Sprintf("(path longer than PATH_MAX: device %d:%d inode %d)", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+			e.reason = pcstatReasonPathTooLong
+		case err != nil:
+			delete(t.fds, name)
 			continue
 		}
-		seen[id] = true
-		fr.Path = path
-		pf.Method = method
-		pf.Files = append(pf.Files, fr)
+		e.fr.Path = path
+		reason := e.reason
+		measure(name, e)
+		if e.reason == "" {
+			e.reason = reason
+		}
+	}
+	// Forget descriptors that were closed; measure some others in turn.
+	kept := t.order[:0]
+	for _, name := range t.order {
+		if listed[name] && t.fds[name] != nil {
+			kept = append(kept, name)
+		} else {
+			delete(t.fds, name)
+		}
+	}
+	t.order = kept
+	for n := 0; refresh > 0 && n < refresh && len(t.order) > 0; n++ {
+		t.next %= len(t.order)
+		name := t.order[t.next]
+		t.next++
+		switch e := t.fds[name]; {
+		case e == nil || shown[e.id]:
+		case e.regular:
+			measure(name, e)
+		default:
+			delete(t.fds, name) // look again: the number may now be a file's
+		}
 	}
 	if useMinc {
 		pf.Method = pcstatMethodMincore // even with no file measured
@@ -169,18 +270,43 @@ func ReadProcessFiles(procRoot string, key model.ProcKey, maxFiles int) *model.P
 	if ok, err := pcstatSameProcess(dirFD, key); err != nil || !ok {
 		return exited()
 	}
-
-	slices.SortFunc(pf.Files, func(a, b model.FileResidency) int {
-		if c := cmp.Compare(b.CachedPages, a.CachedPages); c != 0 {
-			return c
+	for _, e := range t.fds {
+		if e.regular {
+			addReason(e.reason)
 		}
-		return strings.Compare(a.Path, b.Path)
-	})
-	if maxFiles > 0 && len(pf.Files) > maxFiles {
-		pf.Files = slices.Clip(pf.Files[:maxFiles])
+	}
+	slices.Sort(reasons)
+	for _, e := range t.top(maxFiles) {
+		if e.method != "" {
+			pf.Method = e.method
+		}
+		pf.Files = append(pf.Files, e.fr)
 	}
 	pf.Reason = strings.Join(reasons, "; ")
 	return pf
+}
+
+// top is the measured files, each once, the most cached first, at most
+// maxFiles (0: all).
+func (t *pcstatTracker) top(maxFiles int) []*pcstatEntry {
+	seen := map[pcstatFileID]bool{}
+	var files []*pcstatEntry
+	for _, e := range t.fds {
+		if e.regular && e.measured && !seen[e.id] {
+			seen[e.id] = true
+			files = append(files, e)
+		}
+	}
+	slices.SortFunc(files, func(a, b *pcstatEntry) int {
+		if c := cmp.Compare(b.fr.CachedPages, a.fr.CachedPages); c != 0 {
+			return c
+		}
+		return strings.Compare(a.fr.Path, b.fr.Path)
+	})
+	if maxFiles > 0 && len(files) > maxFiles {
+		files = files[:maxFiles]
+	}
+	return files
 }
 
 type pcstatFileID struct {

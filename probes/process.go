@@ -387,29 +387,38 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 
 	// Only a new process or a changed comm (exec keeps pid and start time)
 	// allocates; the comparison converts nothing.
+	// The cgroup changes only when the process is moved, and the command
+	// line mostly with comm at an exec; but an exec that keeps comm (a
+	// process hiding its real arguments) and a move change nothing else,
+	// so both are also read again every identityRefreshEvery scans, round
+	// robin by pid. Unchanged, they allocate nothing.
+	refresh := !isNew && (uint64(pid)+c.gen)%identityRefreshEvery == 0
 	if isNew {
 		ps = &procState{
 			startTime: s.cfg.BootTime.Add(s.ticks(st.StartTicks)),
-			// A process changes cgroup only when moved (rare: a service
-			// manager placing a child); exec keeps it.
-			cgroup: s.readCgroup(pid),
+			cgroup:    s.readCgroup(pid),
 		}
 		s.procs[key] = ps
+	} else if refresh {
+		s.refreshCgroup(pid, ps)
 	}
-	if isNew || string(s.comm) != ps.comm {
-		newComm := string(s.comm)
-		// The command line only changes with comm (exec); a process
-		// rewriting its own argv (setproctitle) keeps what we read first.
+	if isNew || refresh || string(s.comm) != ps.comm {
+		// A process rewriting its own argv (setproctitle) shows it from
+		// the next refresh.
 		rd.pidPath(pid, "cmdline")
 		data, errno = rd.readPath(maxCmdline)
 		if vanishedErrno(errno) {
 			return resultVanished, 0
 		}
-		ps.comm = newComm
+		if string(s.comm) != ps.comm {
+			ps.comm = string(s.comm)
+		}
 		if args := cmdlineText(data); len(args) > 0 {
-			ps.cmdline = string(args)
-		} else {
-			ps.cmdline = "[" + newComm + "]" // kernel threads and zombies, as htop shows them
+			if string(args) != ps.cmdline {
+				ps.cmdline = string(args)
+			}
+		} else if want := len(ps.comm) + 2; len(ps.cmdline) != want || ps.cmdline[1:want-1] != ps.comm {
+			ps.cmdline = "[" + ps.comm + "]" // kernel threads and zombies, as htop shows them
 		}
 	}
 	if isNew || status.UID != ps.uid {
@@ -688,6 +697,24 @@ func (s *ProcessScanner) memPct(rss uint64) float64 {
 		return 0
 	}
 	return float64(rss) / float64(s.memTotal) * 100
+}
+
+// identityRefreshEvery: every this many scans a process's command line and
+// cgroup are read again (see scanProcess): at 2,000 processes about 125 of each
+// per scan, 1 ms.
+const identityRefreshEvery = 16
+
+// refreshCgroup reads pid's memory cgroup again, allocating only if it
+// changed; an unreadable file keeps what was read before.
+func (s *ProcessScanner) refreshCgroup(pid int32, ps *procState) {
+	s.rd.pidPath(pid, "cgroup")
+	data, errno := s.rd.readPath(0)
+	if errno != 0 {
+		return
+	}
+	if path, _ := memoryCgroupPath(data); string(path) != ps.cgroup {
+		ps.cgroup = string(path)
+	}
 }
 
 // readCgroup returns the memory cgroup path of pid, "" when unreadable.

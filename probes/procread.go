@@ -76,15 +76,40 @@ func newProcReader(root string) (*procReader, error) {
 	}, nil
 }
 
-// keptFDLimit is how many fds the scanner may keep open: half of the fd
-// limit (Go raises the soft limit to the hard one at start-up), at most
-// 16,384. vitals needs only a handful of other fds.
+// fdHeadroom is how many fds the scanner leaves to everything else before
+// it keeps any: the eBPF objects (about 25), the terminal, the other
+// probes' files, pcstat's descriptors of the process it measures, and the
+// scanner's own open/read/close of the files it does not keep.
+const fdHeadroom = 256
+
+// keptFDLimit is how many fds the scanner may keep open: half of what the
+// fd limit leaves after fdHeadroom (Go raises the soft limit to the hard
+// one at start-up), at most 16,384. Under a small limit (ulimit -n 32 or
+// 512) it keeps none or few and reads by open/read/close.
 func keptFDLimit() int {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0
 	}
-	return int(min(lim.Cur/2, 16384))
+	cur := min(lim.Cur, 1<<20)
+	if cur <= fdHeadroom {
+		return 0
+	}
+	return int(min((cur-fdHeadroom)/2, 16384))
+}
+
+// shed closes half of the kept fds and lowers the limit to what is left,
+// after an open failed for want of fds (the limit was lowered under us, or
+// something else in vitals holds more than fdHeadroom): the scan goes on
+// by open/read/close instead of failing.
+func (r *procReader) shed() {
+	r.keptLimit = r.keptFDs / 2
+	for pid := range r.kept {
+		if r.keptFDs <= r.keptLimit {
+			break
+		}
+		r.forget(pid)
+	}
 }
 
 func (r *procReader) close() error {
@@ -240,6 +265,10 @@ func (r *procReader) openPath(flags int) (int, syscall.Errno) {
 		fd, _, e := syscall.Syscall6(syscall.SYS_OPENAT, uintptr(r.rootFD),
 			uintptr(unsafe.Pointer(&p[0])), uintptr(flags|syscall.O_CLOEXEC), 0, 0, 0)
 		if e == syscall.EINTR {
+			continue
+		}
+		if (e == syscall.EMFILE || e == syscall.ENFILE) && r.keptFDs > 0 {
+			r.shed()
 			continue
 		}
 		if e != 0 {

@@ -98,12 +98,53 @@ func TestSignalProcess(t *testing.T) {
 }
 
 // TestSignalProcessWithoutPidfd takes the kill(2) path of kernels older
-// than 5.3.
+// than 5.1.
 func TestSignalProcessWithoutPidfd(t *testing.T) {
-	orig := pidfdOpen
-	pidfdOpen = func(int, int) (int, error) { return -1, unix.ENOSYS }
-	defer func() { pidfdOpen = orig }()
+	orig := pidfdSendSignal
+	pidfdSendSignal = func(int, unix.Signal, *unix.Siginfo, int) error { return unix.ENOSYS }
+	defer func() { pidfdSendSignal = orig }()
 	testSignalProcess(t)
+}
+
+// nsHelperEnv makes the test binary, started again inside a new PID
+// namespace, run the body of TestSignalProcessOnlyInOwnNamespace.
+const nsHelperEnv = "VITALS_SIGNAL_NS_HELPER"
+
+// Inside a PID namespace that still sees the host's /proc (unshare --pid
+// without --mount-proc), host pid 1 and the namespace's pid 1 (the helper
+// itself) share a number. A key read from that /proc names the host's
+// init; signalling it must be refused, not delivered to the namespace's
+// pid 1, which is what pidfd_open(1) or kill(1) would reach.
+func TestSignalProcessOnlyInOwnNamespace(t *testing.T) {
+	if os.Getenv(nsHelperEnv) != "" {
+		if os.Getpid() != 1 {
+			t.Fatalf("helper is pid %d, want 1 in its own namespace", os.Getpid())
+		}
+		key := model.ProcKey{PID: 1, StartTicks: startTicksOf(t, 1)} // the host's init
+		err := SignalProcess("/proc", key, 0)
+		if err == nil {
+			t.Fatal("signal to the host's pid 1 from another PID namespace was sent (to ourselves)")
+		}
+		if !strings.Contains(err.Error(), "namespace") {
+			t.Fatalf("refused with %q, want it to name the namespace", err)
+		}
+		return
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare is not installed")
+	}
+	if os.Getpid() == 1 {
+		t.Skip("already pid 1")
+	}
+	cmd := exec.Command("unshare", "--pid", "--fork", os.Args[0], "-test.run=^TestSignalProcessOnlyInOwnNamespace$", "-test.v")
+	cmd.Env = append(os.Environ(), nsHelperEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(out), "unshare failed") {
+		t.Skipf("cannot create a PID namespace here: %s", out)
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("helper in a new PID namespace: %v\n%s", err, out)
+	}
 }
 
 func TestSignalProcessZombie(t *testing.T) {

@@ -63,6 +63,10 @@ type App struct {
 	// unacknowledged events (strip.go).
 	log   eventLog
 	strip strip
+	// lastResize is when the last window size came; settleArmed is set
+	// while a resizeSettledMsg is due.
+	lastResize  time.Time
+	settleArmed bool
 	// coalescing is set while a coalescedMsg is due.
 	coalescing bool
 	shownSeq   atomic.Uint64 // for tests running the program headless
@@ -168,7 +172,23 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
 		a.resize()
-		return a, nil
+		a.lastResize = time.Now()
+		if a.settleArmed {
+			return a, nil
+		}
+		a.settleArmed = true
+		return a, settleAfter(resizeSettle)
+	case resizeSettledMsg:
+		// During a storm of resizes the terminal reflows what it holds
+		// while frames for older sizes are still arriving, and the
+		// renderer's idea of the screen drifts from the screen: once the
+		// size has held still, clear and draw everything once. One timer
+		// at a time, so a storm costs no extra frames.
+		if wait := resizeSettle - time.Since(a.lastResize); wait > 0 {
+			return a, settleAfter(wait)
+		}
+		a.settleArmed = false
+		return a, tea.ClearScreen
 	case common.SnapshotMsg:
 		// Exactly one waiter is outstanding: each arrival starts the next.
 		// The probes publish a few milliseconds apart each interval; one
@@ -183,6 +203,9 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, tea.Tick(coalesceWindow, func(time.Time) tea.Msg { return coalescedMsg{} }))
 		}
 		return a, tea.Batch(cmds...)
+	case resumedMsg:
+		// Back from a stop: the terminal may hold anything; repaint it all.
+		return a, tea.ClearScreen
 	case coalescedMsg:
 		a.coalescing = false
 		return a, a.deliverOrHold(a.store.Snapshot())
@@ -209,6 +232,17 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 const coalesceWindow = 60 * time.Millisecond
 
 type coalescedMsg struct{}
+
+// resizeSettle is how long the size must hold still before the full
+// repaint that ends a run of resizes.
+const resizeSettle = 150 * time.Millisecond
+
+// resizeSettledMsg asks whether the size has held still for resizeSettle.
+type resizeSettledMsg struct{}
+
+func settleAfter(d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return resizeSettledMsg{} })
+}
 
 // deliverOrHold shows s, unless the display is paused (resuming shows the
 // newest snapshot then).
@@ -281,6 +315,10 @@ func (a *App) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		a.quitting = true
 		return tea.Quit
+	}
+	if msg.String() == "ctrl+z" {
+		// Raw mode turns Ctrl-Z into a key: stop as the terminal would.
+		return func() tea.Msg { return suspendRequestMsg{group: true} }
 	}
 	if a.overlay != noOverlay {
 		if key.Matches(msg, a.keys.Help, a.keys.Quit, a.keys.Warnings) {

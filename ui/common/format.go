@@ -97,7 +97,13 @@ func Fit(s string, w int) string {
 	}
 	sw := Width(s)
 	if sw > w {
-		return ansi.Truncate(s, w, "…")
+		// Cut at a wide character, the ellipsis leaves a cell over
+		// ("漢字0" at 4 is "漢…"): pad it, or CJK rows misalign.
+		t := ansi.Truncate(s, w, "…")
+		if tw := Width(t); tw < w {
+			t += spaces(w - tw)
+		}
+		return t
 	}
 	if sw < w {
 		return s + spaces(w-sw)
@@ -130,7 +136,13 @@ func FitRight(s string, w int) string {
 	}
 	sw := Width(s)
 	if sw > w {
-		return ansi.Truncate(s, w, "…")
+		// Cut at a wide character, the ellipsis leaves a cell over
+		// ("漢字0" at 4 is "漢…"): pad it, or CJK rows misalign.
+		t := ansi.Truncate(s, w, "…")
+		if tw := Width(t); tw < w {
+			t += spaces(w - tw)
+		}
+		return t
 	}
 	return spaces(w-sw) + s
 }

@@ -42,3 +42,30 @@ func TestWidthMatchesLipgloss(t *testing.T) {
 		t.Errorf("Width allocates %v times on a styled line", n)
 	}
 }
+
+// Fit returns exactly w cells, also when the cut falls inside a wide
+// character.
+func TestFitExactWidth(t *testing.T) {
+	cases := []struct {
+		s    string
+		w    int
+		want string
+	}{
+		{"漢字0", 4, "漢… "},
+		{"漢字0", 3, "漢…"},
+		{"漢字", 2, "… "},
+		{"漢字", 1, "…"},
+		{"abc", 5, "abc  "},
+		{"abcdef", 4, "abc…"},
+		{"\x1b[1m漢字漢字\x1b[0m", 6, "\x1b[1m漢字…\x1b[0m "},
+	}
+	for _, c := range cases {
+		got := Fit(c.s, c.w)
+		if Width(got) != c.w {
+			t.Errorf("Fit(%q, %d) = %q is %d cells", c.s, c.w, got, Width(got))
+		}
+		if got != c.want {
+			t.Errorf("Fit(%q, %d) = %q, want %q", c.s, c.w, got, c.want)
+		}
+	}
+}
