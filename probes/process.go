@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 )
 
 // maxCmdline bounds what is kept of a command line. Nothing draws more than
@@ -72,6 +74,16 @@ type ProcessScanner struct {
 	prevDur  time.Duration // how long the previous scan took
 	ts       unix.Timespec
 
+	// iter is the task-iterator tier (process_iter.go) while it runs; nil:
+	// the procfs tier.
+	iter *iterScan
+	// tierMu guards what other goroutines touch: feature (read by the
+	// collector for the frame's Features) and incoming (an iterator
+	// loaded after the first frame, taken up by the next Scan).
+	tierMu   sync.Mutex
+	feature  model.Feature
+	incoming *ebpf.TaskIter
+
 	// smapsReads counts the smaps_rollup files the last scan read;
 	// ioReads the io files; ioDeniedSkips the io files not tried because
 	// they were refused before.
@@ -80,8 +92,11 @@ type ProcessScanner struct {
 
 // procState is what the scanner remembers of one process between scans.
 type procState struct {
-	gen       uint64 // the last scan that read it
-	comm      string
+	gen  uint64 // the last scan that read it
+	comm string
+	// kcomm identifies the kernel's task->comm as the iterator tier last
+	// saw it (kernelCommHash), to notice an exec; 0: not seen by it.
+	kcomm     uint64
 	cmdline   string
 	uid       uint32
 	user      string
@@ -190,16 +205,36 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 // Name is the probe's name in error reports.
 func (s *ProcessScanner) Name() string { return "process" }
 
-// Close releases the fd of the proc root.
-func (s *ProcessScanner) Close() error { return s.rd.close() }
+// Close releases the fd of the proc root and the task iterator.
+func (s *ProcessScanner) Close() error {
+	s.tierMu.Lock()
+	if s.incoming != nil {
+		s.incoming.Close()
+		s.incoming = nil
+	}
+	s.tierMu.Unlock()
+	if s.iter != nil {
+		s.iter.it.Close()
+		s.iter = nil
+	}
+	return s.rd.close()
+}
 
 func init() {
 	Register(Family{Name: "process", New: func(env *Env) (Probe, error) {
-		return NewProcessScanner(ProcessScannerConfig{
+		s, err := NewProcessScanner(ProcessScannerConfig{
 			ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath,
 			BootTime: env.Host.BootTime, ClockTicks: env.Host.ClockTicks,
 			Demand: env.Demand,
 		})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.startTier(env); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
 	}})
 }
 
@@ -224,16 +259,7 @@ func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
 func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan, error) {
 	started := time.Now()
 	var scan model.ProcessScan
-	pids, errno := s.rd.listRoot(s.pids[:0])
-	if !slices.IsSorted(pids) { // getdents lists /proc in pid order; make sure
-		slices.Sort(pids)
-	}
-	s.pids = pids
-	s.rd.processes = len(pids)
-	if errno != 0 {
-		return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
-	}
-
+	s.takeIter()
 	c := scanContext{
 		gen:       s.gen + 1,
 		baseline:  s.gen == 0,
@@ -261,23 +287,39 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		}
 	}
 	var out []model.Process
-	if !c.baseline {
-		out = make([]model.Process, 0, len(pids))
-	}
 	var bad unreadable
-	for _, pid := range pids {
-		var p model.Process
-		switch res, errno := s.scanProcess(pid, &c, &p); res {
-		case resultOK:
-			scan.Processes++
-			scan.Threads += int(p.Threads)
-			if !c.baseline {
-				out = append(out, p)
+	if s.iter != nil {
+		if err := s.scanIter(&c, &out, &scan, &bad); err != nil {
+			s.dropIter(err) // and scan procfs, now and from now on
+		}
+	}
+	if s.iter == nil {
+		pids, errno := s.rd.listRoot(s.pids[:0])
+		if !slices.IsSorted(pids) { // getdents lists /proc in pid order; make sure
+			slices.Sort(pids)
+		}
+		s.pids = pids
+		s.rd.processes = len(pids)
+		if errno != 0 {
+			return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
+		}
+		if !c.baseline {
+			out = make([]model.Process, 0, len(pids))
+		}
+		for _, pid := range pids {
+			var p model.Process
+			switch res, errno := s.scanProcess(pid, &c, &p); res {
+			case resultOK:
+				scan.Processes++
+				scan.Threads += int(p.Threads)
+				if !c.baseline {
+					out = append(out, p)
+				}
+			case resultVanished:
+				scan.Vanished++
+			default:
+				bad.add(s.cfg.ProcRoot, pid, res, errno)
 			}
-		case resultVanished:
-			scan.Vanished++
-		default:
-			bad.add(s.cfg.ProcRoot, pid, res, errno)
 		}
 	}
 	for key, ps := range s.procs {
@@ -356,7 +398,6 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	if errno == 0 {
 		sched, schedOK = parseSchedstat(data)
 	}
-	runDelay, runDelayOK := sched.runDelay, schedOK
 
 	ps := s.procs[key]
 	isNew := ps == nil
@@ -497,6 +538,20 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		}
 	}
 
+	s.fillProcess(p, pid, ps, c, &st, &status, sched, schedOK, rss, dt, multi, summed, isNew, &sums, groupRun, groupRunOK)
+	s.memDetail(pid, ps, c, p)
+	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
+	ps.last = *p
+	return resultOK, 0
+}
+
+// fillProcess writes the published record of one process from what a scan
+// tier read of it (in /proc's terms: stat, status, the leader's schedstat,
+// statm's RSS, the per-thread sums) and keeps those readings in ps as the
+// next scan's baselines. Both tiers end here, so a rate means the same
+// whichever read it.
+func (s *ProcessScanner) fillProcess(p *model.Process, pid int32, ps *procState, c *scanContext, st *procStat, status *procStatus,
+	sched schedstat, schedOK bool, rss uint64, dt float64, multi, summed, isNew bool, sums *threadSums, groupRun uint64, groupRunOK bool) {
 	*p = model.Process{}
 	p.ProcessIdentity = model.ProcessIdentity{
 		PID:        pid,
@@ -539,8 +594,8 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		default:
 			p.VoluntaryCSPerS = float64(model.ClampedDelta(ps.vcsw, status.VoluntaryCS)) / dt
 			p.InvoluntaryCSPerS = float64(model.ClampedDelta(ps.nvcsw, status.InvoluntaryCS)) / dt
-			if runDelayOK && (isNew || ps.runDelayOK) {
-				p.WaitPct = model.Known(float64(model.ClampedDelta(ps.runDelay, runDelay)) / intervalNS * 100)
+			if schedOK && (isNew || ps.runDelayOK) {
+				p.WaitPct = model.Known(float64(model.ClampedDelta(ps.runDelay, sched.runDelay)) / intervalNS * 100)
 			}
 		}
 	}
@@ -549,15 +604,11 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	ps.utime, ps.stime = st.UTime, st.STime
 	ps.minflt, ps.majflt = st.MinFlt, st.MajFlt
 	ps.vcsw, ps.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
-	ps.runDelay, ps.runDelayOK = runDelay, runDelayOK
+	ps.runDelay, ps.runDelayOK = sched.runDelay, schedOK
 	ps.runTime, ps.switchIns, ps.schedOK = sched.runTime, sched.switchIns, schedOK
 	ps.groupRun, ps.groupRunOK = groupRun, groupRunOK
-	ps.noUserMemory = hasNoUserMemory(&st)
+	ps.noUserMemory = hasNoUserMemory(st)
 	s.byPID[pid] = ps
-	s.memDetail(pid, ps, c, p)
-	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
-	ps.last = *p
-	return resultOK, 0
 }
 
 // statRefreshEvery bounds how stale the stat-only values of an idle process
