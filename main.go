@@ -44,6 +44,9 @@ Flags:
   --no-mouse      do not capture the mouse (some tmux setups misbehave)
   --bpf-tier T    force the eBPF attach tier: fentry, kprobe, tp_btf, raw_tp,
                   tracepoint, or procfs (no eBPF); default: the first that works
+  --scan-tier T   how the process table is read: iter (one BPF task iterator
+                  pass; root or CAP_BPF+CAP_PERFMON) or procfs (/proc/PID/*
+                  files); default: iter when it loads, else procfs
   --json          (snapshot) print JSON; the only snapshot format so far
   --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
   --proc-root DIR read procfs from DIR instead of /proc, and
@@ -67,6 +70,7 @@ type config struct {
 	cpuProf  string
 	probes   bool
 	bpfTier  string
+	scanTier string
 	procRoot string
 	sysRoot  string
 	passwd   string
@@ -92,6 +96,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "")
 	fs.StringVar(&c.bpfTier, "bpf-tier", "", "")
+	fs.StringVar(&c.scanTier, "scan-tier", "", "")
 	fs.StringVar(&c.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&c.sysRoot, "sys-root", "/sys", "")
 	fs.StringVar(&c.passwd, "passwd", "/etc/passwd", "")
@@ -111,6 +116,14 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	case "", "fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "procfs":
 	default:
 		return c, fmt.Errorf("--bpf-tier %q: use fentry, kprobe, tp_btf, raw_tp, tracepoint or procfs", c.bpfTier)
+	}
+	switch c.scanTier {
+	case "", probes.ScanTierIter, probes.ScanTierProcfs:
+	default:
+		return c, fmt.Errorf("--scan-tier %q: use iter or procfs", c.scanTier)
+	}
+	if c.scanTier == "" && c.bpfTier == "procfs" {
+		c.scanTier = probes.ScanTierProcfs // no eBPF at all
 	}
 	for _, dir := range []struct{ flag, path string }{{"--proc-root", c.procRoot}, {"--sys-root", c.sysRoot}} {
 		if info, err := os.Stat(dir.path); err != nil {
@@ -226,6 +239,7 @@ func newEnv(cfg config) (*probes.Env, error) {
 		Host:       host,
 		Demand:     &model.Demand{},
 		ForceTier:  cfg.bpfTier,
+		ScanTier:   cfg.scanTier,
 		BPF:        ebpf.NewSession(),
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
@@ -240,11 +254,17 @@ func newSystem(cfg config) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The UI's first frame must not wait for eBPF (decoding the kernel's
+	// BTF and loading every tier takes 100-200 ms): the probes start on
+	// procfs and load their programs once the first frame is published.
+	// A snapshot waits for them: it prints one complete sample.
+	env.DeferBPF = !cfg.snapshot
 	ps, err := probes.Open(env)
 	if err != nil {
 		return nil, err
 	}
-	env.BPF = nil // the probes have loaded: let the decoded kernel BTF go
+	sess := env.BPF
+	env.BPF = nil
 	fams, _ := probes.Families()
 	after := make([][]string, len(fams))
 	for i, f := range fams {
@@ -252,7 +272,17 @@ func newSystem(cfg config) (*system, error) {
 	}
 	env.Host.Mode = mode(probes.Features(ps), env)
 	store := model.NewStore(env.Host, cfg.interval.Seconds(), model.DefaultHistoryCapacity)
-	return &system{env: env, store: store, collector: probes.NewCollector(store, cfg.interval, ps, after, nil)}, nil
+	c := probes.NewCollector(store, cfg.interval, ps, after, nil)
+	c.SetMode(func(f []model.Feature) string { return mode(f, env) })
+	if env.DeferBPF {
+		c.AfterFirstFrame(func() {
+			probes.LoadDeferred(ps, sess)
+			sess = nil // loaded: let the decoded kernel BTF go
+		})
+	} else {
+		sess = nil
+	}
+	return &system{env: env, store: store, collector: c}, nil
 }
 
 // mode says in the header what vitals can see: "eBPF" when every eBPF

@@ -239,9 +239,12 @@ func init() {
 }
 
 // Collect scans every process and returns the process part of the frame.
-// The first call is the baseline and returns no part.
+// The first call is the baseline: its part has every process with what
+// needs no interval (identity, state, memory, CPU time), its rates zero and
+// unknown (ProcessScan.Baseline), so that the first frame on screen has its
+// rows and only the rates wait for the first interval.
 func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
-	procs, scan, err := s.Scan(t.Now)
+	procs, scan, err := s.scan(t.Now, true)
 	if procs == nil {
 		return nil, err
 	}
@@ -257,12 +260,19 @@ func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
 // be read (not counting those that exited while being read, which are
 // normal and counted in ProcessScan.Vanished).
 func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan, error) {
+	return s.scan(now, false)
+}
+
+// scan is Scan; with baselineRows the baseline scan returns its processes
+// too (rates zero, ProcessScan.Baseline set).
+func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process, model.ProcessScan, error) {
 	started := time.Now()
 	var scan model.ProcessScan
 	s.takeIter()
 	c := scanContext{
 		gen:       s.gen + 1,
 		baseline:  s.gen == 0,
+		rows:      s.gen != 0 || baselineRows,
 		now:       now,
 		sinceBoot: s.sinceBoot(now),
 	}
@@ -303,7 +313,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		if errno != 0 {
 			return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
 		}
-		if !c.baseline {
+		if c.rows {
 			out = make([]model.Process, 0, len(pids))
 		}
 		for _, pid := range pids {
@@ -312,7 +322,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 			case resultOK:
 				scan.Processes++
 				scan.Threads += int(p.Threads)
-				if !c.baseline {
+				if c.rows {
 					out = append(out, p)
 				}
 			case resultVanished:
@@ -336,6 +346,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 	s.prevBoot = c.sinceBoot
 	s.prevDur = time.Since(started)
 	scan.Duration = float64(s.prevDur) / float64(time.Millisecond)
+	scan.Baseline = c.baseline
 	scan.StatusSkipped = c.statusSkipped
 	scan.StatSkipped = c.statSkipped
 	s.smapsReads, s.ioReads, s.ioDeniedSkips = c.smapsReads, c.ioReads, c.ioDeniedSkips
@@ -346,6 +357,7 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 type scanContext struct {
 	gen       uint64
 	baseline  bool
+	rows      bool // return the processes (false: a baseline for Scan)
 	now       time.Time
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot

@@ -144,13 +144,13 @@ func (s *ProcessScanner) scanIter(c *scanContext, out *[]model.Process, scan *mo
 	for _, g := range is.groups {
 		s.pids = append(s.pids, int32(g.tgid))
 	}
-	if !c.baseline {
+	if c.rows {
 		*out = make([]model.Process, 0, len(is.groups)+1)
 	}
 	emit := func(p *model.Process) {
 		scan.Processes++
 		scan.Threads += int(p.Threads)
-		if !c.baseline {
+		if c.rows {
 			*out = append(*out, *p)
 		}
 	}
@@ -494,7 +494,7 @@ func (s *ProcessScanner) startTier(env *Env) error {
 	case env.BPF == nil:
 		procfs("no eBPF session")
 	case env.DeferBPF && env.ScanTier == "":
-		procfs("eBPF loads after the first frame")
+		procfs("loading after the first frame")
 		return nil
 	default:
 		if err := s.LoadBPF(env.BPF); err != nil && env.ScanTier == ScanTierIter {
