@@ -48,6 +48,9 @@ type Collector struct {
 	// feature reports (they change when eBPF loads late or a tier falls
 	// back).
 	mode func([]model.Feature) string
+	// onFrame is called after each publish with the published sample
+	// (read it, do not write it).
+	onFrame func(*model.Sample)
 
 	mu        sync.Mutex
 	closeOnce sync.Once
@@ -131,6 +134,10 @@ func (c *Collector) SetBudget(d time.Duration) { c.budget = d }
 // AfterFirstFrame makes Run call f, in its own goroutine, once its first
 // frame is published. Call before Run.
 func (c *Collector) AfterFirstFrame(f func()) { c.afterFirst = f }
+
+// OnFrame makes every frame call f with the sample just published, on the
+// collector's goroutine (keep it short). Call before Run.
+func (c *Collector) OnFrame(f func(*model.Sample)) { c.onFrame = f }
 
 // SetMode makes every frame's Host.Mode mode(frame's features). Call before
 // Run.
@@ -271,6 +278,9 @@ func (c *Collector) Frame(start time.Time) {
 		next.Events = c.log.View()
 	}
 	c.store.Publish(next)
+	if c.onFrame != nil {
+		c.onFrame(c.store.Snapshot().Sample)
+	}
 }
 
 // apply puts a finished Collect's part into the frame and fills its status.

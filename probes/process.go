@@ -60,8 +60,11 @@ type ProcessScanner struct {
 	procs map[model.ProcKey]*procState
 	byPID map[int32]*procState // the newest process seen with each pid
 	pids  []int32              // reused listing of ProcRoot
-	tids  []int32              // reused listing of one task directory
-	comm  []byte               // the comm being read, copied out of the read buffer
+	// prevOut is the last scan's output (shared with the frame it went
+	// into, never written): procState.lastIdx indexes it.
+	prevOut []model.Process
+	tids    []int32 // reused listing of one task directory
+	comm    []byte  // the comm being read, copied out of the read buffer
 
 	// groupRunTime returns the CPU time of all of a process's threads in
 	// ns (see processRunTime), which tells whether any thread ran; nil
@@ -88,6 +91,14 @@ type ProcessScanner struct {
 	// ioReads the io files; ioDeniedSkips the io files not tried because
 	// they were refused before.
 	smapsReads, ioReads, ioDeniedSkips int
+
+	// peakProcs is the most processes the maps have held since they were
+	// last rebuilt (trimMaps); afterBurst runs after a rebuild.
+	peakProcs  int
+	afterBurst func()
+	// cgroups interns the memory cgroup paths (readCgroup); cleared with
+	// the maps' rebuild.
+	cgroups map[string]string
 }
 
 // procState is what the scanner remembers of one process between scans.
@@ -118,9 +129,14 @@ type procState struct {
 	// of a multi-threaded process; groupRunOK: it was readable.
 	groupRun   uint64
 	groupRunOK bool
-	// last is the process as the last full read published it, for scans
-	// that find it idle and skip stat.
-	last model.Process
+	// lastIdx is where the last scan put this process in its output
+	// (ProcessScanner.prevOut): what scans that find it idle and skip stat
+	// copy. Pointing into the output the store holds anyway, rather than
+	// keeping a copy here, saves a model.Process (about 520 bytes) per
+	// process. lastThreads and lastPPID are of that record.
+	lastIdx     int32
+	lastThreads int32
+	lastPPID    int32
 
 	// threads are the baselines of every thread (sorted by tid) as of
 	// scan threadsGen; spare is the other buffer readThreads fills, so
@@ -230,6 +246,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		s.afterBurst = env.AfterBurst
 		if err := s.startTier(env); err != nil {
 			s.Close()
 			return nil, err
@@ -313,18 +330,15 @@ func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process
 		if errno != 0 {
 			return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
 		}
-		if c.rows {
-			out = make([]model.Process, 0, len(pids))
-		}
+		out = make([]model.Process, 0, len(pids))
 		for _, pid := range pids {
 			var p model.Process
+			c.outIdx = int32(len(out))
 			switch res, errno := s.scanProcess(pid, &c, &p); res {
 			case resultOK:
 				scan.Processes++
 				scan.Threads += int(p.Threads)
-				if c.rows {
-					out = append(out, p)
-				}
+				out = append(out, p)
 			case resultVanished:
 				scan.Vanished++
 			default:
@@ -341,6 +355,11 @@ func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process
 		}
 	}
 	s.rd.forgetUnused(c.gen)
+	s.prevOut = out
+	s.trimMaps()
+	if !c.rows {
+		out = nil
+	}
 	s.gen = c.gen
 	s.prevNow = now
 	s.prevBoot = c.sinceBoot
@@ -357,7 +376,8 @@ func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process
 type scanContext struct {
 	gen       uint64
 	baseline  bool
-	rows      bool // return the processes (false: a baseline for Scan)
+	rows      bool  // return the processes (false: a baseline for Scan)
+	outIdx    int32 // where the process being read goes in the output
 	now       time.Time
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot
@@ -507,7 +527,7 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		ran = isNew || !groupRunOK || !ps.groupRunOK || groupRun != ps.groupRun
 	case multi:
 		ran = true
-	case !isNew && ps.last.Threads > 1:
+	case !isNew && ps.lastThreads > 1:
 		ran = true // threads that have exited since may have run
 	}
 
@@ -526,7 +546,7 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	summed := false
 	if multi {
 		haveThreads := !isNew && ps.threadsGen == c.gen-1
-		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.last.Threads == 1
+		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.lastThreads == 1
 		if !ran && haveThreads {
 			ps.threadsGen = c.gen
 			summed = true
@@ -553,7 +573,7 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	s.fillProcess(p, pid, ps, c, &st, &status, sched, schedOK, rss, dt, multi, summed, isNew, &sums, groupRun, groupRunOK)
 	s.memDetail(pid, ps, c, p)
 	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
-	ps.last = *p
+	ps.setLast(c, p)
 	return resultOK, 0
 }
 
@@ -623,6 +643,44 @@ func (s *ProcessScanner) fillProcess(p *model.Process, pid int32, ps *procState,
 	s.byPID[pid] = ps
 }
 
+// setLast remembers where p goes in this scan's output.
+func (ps *procState) setLast(c *scanContext, p *model.Process) {
+	ps.lastIdx, ps.lastThreads, ps.lastPPID = c.outIdx, p.Threads, p.PPID
+}
+
+// trimMaps rebuilds the scanner's maps after a burst of processes has
+// gone: Go maps never give back the space of deleted entries, so after
+// 10,000 short-lived processes the maps would stay that large. A rebuild
+// copies the live entries (about 100 ns each) and happens only when the
+// maps are mostly empty; then the runtime is asked to return the freed
+// memory to the system at once (one extra GC) rather than over minutes.
+func (s *ProcessScanner) trimMaps() {
+	n := len(s.procs)
+	if n > s.peakProcs {
+		s.peakProcs = n
+	}
+	if s.peakProcs < 2048 || n > s.peakProcs/4 {
+		return
+	}
+	procs := make(map[model.ProcKey]*procState, n)
+	for k, v := range s.procs {
+		procs[k] = v
+	}
+	byPID := make(map[int32]*procState, len(s.byPID))
+	for k, v := range s.byPID {
+		byPID[k] = v
+	}
+	s.procs, s.byPID = procs, byPID
+	s.cgroups = nil
+	s.rd.trim()
+	s.pids = slices.Clip(s.pids[:0:0])
+	s.tids = nil
+	s.peakProcs = n
+	if s.afterBurst != nil {
+		s.afterBurst()
+	}
+}
+
 // statRefreshEvery bounds how stale the stat-only values of an idle process
 // may get: see idleSinceLastScan.
 const statRefreshEvery = 4
@@ -642,9 +700,12 @@ const statRefreshEvery = 4
 // which proves it is the same process and not a reused pid.
 func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.Process) bool {
 	ps := s.byPID[pid]
-	if c.baseline || ps == nil || ps.last.Threads != 1 || !ps.schedOK ||
-		(uint64(pid)+c.gen)%statRefreshEvery == 0 || !s.listed(ps.last.PPID) {
+	if c.baseline || ps == nil || ps.lastThreads != 1 || !ps.schedOK ||
+		(uint64(pid)+c.gen)%statRefreshEvery == 0 || !s.listed(ps.lastPPID) {
 		return false
+	}
+	if int(ps.lastIdx) >= len(s.prevOut) || s.prevOut[ps.lastIdx].PID != pid {
+		return false // not in the last output (its baseline was not kept)
 	}
 	data, errno := s.rd.readKept(pid, keptSchedstat, c.gen)
 	if errno != 0 || !s.rd.sameTask {
@@ -654,7 +715,7 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	if !ok || sched.runTime != ps.runTime || sched.switchIns != ps.switchIns {
 		return false
 	}
-	*p = ps.last
+	*p = s.prevOut[ps.lastIdx]
 	// Whole rate structs, not a list of fields: a rate added to the model
 	// is zero here without anyone remembering this function.
 	p.ZeroRates()
@@ -663,6 +724,7 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	}
 	p.MemPct = s.memPct(p.RSSBytes) // MemTotal may have changed (memory hotplug, a balloon)
 	ps.gen = c.gen
+	ps.lastIdx = c.outIdx
 	c.statSkipped++
 	// Memory can change without the process running (reclaim, swap-out,
 	// another process unmapping pages it shared), so a demanded process
@@ -761,6 +823,15 @@ func (s *ProcessScanner) readCgroup(pid int32) string {
 		return ""
 	}
 	path, _ := MemoryCgroupPath(data)
+	// Most processes share a handful of cgroups: keep one copy of each
+	// path (about 60 bytes a process otherwise).
+	if v, ok := s.cgroups[path]; ok {
+		return v
+	}
+	if s.cgroups == nil {
+		s.cgroups = map[string]string{}
+	}
+	s.cgroups[path] = path
 	return path
 }
 

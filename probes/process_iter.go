@@ -144,20 +144,17 @@ func (s *ProcessScanner) scanIter(c *scanContext, out *[]model.Process, scan *mo
 	for _, g := range is.groups {
 		s.pids = append(s.pids, int32(g.tgid))
 	}
-	if c.rows {
-		*out = make([]model.Process, 0, len(is.groups)+1)
-	}
+	*out = make([]model.Process, 0, len(is.groups)+1)
 	emit := func(p *model.Process) {
 		scan.Processes++
 		scan.Threads += int(p.Threads)
-		if c.rows {
-			*out = append(*out, *p)
-		}
+		*out = append(*out, *p)
 	}
 	if len(is.groups) == 0 || is.groups[0].tgid != 1 {
 		// The iterator skips pid 1 here: read it from /proc.
 		s.pids = slices.Insert(s.pids, 0, 1)
 		var p model.Process
+		c.outIdx = int32(len(*out))
 		switch res, errno := s.scanProcess(1, c, &p); res {
 		case resultOK:
 			emit(&p)
@@ -170,6 +167,7 @@ func (s *ProcessScanner) scanIter(c *scanContext, out *[]model.Process, scan *mo
 	s.rd.processes = len(s.pids)
 	for gi := range is.groups {
 		var p model.Process
+		c.outIdx = int32(len(*out))
 		if s.scanIterProcess(recs, &is.groups[gi], c, &p) {
 			emit(&p)
 		} else {
@@ -267,7 +265,7 @@ func (s *ProcessScanner) scanIterProcess(recs []ebpf.TaskRecord, g *iterGroup, c
 	summed := false
 	if multi {
 		haveThreads := !isNew && ps.threadsGen == c.gen-1
-		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.last.Threads == 1
+		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.lastThreads == 1
 		var base []threadState
 		var one [1]threadState
 		switch {
@@ -289,7 +287,7 @@ func (s *ProcessScanner) scanIterProcess(recs []ebpf.TaskRecord, g *iterGroup, c
 	s.fillProcess(p, pid, ps, c, &stat, &status, sched, schedOK, rss, dt, multi, summed, isNew, &sums, runtime, true)
 	s.memDetail(pid, ps, c, p)
 	s.iterIO(ps, c, p, &io, ioFlags, newInInterval, dt)
-	ps.last = *p
+	ps.setLast(c, p)
 	return true
 }
 

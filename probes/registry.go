@@ -35,6 +35,10 @@ type Env struct {
 	// and load their programs when LoadDeferred is called (main does,
 	// after the first frame is on screen: loading takes 100-200 ms).
 	DeferBPF bool
+	// AfterBurst, when set, is called by the process scanner after it
+	// rebuilt its maps because most of the processes it tracked have gone
+	// (main returns the freed memory to the system then).
+	AfterBurst func()
 	// CopiedTree is set when the roots are not the running kernel's (a
 	// fixture, a copy): eBPF would report the live machine, so eBPF
 	// features run their procfs fallback with that reason.
