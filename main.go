@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -49,8 +51,12 @@ Flags:
                   colours, columns per tab, keys (see README); flags win
   --bpf-tier T    force the eBPF attach tier: fentry, kprobe, tp_btf, raw_tp,
                   tracepoint, or procfs (no eBPF); default: the first that works
+  --scan-tier T   how the process table is read: iter (one BPF task iterator
+                  pass; root or CAP_BPF+CAP_PERFMON) or procfs (/proc/PID/*
+                  files); default: iter when it loads, else procfs
   --json          (snapshot) print JSON; the only snapshot format so far
   --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
+  --memprofile F  write a Go heap profile to F at exit (the same, for memory)
   --proc-root DIR read procfs from DIR instead of /proc, and
   --sys-root DIR  sysfs from DIR instead of /sys: for tests, and for reading a
                   tree copied from another machine (eBPF is off then: it would
@@ -70,8 +76,10 @@ type config struct {
 	snapshot bool
 	version  bool
 	cpuProf  string
+	memProf  string
 	probes   bool
 	bpfTier  string
+	scanTier string
 	procRoot string
 	sysRoot  string
 	passwd   string
@@ -98,7 +106,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "")
+	fs.StringVar(&c.memProf, "memprofile", "", "")
 	fs.StringVar(&c.bpfTier, "bpf-tier", "", "")
+	fs.StringVar(&c.scanTier, "scan-tier", "", "")
 	fs.StringVar(&c.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&c.sysRoot, "sys-root", "/sys", "")
 	fs.StringVar(&c.passwd, "passwd", "/etc/passwd", "")
@@ -119,6 +129,14 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	case "", "fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "procfs":
 	default:
 		return c, fmt.Errorf("--bpf-tier %q: use fentry, kprobe, tp_btf, raw_tp, tracepoint or procfs", c.bpfTier)
+	}
+	switch c.scanTier {
+	case "", probes.ScanTierIter, probes.ScanTierProcfs:
+	default:
+		return c, fmt.Errorf("--scan-tier %q: use iter or procfs", c.scanTier)
+	}
+	if c.scanTier == "" && c.bpfTier == "procfs" {
+		c.scanTier = probes.ScanTierProcfs // no eBPF at all
 	}
 	for _, dir := range []struct{ flag, path string }{{"--proc-root", c.procRoot}, {"--sys-root", c.sysRoot}} {
 		if info, err := os.Stat(dir.path); err != nil {
@@ -247,6 +265,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return probes.SignalProcess(procRoot, key, sig)
 		},
 	})
+	if cfg.memProf != "" { // before the probes close: what the running program holds
+		if f, err := os.Create(cfg.memProf); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals: %v\n", err)
 		return 1
@@ -276,7 +301,9 @@ func newEnv(cfg config) (*probes.Env, error) {
 		PasswdPath: cfg.passwd,
 		Host:       host,
 		Demand:     &model.Demand{},
+		AfterBurst: debug.FreeOSMemory,
 		ForceTier:  cfg.bpfTier,
+		ScanTier:   cfg.scanTier,
 		BPF:        ebpf.NewSession(),
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}
@@ -291,11 +318,17 @@ func newSystem(cfg config) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The UI's first frame must not wait for eBPF (decoding the kernel's
+	// BTF and loading every tier takes 100-200 ms): the probes start on
+	// procfs and load their programs once the first frame is published.
+	// A snapshot waits for them: it prints one complete sample.
+	env.DeferBPF = !cfg.snapshot
 	ps, err := probes.Open(env)
 	if err != nil {
 		return nil, err
 	}
-	env.BPF = nil // the probes have loaded: let the decoded kernel BTF go
+	sess := env.BPF
+	env.BPF = nil
 	fams, _ := probes.Families()
 	after := make([][]string, len(fams))
 	for i, f := range fams {
@@ -303,7 +336,70 @@ func newSystem(cfg config) (*system, error) {
 	}
 	env.Host.Mode = mode(probes.Features(ps), env)
 	store := model.NewStore(env.Host, cfg.interval.Seconds(), model.DefaultHistoryCapacity)
-	return &system{env: env, store: store, collector: probes.NewCollector(store, cfg.interval, ps, after, probes.EventSources(ps))}, nil
+	c := probes.NewCollector(store, cfg.interval, ps, after, probes.EventSources(ps))
+	c.SetMode(func(f []model.Feature) string { return mode(f, env) })
+	if os.Getenv("GOMEMLIMIT") == "" {
+		var mem memoryLimit
+		c.OnFrame(func(s *model.Sample) { mem.update(len(s.Processes)) })
+	}
+	if env.DeferBPF {
+		c.AfterFirstFrame(func() {
+			probes.LoadDeferred(ps, sess)
+			sess = nil // loaded: let the decoded kernel BTF go
+		})
+	} else {
+		sess = nil
+	}
+	return &system{env: env, store: store, collector: c}, nil
+}
+
+// memoryLimit keeps the Go runtime's soft memory limit in step with the
+// process count. GOGC is 400 (see main): below the limit the heap may grow
+// to five times what is live, which at 2,000 processes was 55-75 MB of RSS
+// for 8-10 MB live. The limit makes the collector run before that: 10 MiB
+// plus 3 KiB per process (what a process costs live, measured: its scanner
+// state, its row in the frames the store and the UI hold, the UI's row),
+// and never under the runtime's non-heap memory plus 1.5 times the live
+// heap (the limit counts both), so that a heap larger than
+// expected (long command lines) costs a collection every few frames, never
+// a continuous one. GOMEMLIMIT in the environment replaces it.
+type memoryLimit struct{ set int64 }
+
+const (
+	memoryLimitBase       = 10 << 20
+	memoryLimitPerProcess = 3 << 10
+)
+
+// The runtime's own figures the limit is set from: the live heap, and all
+// the memory it holds other than the heap's (GC metadata, stacks, spans),
+// which the limit counts too.
+var memMetrics = []metrics.Sample{
+	{Name: "/gc/heap/live:bytes"},
+	{Name: "/memory/classes/total:bytes"},
+	{Name: "/memory/classes/heap/objects:bytes"},
+	{Name: "/memory/classes/heap/unused:bytes"},
+	{Name: "/memory/classes/heap/free:bytes"},
+	{Name: "/memory/classes/heap/released:bytes"},
+}
+
+func (m *memoryLimit) update(processes int) {
+	limit := int64(memoryLimitBase + memoryLimitPerProcess*processes)
+	metrics.Read(memMetrics)
+	var v [6]int64
+	for i, s := range memMetrics {
+		if s.Value.Kind() == metrics.KindUint64 {
+			v[i] = int64(s.Value.Uint64())
+		}
+	}
+	// What the limit counts besides the objects: spans free or partly used
+	// but not returned, metadata, stacks.
+	live, other := v[0], v[1]-v[5]-v[2]
+	limit = max(limit, other+live*3/2)
+	// Only a change of a tenth or more is worth telling the runtime.
+	if d := limit - m.set; d > m.set/10 || -d > m.set/10 {
+		debug.SetMemoryLimit(limit)
+		m.set = limit
+	}
 }
 
 // mode says in the header what vitals can see: "eBPF" when every eBPF

@@ -108,6 +108,11 @@ type ProcessScan struct {
 	// Vanished counts processes that exited between listing /proc and
 	// reading them (normal, not an error).
 	Vanished int `json:"vanished"`
+	// Baseline is set on the first frame: the processes are there with
+	// what needs no interval (identity, state, memory, CPU time), but no
+	// interval has passed, so every rate is zero (WaitPct unknown) and
+	// means "not measured yet". Views show rates as unknown then.
+	Baseline bool `json:"baseline,omitempty"`
 	// StatusSkipped counts processes whose /proc/PID/status was not read
 	// because schedstat showed they had not run since the last scan.
 	StatusSkipped int `json:"status_skipped"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
@@ -56,8 +57,15 @@ type CacheProbe struct {
 	stat *ebpf.CacheStat // nil in procfs estimate mode, and after Close
 	ebpf bool            // eBPF mode (stat may be nil once closed)
 	// feature is the cachestat report; Tier is "procfs" when the estimate
-	// runs.
+	// runs. mu guards it and pending: LoadBPF (Env.DeferBPF) runs in
+	// another goroutine than Read and the collector reads Features.
+	mu      sync.Mutex
 	feature model.Feature
+	// pending is cachestat loaded by LoadBPF, taken up by the next Read;
+	// deferred: the constructor left loading to LoadBPF, with deferTier.
+	pending   *ebpf.CacheStat
+	deferred  bool
+	deferTier string
 
 	// last is the time of the previous Read; zero before the baseline.
 	last time.Time
@@ -115,7 +123,44 @@ func (p *CacheProbe) setReport(rep model.Feature) {
 	if !rep.EBPF() {
 		rep.Tier = model.TierProcfs
 	}
+	p.mu.Lock()
 	p.feature = rep
+	p.mu.Unlock()
+}
+
+// LoadBPF loads the eBPF counters when the probe was made with
+// Env.DeferBPF (BPFLoader); the next Read switches over. Until then, and if
+// loading fails, the procfs estimate runs, the report says why.
+func (p *CacheProbe) LoadBPF(sess *ebpf.Session) error {
+	if !p.deferred {
+		return nil
+	}
+	stat, rep, err := ebpf.OpenCacheStat(sess, ebpf.CacheStatOptions{LoadOptions: ebpf.LoadOptions{ForceTier: p.deferTier}})
+	p.setReport(rep)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.pending != nil {
+		p.pending.Close()
+	}
+	p.pending = stat
+	p.mu.Unlock()
+	return nil
+}
+
+// takePending switches to counters LoadBPF loaded since the last Read,
+// reporting whether it did.
+func (p *CacheProbe) takePending() bool {
+	p.mu.Lock()
+	stat := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	if stat == nil {
+		return false
+	}
+	p.stat, p.ebpf = stat, true
+	return true
 }
 
 // Name is the probe's key in the model's error map.
@@ -123,11 +168,21 @@ func (p *CacheProbe) Name() string { return "cache" }
 
 // Features is the tier report of each eBPF feature this probe runs (one:
 // cachestat), for `vitals probes`, the header's mode line and the JSON.
-func (p *CacheProbe) Features() []model.Feature { return []model.Feature{p.feature} }
+func (p *CacheProbe) Features() []model.Feature {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return []model.Feature{p.feature}
+}
 
 // Close detaches the eBPF programs and frees their maps. Safe to call more
 // than once; after Close, Read fails.
 func (p *CacheProbe) Close() error {
+	p.mu.Lock()
+	if p.pending != nil {
+		p.pending.Close()
+		p.pending = nil
+	}
+	p.mu.Unlock()
 	if p.stat == nil {
 		return nil
 	}
@@ -139,11 +194,21 @@ func (p *CacheProbe) Close() error {
 func init() {
 	Register(Family{Name: "cache", New: func(env *Env) (Probe, error) {
 		cfg := CacheProbeConfig{ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath, ForceTier: env.ForceTier, Demand: env.Demand, Session: env.BPF}
-		if env.CopiedTree {
+		deferred := false
+		switch {
+		case env.CopiedTree:
 			cfg.ForceTier = CacheTierProcfs
 			cfg.ProcfsReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
+		case env.DeferBPF && cfg.ForceTier != CacheTierProcfs:
+			deferred = true
+			cfg.ForceTier = CacheTierProcfs
+			cfg.ProcfsReason = "loading after the first frame"
 		}
-		return NewCacheProbe(cfg)
+		p, err := NewCacheProbe(cfg)
+		if err == nil && deferred {
+			p.deferred, p.deferTier = true, env.ForceTier
+		}
+		return p, err
 	}})
 }
 
@@ -165,7 +230,14 @@ func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 	p.gen++
 	var c *model.Cache
 	var err error
-	if p.ebpf {
+	if p.takePending() {
+		// Counted since the programs attached, part of an interval: start
+		// the eBPF window now and publish the estimate once more.
+		if _, _, err := p.stat.Drain(); err != nil {
+			return nil, err
+		}
+		c, err = p.readProcfs(now)
+	} else if p.ebpf {
 		c, err = p.readEBPF(now)
 	} else {
 		c, err = p.readProcfs(now)
@@ -179,6 +251,8 @@ func (p *CacheProbe) Read(now time.Time) (*model.Cache, error) {
 }
 
 func (p *CacheProbe) newCache(source string) *model.Cache {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return &model.Cache{Source: source, Feature: p.feature}
 }
 

@@ -40,6 +40,18 @@ type Collector struct {
 
 	// mu is held by a frame and by Close, so Close never tears probes
 	// down under a running frame.
+	// afterFirst runs once, in its own goroutine, when Run has published
+	// its first frame (main loads eBPF then, so that it does not delay
+	// the first rows on screen).
+	afterFirst func()
+	// mode, when set, words the header's mode line from the frame's
+	// feature reports (they change when eBPF loads late or a tier falls
+	// back).
+	mode func([]model.Feature) string
+	// onFrame is called after each publish with the published sample
+	// (read it, do not write it).
+	onFrame func(*model.Sample)
+
 	mu        sync.Mutex
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -119,6 +131,18 @@ func NewCollector(store *model.Store, interval time.Duration, probes []Probe, af
 // SetBudget changes how long a frame waits for its probes.
 func (c *Collector) SetBudget(d time.Duration) { c.budget = d }
 
+// AfterFirstFrame makes Run call f, in its own goroutine, once its first
+// frame is published. Call before Run.
+func (c *Collector) AfterFirstFrame(f func()) { c.afterFirst = f }
+
+// OnFrame makes every frame call f with the sample just published, on the
+// collector's goroutine (keep it short). Call before Run.
+func (c *Collector) OnFrame(f func(*model.Sample)) { c.onFrame = f }
+
+// SetMode makes every frame's Host.Mode mode(frame's features). Call before
+// Run.
+func (c *Collector) SetMode(mode func([]model.Feature) string) { c.mode = mode }
+
 func (c *Collector) loop(r *probeRunner) {
 	for t := range r.jobs {
 		start := time.Now()
@@ -132,6 +156,9 @@ func (c *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	c.Frame(time.Now())
+	if c.afterFirst != nil {
+		go c.afterFirst()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -240,6 +267,9 @@ func (c *Collector) Frame(start time.Time) {
 	next.Probes = status
 	next.Features = features
 	next.EventsTier = eventsTier
+	if c.mode != nil {
+		next.Host.Mode = c.mode(features)
+	}
 	if c.log != nil {
 		for _, src := range c.events {
 			c.fwd = src.Drain(c.fwd[:0])
@@ -254,6 +284,9 @@ func (c *Collector) Frame(start time.Time) {
 		next.EventsDropped = &dropped
 	}
 	c.store.Publish(next)
+	if c.onFrame != nil {
+		c.onFrame(c.store.Snapshot().Sample)
+	}
 }
 
 // apply puts a finished Collect's part into the frame and fills its status.

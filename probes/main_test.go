@@ -70,8 +70,14 @@ func TestMain(m *testing.M) {
 			return nil
 		},
 	}
-	for name, a := range keventActions { // kevents_live_test.go
-		actions[name] = a
+	for _, extra := range []map[string]ebpftest.Action{keventActions, childActions} {
+		for name, a := range extra {
+			actions[name] = a
+		}
 	}
 	ebpftest.Main(m, actions)
 }
+
+// childActions are more workload children, added by test files in init
+// (process_iter_test.go).
+var childActions = map[string]ebpftest.Action{}

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 )
 
 // maxCmdline bounds what is kept of a command line. Nothing draws more than
@@ -58,8 +60,11 @@ type ProcessScanner struct {
 	procs map[model.ProcKey]*procState
 	byPID map[int32]*procState // the newest process seen with each pid
 	pids  []int32              // reused listing of ProcRoot
-	tids  []int32              // reused listing of one task directory
-	comm  []byte               // the comm being read, copied out of the read buffer
+	// prevOut is the last scan's output (shared with the frame it went
+	// into, never written): procState.lastIdx indexes it.
+	prevOut []model.Process
+	tids    []int32 // reused listing of one task directory
+	comm    []byte  // the comm being read, copied out of the read buffer
 
 	// groupRunTime returns the CPU time of all of a process's threads in
 	// ns (see processRunTime), which tells whether any thread ran; nil
@@ -72,16 +77,37 @@ type ProcessScanner struct {
 	prevDur  time.Duration // how long the previous scan took
 	ts       unix.Timespec
 
+	// iter is the task-iterator tier (process_iter.go) while it runs; nil:
+	// the procfs tier.
+	iter *iterScan
+	// tierMu guards what other goroutines touch: feature (read by the
+	// collector for the frame's Features) and incoming (an iterator
+	// loaded after the first frame, taken up by the next Scan).
+	tierMu   sync.Mutex
+	feature  model.Feature
+	incoming *ebpf.TaskIter
+
 	// smapsReads counts the smaps_rollup files the last scan read;
 	// ioReads the io files; ioDeniedSkips the io files not tried because
 	// they were refused before.
 	smapsReads, ioReads, ioDeniedSkips int
+
+	// peakProcs is the most processes the maps have held since they were
+	// last rebuilt (trimMaps); afterBurst runs after a rebuild.
+	peakProcs  int
+	afterBurst func()
+	// cgroups interns the memory cgroup paths (readCgroup); cleared with
+	// the maps' rebuild.
+	cgroups map[string]string
 }
 
 // procState is what the scanner remembers of one process between scans.
 type procState struct {
-	gen       uint64 // the last scan that read it
-	comm      string
+	gen  uint64 // the last scan that read it
+	comm string
+	// kcomm identifies the kernel's task->comm as the iterator tier last
+	// saw it (kernelCommHash), to notice an exec; 0: not seen by it.
+	kcomm     uint64
 	cmdline   string
 	uid       uint32
 	user      string
@@ -103,9 +129,14 @@ type procState struct {
 	// of a multi-threaded process; groupRunOK: it was readable.
 	groupRun   uint64
 	groupRunOK bool
-	// last is the process as the last full read published it, for scans
-	// that find it idle and skip stat.
-	last model.Process
+	// lastIdx is where the last scan put this process in its output
+	// (ProcessScanner.prevOut): what scans that find it idle and skip stat
+	// copy. Pointing into the output the store holds anyway, rather than
+	// keeping a copy here, saves a model.Process (about 520 bytes) per
+	// process. lastThreads and lastPPID are of that record.
+	lastIdx     int32
+	lastThreads int32
+	lastPPID    int32
 
 	// threads are the baselines of every thread (sorted by tid) as of
 	// scan threadsGen; spare is the other buffer readThreads fills, so
@@ -190,23 +221,47 @@ func NewProcessScanner(cfg ProcessScannerConfig) (*ProcessScanner, error) {
 // Name is the probe's name in error reports.
 func (s *ProcessScanner) Name() string { return "process" }
 
-// Close releases the fd of the proc root.
-func (s *ProcessScanner) Close() error { return s.rd.close() }
+// Close releases the fd of the proc root and the task iterator.
+func (s *ProcessScanner) Close() error {
+	s.tierMu.Lock()
+	if s.incoming != nil {
+		s.incoming.Close()
+		s.incoming = nil
+	}
+	s.tierMu.Unlock()
+	if s.iter != nil {
+		s.iter.it.Close()
+		s.iter = nil
+	}
+	return s.rd.close()
+}
 
 func init() {
 	Register(Family{Name: "process", New: func(env *Env) (Probe, error) {
-		return NewProcessScanner(ProcessScannerConfig{
+		s, err := NewProcessScanner(ProcessScannerConfig{
 			ProcRoot: env.ProcRoot, PasswdPath: env.PasswdPath,
 			BootTime: env.Host.BootTime, ClockTicks: env.Host.ClockTicks,
 			Demand: env.Demand,
 		})
+		if err != nil {
+			return nil, err
+		}
+		s.afterBurst = env.AfterBurst
+		if err := s.startTier(env); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
 	}})
 }
 
 // Collect scans every process and returns the process part of the frame.
-// The first call is the baseline and returns no part.
+// The first call is the baseline: its part has every process with what
+// needs no interval (identity, state, memory, CPU time), its rates zero and
+// unknown (ProcessScan.Baseline), so that the first frame on screen has its
+// rows and only the rates wait for the first interval.
 func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
-	procs, scan, err := s.Scan(t.Now)
+	procs, scan, err := s.scan(t.Now, true)
 	if procs == nil {
 		return nil, err
 	}
@@ -222,21 +277,19 @@ func (s *ProcessScanner) Collect(t *Tick) (Part, error) {
 // be read (not counting those that exited while being read, which are
 // normal and counted in ProcessScan.Vanished).
 func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan, error) {
+	return s.scan(now, false)
+}
+
+// scan is Scan; with baselineRows the baseline scan returns its processes
+// too (rates zero, ProcessScan.Baseline set).
+func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process, model.ProcessScan, error) {
 	started := time.Now()
 	var scan model.ProcessScan
-	pids, errno := s.rd.listRoot(s.pids[:0])
-	if !slices.IsSorted(pids) { // getdents lists /proc in pid order; make sure
-		slices.Sort(pids)
-	}
-	s.pids = pids
-	s.rd.processes = len(pids)
-	if errno != 0 {
-		return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
-	}
-
+	s.takeIter()
 	c := scanContext{
 		gen:       s.gen + 1,
 		baseline:  s.gen == 0,
+		rows:      s.gen != 0 || baselineRows,
 		now:       now,
 		sinceBoot: s.sinceBoot(now),
 	}
@@ -261,23 +314,36 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		}
 	}
 	var out []model.Process
-	if !c.baseline {
-		out = make([]model.Process, 0, len(pids))
-	}
 	var bad unreadable
-	for _, pid := range pids {
-		var p model.Process
-		switch res, errno := s.scanProcess(pid, &c, &p); res {
-		case resultOK:
-			scan.Processes++
-			scan.Threads += int(p.Threads)
-			if !c.baseline {
+	if s.iter != nil {
+		if err := s.scanIter(&c, &out, &scan, &bad); err != nil {
+			s.dropIter(err) // and scan procfs, now and from now on
+		}
+	}
+	if s.iter == nil {
+		pids, errno := s.rd.listRoot(s.pids[:0])
+		if !slices.IsSorted(pids) { // getdents lists /proc in pid order; make sure
+			slices.Sort(pids)
+		}
+		s.pids = pids
+		s.rd.processes = len(pids)
+		if errno != 0 {
+			return nil, scan, fmt.Errorf("list %s: %w", s.cfg.ProcRoot, errno)
+		}
+		out = make([]model.Process, 0, len(pids))
+		for _, pid := range pids {
+			var p model.Process
+			c.outIdx = int32(len(out))
+			switch res, errno := s.scanProcess(pid, &c, &p); res {
+			case resultOK:
+				scan.Processes++
+				scan.Threads += int(p.Threads)
 				out = append(out, p)
+			case resultVanished:
+				scan.Vanished++
+			default:
+				bad.add(s.cfg.ProcRoot, pid, res, errno)
 			}
-		case resultVanished:
-			scan.Vanished++
-		default:
-			bad.add(s.cfg.ProcRoot, pid, res, errno)
 		}
 	}
 	for key, ps := range s.procs {
@@ -289,11 +355,17 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 		}
 	}
 	s.rd.forgetUnused(c.gen)
+	s.prevOut = out
+	s.trimMaps()
+	if !c.rows {
+		out = nil
+	}
 	s.gen = c.gen
 	s.prevNow = now
 	s.prevBoot = c.sinceBoot
 	s.prevDur = time.Since(started)
 	scan.Duration = float64(s.prevDur) / float64(time.Millisecond)
+	scan.Baseline = c.baseline
 	scan.StatusSkipped = c.statusSkipped
 	scan.StatSkipped = c.statSkipped
 	s.smapsReads, s.ioReads, s.ioDeniedSkips = c.smapsReads, c.ioReads, c.ioDeniedSkips
@@ -304,6 +376,8 @@ func (s *ProcessScanner) Scan(now time.Time) ([]model.Process, model.ProcessScan
 type scanContext struct {
 	gen       uint64
 	baseline  bool
+	rows      bool  // return the processes (false: a baseline for Scan)
+	outIdx    int32 // where the process being read goes in the output
 	now       time.Time
 	interval  float64       // seconds since the previous scan
 	sinceBoot time.Duration // now, as time since boot
@@ -356,7 +430,6 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	if errno == 0 {
 		sched, schedOK = parseSchedstat(data)
 	}
-	runDelay, runDelayOK := sched.runDelay, schedOK
 
 	ps := s.procs[key]
 	isNew := ps == nil
@@ -463,7 +536,7 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		ran = isNew || !groupRunOK || !ps.groupRunOK || groupRun != ps.groupRun
 	case multi:
 		ran = true
-	case !isNew && ps.last.Threads > 1:
+	case !isNew && ps.lastThreads > 1:
 		ran = true // threads that have exited since may have run
 	}
 
@@ -482,7 +555,7 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	summed := false
 	if multi {
 		haveThreads := !isNew && ps.threadsGen == c.gen-1
-		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.last.Threads == 1
+		leaderOnly := !isNew && !haveThreads && ps.gen == c.gen-1 && ps.lastThreads == 1
 		if !ran && haveThreads {
 			ps.threadsGen = c.gen
 			summed = true
@@ -506,6 +579,20 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		}
 	}
 
+	s.fillProcess(p, pid, ps, c, &st, &status, sched, schedOK, rss, dt, multi, summed, isNew, &sums, groupRun, groupRunOK)
+	s.memDetail(pid, ps, c, p)
+	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
+	ps.setLast(c, p)
+	return resultOK, 0
+}
+
+// fillProcess writes the published record of one process from what a scan
+// tier read of it (in /proc's terms: stat, status, the leader's schedstat,
+// statm's RSS, the per-thread sums) and keeps those readings in ps as the
+// next scan's baselines. Both tiers end here, so a rate means the same
+// whichever read it.
+func (s *ProcessScanner) fillProcess(p *model.Process, pid int32, ps *procState, c *scanContext, st *procStat, status *procStatus,
+	sched schedstat, schedOK bool, rss uint64, dt float64, multi, summed, isNew bool, sums *threadSums, groupRun uint64, groupRunOK bool) {
 	*p = model.Process{}
 	p.ProcessIdentity = model.ProcessIdentity{
 		PID:        pid,
@@ -548,8 +635,8 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 		default:
 			p.VoluntaryCSPerS = float64(model.ClampedDelta(ps.vcsw, status.VoluntaryCS)) / dt
 			p.InvoluntaryCSPerS = float64(model.ClampedDelta(ps.nvcsw, status.InvoluntaryCS)) / dt
-			if runDelayOK && (isNew || ps.runDelayOK) {
-				p.WaitPct = model.Known(float64(model.ClampedDelta(ps.runDelay, runDelay)) / intervalNS * 100)
+			if schedOK && (isNew || ps.runDelayOK) {
+				p.WaitPct = model.Known(float64(model.ClampedDelta(ps.runDelay, sched.runDelay)) / intervalNS * 100)
 			}
 		}
 	}
@@ -558,15 +645,49 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 	ps.utime, ps.stime = st.UTime, st.STime
 	ps.minflt, ps.majflt = st.MinFlt, st.MajFlt
 	ps.vcsw, ps.nvcsw = status.VoluntaryCS, status.InvoluntaryCS
-	ps.runDelay, ps.runDelayOK = runDelay, runDelayOK
+	ps.runDelay, ps.runDelayOK = sched.runDelay, schedOK
 	ps.runTime, ps.switchIns, ps.schedOK = sched.runTime, sched.switchIns, schedOK
 	ps.groupRun, ps.groupRunOK = groupRun, groupRunOK
-	ps.noUserMemory = hasNoUserMemory(&st)
+	ps.noUserMemory = hasNoUserMemory(st)
 	s.byPID[pid] = ps
-	s.memDetail(pid, ps, c, p)
-	s.ioDetail(pid, ps, c, p, ran, newInInterval, dt)
-	ps.last = *p
-	return resultOK, 0
+}
+
+// setLast remembers where p goes in this scan's output.
+func (ps *procState) setLast(c *scanContext, p *model.Process) {
+	ps.lastIdx, ps.lastThreads, ps.lastPPID = c.outIdx, p.Threads, p.PPID
+}
+
+// trimMaps rebuilds the scanner's maps after a burst of processes has
+// gone: Go maps never give back the space of deleted entries, so after
+// 10,000 short-lived processes the maps would stay that large. A rebuild
+// copies the live entries (about 100 ns each) and happens only when the
+// maps are mostly empty; then the runtime is asked to return the freed
+// memory to the system at once (one extra GC) rather than over minutes.
+func (s *ProcessScanner) trimMaps() {
+	n := len(s.procs)
+	if n > s.peakProcs {
+		s.peakProcs = n
+	}
+	if s.peakProcs < 2048 || n > s.peakProcs/4 {
+		return
+	}
+	procs := make(map[model.ProcKey]*procState, n)
+	for k, v := range s.procs {
+		procs[k] = v
+	}
+	byPID := make(map[int32]*procState, len(s.byPID))
+	for k, v := range s.byPID {
+		byPID[k] = v
+	}
+	s.procs, s.byPID = procs, byPID
+	s.cgroups = nil
+	s.rd.trim()
+	s.pids = slices.Clip(s.pids[:0:0])
+	s.tids = nil
+	s.peakProcs = n
+	if s.afterBurst != nil {
+		s.afterBurst()
+	}
 }
 
 // statRefreshEvery bounds how stale the stat-only values of an idle process
@@ -588,9 +709,12 @@ const statRefreshEvery = 4
 // which proves it is the same process and not a reused pid.
 func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.Process) bool {
 	ps := s.byPID[pid]
-	if c.baseline || ps == nil || ps.last.Threads != 1 || !ps.schedOK ||
-		(uint64(pid)+c.gen)%statRefreshEvery == 0 || !s.listed(ps.last.PPID) {
+	if c.baseline || ps == nil || ps.lastThreads != 1 || !ps.schedOK ||
+		(uint64(pid)+c.gen)%statRefreshEvery == 0 || !s.listed(ps.lastPPID) {
 		return false
+	}
+	if int(ps.lastIdx) >= len(s.prevOut) || s.prevOut[ps.lastIdx].PID != pid {
+		return false // not in the last output (its baseline was not kept)
 	}
 	data, errno := s.rd.readKept(pid, keptSchedstat, c.gen)
 	if errno != 0 || !s.rd.sameTask {
@@ -600,7 +724,7 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	if !ok || sched.runTime != ps.runTime || sched.switchIns != ps.switchIns {
 		return false
 	}
-	*p = ps.last
+	*p = s.prevOut[ps.lastIdx]
 	// Whole rate structs, not a list of fields: a rate added to the model
 	// is zero here without anyone remembering this function.
 	p.ZeroRates()
@@ -609,6 +733,7 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	}
 	p.MemPct = s.memPct(p.RSSBytes) // MemTotal may have changed (memory hotplug, a balloon)
 	ps.gen = c.gen
+	ps.lastIdx = c.outIdx
 	c.statSkipped++
 	// Memory can change without the process running (reclaim, swap-out,
 	// another process unmapping pages it shared), so a demanded process
@@ -725,6 +850,15 @@ func (s *ProcessScanner) readCgroup(pid int32) string {
 		return ""
 	}
 	path, _ := MemoryCgroupPath(data)
+	// Most processes share a handful of cgroups: keep one copy of each
+	// path (about 60 bytes a process otherwise).
+	if v, ok := s.cgroups[path]; ok {
+		return v
+	}
+	if s.cgroups == nil {
+		s.cgroups = map[string]string{}
+	}
+	s.cgroups[path] = path
 	return path
 }
 

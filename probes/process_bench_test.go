@@ -7,6 +7,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vitals-dev/vitals/probes/ebpf"
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
 // benchProcesses is the process count the benchmark scans: the size of a
@@ -106,5 +109,21 @@ func BenchmarkProcessScan(b *testing.B) {
 // bookkeeping cost on a regular filesystem, independent of the machine.
 func BenchmarkProcessScanFixture(b *testing.B) {
 	s, _ := newFixtureScanner(b, "proc-scan-t1")
+	benchScan(b, s)
+}
+
+// BenchmarkProcessScanIter is BenchmarkProcessScan through the BPF task
+// iterator (needs root or CAP_BPF+CAP_PERFMON).
+func BenchmarkProcessScanIter(b *testing.B) {
+	ebpftest.RequirePrivileged(b, ebpf.Privileged())
+	spawnIdle(b, benchProcesses)
+	s, err := NewProcessScanner(ProcessScannerConfig{ProcRoot: "/proc", PasswdPath: "/etc/passwd", BootTime: time.Now(), ClockTicks: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.LoadBPF(ebpf.NewSession()); err != nil {
+		b.Fatal(err)
+	}
 	benchScan(b, s)
 }

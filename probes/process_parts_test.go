@@ -188,7 +188,7 @@ func TestProcessScannerFastPathZeroesEveryRate(t *testing.T) {
 	}
 
 	ps := s.byPID[int32(pid)]
-	last := reflect.ValueOf(&ps.last).Elem()
+	last := reflect.ValueOf(&s.prevOut[ps.lastIdx]).Elem()
 	forEachRate(last, false, func(name string, f reflect.Value) {
 		switch v := f.Addr().Interface().(type) {
 		case *float64:

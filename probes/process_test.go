@@ -239,25 +239,32 @@ func TestProcessScannerFixtures(t *testing.T) {
 	}
 }
 
+// The baseline frame has the rows (identity, state, memory) with rates
+// zero and marked as not measured yet; the next has the rates.
 func TestProcessScannerSamplePublishesAfterBaseline(t *testing.T) {
 	s, root := newFixtureScanner(t, "proc-scan-t0")
 	if s.Name() != "process" {
 		t.Errorf("Name() = %q", s.Name())
 	}
 	store := model.NewStore(model.Host{}, 2, 10)
-	seq := store.Snapshot().Seq
 	if err := publish(s, scanT0, store); err != nil {
 		t.Fatal(err)
 	}
-	if store.Snapshot().Seq != seq {
-		t.Fatal("baseline scan published")
+	base := store.Snapshot().Sample
+	if !base.ProcessScan.Baseline || len(base.Processes) == 0 || len(base.Processes) != base.ProcessScan.Processes {
+		t.Fatalf("baseline frame: %d processes, scan %+v", len(base.Processes), base.ProcessScan)
+	}
+	for _, p := range base.Processes {
+		if p.Comm == "" || p.User == "" || p.State == "" || p.CPUPct != 0 || p.WaitPct.OK || p.VoluntaryCSPerS != 0 {
+			t.Errorf("baseline row %+v: want identity and memory, rates zero and wait unknown", p)
+		}
 	}
 	scanStage(t, root, "proc-scan-t1")
 	if err := publish(s, scanT1, store); err != nil {
 		t.Fatal(err)
 	}
 	snap := store.Snapshot()
-	if len(snap.Sample.Processes) != 9 || snap.Sample.ProcessScan.Processes != 9 ||
+	if snap.Sample.ProcessScan.Baseline || len(snap.Sample.Processes) != 9 || snap.Sample.ProcessScan.Processes != 9 ||
 		snap.Sample.ProcessScan.Vanished != 2 || !snap.Sample.Time.Equal(scanT1) {
 		t.Errorf("published %d processes, scan %+v, time %v", len(snap.Sample.Processes),
 			snap.Sample.ProcessScan, snap.Sample.Time)

@@ -205,6 +205,15 @@ func (r *procReader) closeKept(k *keptFiles, file int) {
 	}
 }
 
+// trim rebuilds the kept-fd map (after a burst: maps never shrink).
+func (r *procReader) trim() {
+	kept := make(map[int32]*keptFiles, len(r.kept))
+	for k, v := range r.kept {
+		kept[k] = v
+	}
+	r.kept = kept
+}
+
 // forgetUnused closes the fds of pids the scan gen did not read.
 func (r *procReader) forgetUnused(gen uint64) {
 	for pid, k := range r.kept {

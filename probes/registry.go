@@ -28,6 +28,17 @@ type Env struct {
 	// (privilege check, memlock, tracefs, kernel BTF decoded once). Main
 	// drops it after the probes are open so the decoded BTF can be freed.
 	BPF *ebpf.Session
+	// ScanTier forces the process scanner's tier: "iter" (the BPF task
+	// iterator) or "procfs"; "" picks the iterator when it loads.
+	ScanTier string
+	// DeferBPF makes the eBPF-based probes start on their procfs fallback
+	// and load their programs when LoadDeferred is called (main does,
+	// after the first frame is on screen: loading takes 100-200 ms).
+	DeferBPF bool
+	// AfterBurst, when set, is called by the process scanner after it
+	// rebuilt its maps because most of the processes it tracked have gone
+	// (main returns the freed memory to the system then).
+	AfterBurst func()
 	// CopiedTree is set when the roots are not the running kernel's (a
 	// fixture, a copy): eBPF would report the live machine, so eBPF
 	// features run their procfs fallback with that reason.
@@ -135,4 +146,21 @@ func CloseAll(ps []Probe) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// BPFLoader is implemented by probes that can load their eBPF programs
+// after they started (Env.DeferBPF). LoadBPF may be called from any
+// goroutine; the probe switches over at its next Collect.
+type BPFLoader interface {
+	LoadBPF(sess *ebpf.Session) error
+}
+
+// LoadDeferred loads the eBPF programs of every probe that deferred them.
+// Failures are in each probe's feature report, as at start-up.
+func LoadDeferred(ps []Probe, sess *ebpf.Session) {
+	for _, p := range ps {
+		if l, ok := p.(BPFLoader); ok {
+			_ = l.LoadBPF(sess)
+		}
+	}
 }

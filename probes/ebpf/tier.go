@@ -151,6 +151,11 @@ func Load(sess *Session, f FeatureSpec, opts LoadOptions) (*Loaded, model.Featur
 	// tier wins fills the same maps.
 	maps := make(map[string]*ebpf.Map, len(spec.Maps))
 	for name, ms := range spec.Maps {
+		if isDataSection(name) {
+			// Global variables (.rodata, .bss, .data): the collection
+			// makes them as it needs them (mmapable, frozen), per tier.
+			continue
+		}
 		m, err := ebpf.NewMap(ms)
 		if err != nil {
 			closeMaps(maps)
@@ -237,6 +242,9 @@ func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cach
 	// created and thrown away, so drop them too.
 	used := make(map[string]*ebpf.Map)
 	for name := range cs.Maps {
+		if isDataSection(name) {
+			continue
+		}
 		if programsUseMap(cs, name) {
 			used[name] = maps[name]
 		} else {
@@ -276,6 +284,11 @@ func loadTier(t Tier, spec *ebpf.CollectionSpec, maps map[string]*ebpf.Map, cach
 		progs[n] = p
 	}
 	return &Loaded{Tier: t.Name, Programs: progs, coll: coll, links: links}, nil
+}
+
+// isDataSection reports whether a map holds a section of global variables.
+func isDataSection(name string) bool {
+	return name == ".bss" || name == ".rodata" || name == ".data" || strings.HasPrefix(name, ".rodata.") || strings.HasPrefix(name, ".data.")
 }
 
 func programsUseMap(cs *ebpf.CollectionSpec, name string) bool {
