@@ -248,13 +248,17 @@ func TestCollectorLiveProbesShareOneWindow(t *testing.T) {
 	for i, f := range fams {
 		after[i] = f.After
 	}
-	store := model.NewStore(host, 0.5, 100)
-	c := NewCollector(store, 500*time.Millisecond, ps, after, nil)
+	// A 1 s interval as vitals runs by default: its 800 ms budget holds a
+	// scan of 10,000 processes on a loaded 2-CPU machine, so no probe
+	// overruns and every window is one interval.
+	const interval = time.Second
+	store := model.NewStore(host, interval.Seconds(), 100)
+	c := NewCollector(store, interval, ps, after, nil)
 	defer c.Close()
 	start := time.Now()
 	for i := 0; i < 4; i++ {
-		c.Frame(start.Add(time.Duration(i) * 500 * time.Millisecond))
-		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 500 * time.Millisecond)))
+		c.Frame(start.Add(time.Duration(i) * interval))
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * interval)))
 	}
 	s := store.Snapshot().Sample
 	if len(s.Probes) != len(fams) {
@@ -275,7 +279,7 @@ func TestCollectorLiveProbesShareOneWindow(t *testing.T) {
 	if slices.Contains(joins, "cache") {
 		t.Error("the page-cache probe waits for another probe: its eBPF counts would be over a window shifted by the scan")
 	}
-	checkWindows(t, s, 500*time.Millisecond, 5*time.Millisecond, joins...)
+	checkWindows(t, s, interval, 5*time.Millisecond, joins...)
 }
 
 // Shutdown while the real probes are mid-scan and mid-drain: Close waits for
