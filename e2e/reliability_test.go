@@ -330,11 +330,12 @@ func TestSnapshotWithStdoutClosedFails(t *testing.T) {
 // open files").
 //
 // Every eBPF program, map, link and ring buffer is an fd too: with the
-// eBPF features loaded (as root) the floor is higher, so the limit of 32
-// is tried with the procfs tier and 64 with everything.
+// eBPF features loaded (as root: six features, the task iterator among
+// them) the floor is higher, so the limit of 32 is tried with the procfs
+// tier and 256 with everything.
 func TestSnapshotUnderSmallFDLimit(t *testing.T) {
 	bin := vitalsBinary(t)
-	for _, c := range []struct{ limit, flags string }{{"32", " --bpf-tier procfs"}, {"64", ""}} {
+	for _, c := range []struct{ limit, flags string }{{"32", " --bpf-tier procfs"}, {"256", ""}} {
 		out, err := exec.Command("sh", "-c", "ulimit -n "+c.limit+" && exec "+shellQuote(bin)+" snapshot --json --interval 200ms"+c.flags).Output()
 		if err != nil {
 			var stderr []byte
