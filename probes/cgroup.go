@@ -328,10 +328,7 @@ func (r *cgroupDirReader) readFlatKeyed(name string) (map[string]uint64, error) 
 }
 
 func cgroupUnavailable(cg *model.MemCgroup, field, reason string) {
-	if cg.Unavailable == nil {
-		cg.Unavailable = map[string]string{}
-	}
-	cg.Unavailable[field] = reason
+	setReason(&cg.Unavailable, field, reason)
 }
 
 // setStat fills the anon/file/inactive_file split from memory.stat, taking

@@ -187,12 +187,7 @@ func (p *CPUProbe) Read(now time.Time) (*model.CPU, error) {
 	return cpu, nil
 }
 
-func setUnavailable(cpu *model.CPU, field, reason string) {
-	if cpu.Unavailable == nil {
-		cpu.Unavailable = map[string]string{}
-	}
-	cpu.Unavailable[field] = reason
-}
+func setUnavailable(cpu *model.CPU, field, reason string) { setReason(&cpu.Unavailable, field, reason) }
 
 // readCounters reads /proc/stat and /proc/softirqs.
 func (p *CPUProbe) readCounters(now time.Time) (*cpuReading, error) {

@@ -238,10 +238,7 @@ func (p *DiskProbe) Read(now time.Time) (*model.Disk, error) {
 }
 
 func setDiskUnavailable(d *model.Disk, field, reason string) {
-	if d.Unavailable == nil {
-		d.Unavailable = map[string]string{}
-	}
-	d.Unavailable[field] = reason
+	setReason(&d.Unavailable, field, reason)
 }
 
 // device builds one device's entry from its reading and the previous one.

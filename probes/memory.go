@@ -156,10 +156,7 @@ func (p *MemoryProbe) Read(now time.Time) (*model.Memory, error) {
 }
 
 func setMemUnavailable(m *model.Memory, field, reason string) {
-	if m.Unavailable == nil {
-		m.Unavailable = map[string]string{}
-	}
-	m.Unavailable[field] = reason
+	setReason(&m.Unavailable, field, reason)
 }
 
 func (p *MemoryProbe) readMeminfo() (procfs.Meminfo, error) {

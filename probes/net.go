@@ -274,12 +274,7 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	return n, nil
 }
 
-func setNetUnavailable(n *model.Net, field, reason string) {
-	if n.Unavailable == nil {
-		n.Unavailable = map[string]string{}
-	}
-	n.Unavailable[field] = reason
-}
+func setNetUnavailable(n *model.Net, field, reason string) { setReason(&n.Unavailable, field, reason) }
 
 // devRates fills the sar -n DEV/EDEV rates of one interface.
 func devRates(ifc *model.NetInterface, prev, cur *devCounters, seconds float64) {

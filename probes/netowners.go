@@ -2,7 +2,6 @@ package probes
 
 import (
 	"bytes"
-	"encoding/binary"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -114,32 +113,4 @@ func (p *NetProbe) listNumeric(fd int, dst []int32, dirs bool) []int32 {
 		}
 		dst = appendDirentNumbers(dst, p.dents[:n], dirs)
 	}
-}
-
-// appendDirentNumbers parses linux_dirent64 records (u64 ino, s64 off,
-// u16 reclen, u8 type, NUL-terminated name).
-func appendDirentNumbers(dst []int32, b []byte, dirs bool) []int32 {
-	const nameOff = 19
-	for len(b) >= nameOff {
-		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
-		if reclen < nameOff || reclen > len(b) {
-			break
-		}
-		typ := b[18]
-		name := b[nameOff:reclen]
-		if i := bytes.IndexByte(name, 0); i >= 0 {
-			name = name[:i]
-		}
-		b = b[reclen:]
-		if dirs && typ != syscall.DT_DIR && typ != syscall.DT_UNKNOWN {
-			continue
-		}
-		if v, ok := parseDecimal(name); ok && v <= 1<<31-1 {
-			if dirs && v == 0 {
-				continue
-			}
-			dst = append(dst, int32(v))
-		}
-	}
-	return dst
 }

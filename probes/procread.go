@@ -368,10 +368,17 @@ func (r *procReader) listDir(fd int, dst []int32) ([]int32, syscall.Errno) {
 	}
 }
 
-// appendNumericDirents parses linux_dirent64 records (u64 ino, s64 off,
+// appendNumericDirents appends the names of the linux_dirent64 records in b
+// that are directories named by a positive decimal number (the pids of a
+// /proc listing).
+func appendNumericDirents(dst []int32, b []byte) []int32 { return appendDirentNumbers(dst, b, true) }
+
+// appendDirentNumbers parses linux_dirent64 records (u64 ino, s64 off,
 // u16 reclen, u8 type, NUL-terminated name) and appends the names that are
-// positive decimal numbers.
-func appendNumericDirents(dst []int32, b []byte) []int32 {
+// decimal numbers: with dirs, only directories and only positive numbers
+// (pids); without, every entry (fd numbers, 0 included). The one dirent
+// parser of the probes: the /proc listing and the fd walks use it.
+func appendDirentNumbers(dst []int32, b []byte, dirs bool) []int32 {
 	const nameOff = 19
 	for len(b) >= nameOff {
 		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
@@ -384,10 +391,13 @@ func appendNumericDirents(dst []int32, b []byte) []int32 {
 			name = name[:i]
 		}
 		b = b[reclen:]
-		if typ != syscall.DT_DIR && typ != syscall.DT_UNKNOWN {
+		if dirs && typ != syscall.DT_DIR && typ != syscall.DT_UNKNOWN {
 			continue
 		}
-		if v, ok := parseDecimal(name); ok && v > 0 && v <= 1<<31-1 {
+		if v, ok := parseDecimal(name); ok && v <= 1<<31-1 {
+			if dirs && v == 0 {
+				continue
+			}
 			dst = append(dst, int32(v))
 		}
 	}

@@ -164,3 +164,12 @@ func LoadDeferred(ps []Probe, sess *ebpf.Session) {
 		}
 	}
 }
+
+// setReason records why a field could not be read in a part's Unavailable
+// map, making the map on first use (every part has one).
+func setReason(m *map[string]string, field, reason string) {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[field] = reason
+}
