@@ -118,7 +118,7 @@ func (h *netHelper) ask(t *testing.T, command string) string {
 func TestNetHelperProcess(t *testing.T) {
 	role := os.Getenv("VITALS_NET_HELPER")
 	if role == "" {
-		t.Skip("run by the namespace tests")
+		return // only a child the namespace tests start does anything: not a skip
 	}
 	kind, addr, _ := strings.Cut(role, " ")
 	stdin := bufio.NewScanner(os.Stdin)

@@ -80,7 +80,7 @@ func (c *trafficChild) say(s string) { fmt.Fprintln(c.in, s) }
 func TestNetTopHelperProcess(t *testing.T) {
 	role := os.Getenv("VITALS_NETTOP_HELPER")
 	if role == "" {
-		t.Skip("run by the net eBPF tests")
+		return // only a child the net eBPF tests start does anything: not a skip
 	}
 	f := strings.Fields(role)
 	stdin := bufio.NewReader(os.Stdin)
