@@ -27,6 +27,11 @@ type Cache struct {
 	// process found no room in the kernel's per-process map (16,384
 	// processes): they are in no row and so not in the system line.
 	DroppedProcEvents uint64 `json:"dropped_proc_events"`
+	// Unattributed is what the kernel counted for no row: the pages of
+	// those dropped events, and of processes outside the PID namespace of
+	// the /proc vitals reads (they have no pid there). Both are in the
+	// system line. Nil with the procfs estimate.
+	Unattributed *CacheUnattributed `json:"unattributed_pages"`
 
 	// Files is pcstat for one process (the one Demand.FilesOf names): its
 	// open regular files and how much of each is in the page cache.
@@ -61,20 +66,55 @@ type FileResidency struct {
 // the process rows (each clamped on its own, so one process's readahead or
 // mmap faults never count as misses of another's reads).
 type CacheSystem struct {
-	AccessesPerS float64 `json:"accesses"`
-	HitsPerS     float64 `json:"hits"`
-	MissesPerS   float64 `json:"misses"`
-	DirtiesPerS  float64 `json:"dirties"`
-	// MmapPagesPerS and MmapMissesPerS are the rows' mmap pages and mmap
-	// misses per second.
-	MmapPagesPerS  float64 `json:"mmap_pages"`
-	MmapMissesPerS float64 `json:"mmap_misses"`
+	CachePageRates
 	// HitRatio is hits / accesses in percent; unknown when nothing was read.
 	HitRatio Float `json:"hit_ratio"`
 	// Buffers and Cached of /proc/meminfo, joined from this frame's memory
 	// part (JoinFrame); unknown when the memory probe has none.
 	BuffersBytes Float `json:"buffers_bytes"`
 	CachedBytes  Float `json:"cached_bytes"`
+}
+
+// UnattributedOrNil is c.Unattributed, nil-safe.
+func (c *Cache) UnattributedOrNil() *CacheUnattributed {
+	if c == nil {
+		return nil
+	}
+	return c.Unattributed
+}
+
+// CachePageRates are page-cache pages per second.
+type CachePageRates struct {
+	AccessesPerS float64 `json:"accesses"`
+	HitsPerS     float64 `json:"hits"`
+	MissesPerS   float64 `json:"misses"`
+	DirtiesPerS  float64 `json:"dirties"`
+	// MmapPagesPerS and MmapMissesPerS are mmap pages and mmap misses.
+	MmapPagesPerS  float64 `json:"mmap_pages"`
+	MmapMissesPerS float64 `json:"mmap_misses"`
+}
+
+// Add adds o to r.
+func (r *CachePageRates) Add(o CachePageRates) {
+	r.AccessesPerS += o.AccessesPerS
+	r.HitsPerS += o.HitsPerS
+	r.MissesPerS += o.MissesPerS
+	r.DirtiesPerS += o.DirtiesPerS
+	r.MmapPagesPerS += o.MmapPagesPerS
+	r.MmapMissesPerS += o.MmapMissesPerS
+}
+
+// CacheUnattributed is page-cache activity that is in the system line but
+// in no process row.
+type CacheUnattributed struct {
+	// MapFull is that of processes that found no room in the kernel's
+	// per-process map (16,384 processes in one interval).
+	MapFull CachePageRates `json:"map_full"`
+	// OtherNamespaces is that of processes outside vitals' PID namespace.
+	OtherNamespaces CachePageRates `json:"other_namespaces"`
+	// AccessSharePct is their accesses as a share of the system line's,
+	// in percent; unknown when nothing was read.
+	AccessSharePct Float `json:"access_share_pct"`
 }
 
 // CacheProcess is one cachetop row: pages over the interval.

@@ -264,6 +264,22 @@ func cachePct(part, whole uint64) model.Float {
 	return model.Known(100 * float64(part) / float64(whole))
 }
 
+// cachePageRates is one row's (or the unattributed) counts as rates, each
+// derived figure clamped on its own (ebpf.Counts).
+func cachePageRates(c ebpf.Counts, secs float64) model.CachePageRates {
+	if secs <= 0 {
+		return model.CachePageRates{}
+	}
+	return model.CachePageRates{
+		AccessesPerS:   float64(c.Accessed) / secs,
+		HitsPerS:       float64(c.Hits()) / secs,
+		MissesPerS:     float64(c.Misses()) / secs,
+		DirtiesPerS:    float64(c.Dirtied) / secs,
+		MmapPagesPerS:  float64(c.MmapPages) / secs,
+		MmapMissesPerS: float64(c.MmapMisses()) / secs,
+	}
+}
+
 // readEBPF drains the in-kernel counters. The work is proportional to the
 // processes that touched the page cache in the interval: the kernel keeps
 // only those in its map.
@@ -271,7 +287,7 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 	if p.stat == nil {
 		return nil, errors.New("cache probe: closed")
 	}
-	procs, dropped, err := p.stat.Drain()
+	procs, lost, err := p.stat.Drain()
 	if err != nil {
 		// Part of the interval may have been consumed: start over.
 		p.last = time.Time{}
@@ -282,16 +298,28 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 	if last.IsZero() {
 		return nil, nil
 	}
+	secs := now.Sub(last).Seconds()
 	c := p.newCache(cacheSourceEBPF)
-	c.DroppedProcEvents = dropped
+	c.DroppedProcEvents = lost.Events
 
 	// The system line is the sum of the rows, each clamped on its own: a
 	// global clamp let one process's fault-ins or readahead count as
 	// misses of another's reads (an mmap reader drove the system ratio to
-	// 0 % while the only read() reader hit 99.9 %).
-	var sum struct{ accessed, hits, misses, dirties, mmapPages, mmapMisses uint64 }
+	// 0 % while the only read() reader hit 99.9 %). What no row holds is
+	// added too, so the system line stays the system's.
+	var sum, outside ebpf.Counts
+	var hits uint64
+	s := &model.CacheSystem{}
+	un := &model.CacheUnattributed{MapFull: cachePageRates(lost.Counts, secs)}
 	c.Processes = make([]model.CacheProcess, 0, len(procs))
 	for _, pc := range procs {
+		sum.Add(pc.Counts)
+		hits += pc.Hits()
+		if pc.PID == ebpf.OutsideNamespace {
+			outside = pc.Counts
+			un.OtherNamespaces = cachePageRates(pc.Counts, secs)
+			continue
+		}
 		row := model.CacheProcess{
 			PID:        pc.PID,
 			StartTicks: pc.StartTicks,
@@ -312,24 +340,15 @@ func (p *CacheProbe) readEBPF(now time.Time) (*model.Cache, error) {
 			WriteHitPct: cachePct(pc.Dirtied-min(pc.Added, pc.Dirtied), pc.Dirtied),
 		}
 		c.Processes = append(c.Processes, row)
-		sum.accessed += pc.Accessed
-		sum.hits += row.Hits
-		sum.misses += row.Misses
-		sum.dirties += row.Dirties
-		sum.mmapPages += row.MmapPages
-		sum.mmapMisses += row.MmapMisses
+		s.Add(cachePageRates(pc.Counts, secs))
 	}
-	s := &model.CacheSystem{
-		HitRatio: cachePct(sum.hits, sum.accessed),
-	}
-	if secs := now.Sub(last).Seconds(); secs > 0 {
-		s.AccessesPerS = float64(sum.accessed) / secs
-		s.HitsPerS = float64(sum.hits) / secs
-		s.MissesPerS = float64(sum.misses) / secs
-		s.DirtiesPerS = float64(sum.dirties) / secs
-		s.MmapPagesPerS = float64(sum.mmapPages) / secs
-		s.MmapMissesPerS = float64(sum.mmapMisses) / secs
-	}
+	s.Add(un.OtherNamespaces)
+	s.Add(un.MapFull)
+	sum.Add(lost.Counts)
+	hits += lost.Hits()
+	s.HitRatio = cachePct(hits, sum.Accessed)
+	un.AccessSharePct = cachePct(lost.Accessed+outside.Accessed, sum.Accessed)
+	c.Unattributed = un
 	c.System = s
 	model.SortCacheProcesses(c.Processes)
 	return c, nil

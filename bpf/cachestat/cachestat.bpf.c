@@ -36,14 +36,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "../common.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define PAGE_SHIFT 12
 #define NO_EOF ((u64)-1)
 #define EEXIST 17 /* uapi errno */
-
-#define NSEC_PER_TICK 10000000ULL /* USER_HZ 100, as /proc/PID/stat */
 
 // A process: tgid and the group leader's start time, so that a reused pid
 // is a new entry, not the continuation of the process it replaces.
@@ -72,6 +71,9 @@ struct proc_counts {
 // hot path never looks it up.
 struct drops {
 	u64 proc_map_full; // events lost: their process found no room in procs
+	// The pages of those events, per counter (enum counter): counted for
+	// nobody, but still the system's, so the system line keeps them.
+	u64 pages[6];
 };
 
 // Per-thread state in task storage.
@@ -134,8 +136,11 @@ static __always_inline struct proc_counts *get_proc(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct proc_key key = {};
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.start_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / NSEC_PER_TICK;
+	key.tgid = current_tgid_vitals();
+	// Processes outside vitals' PID namespace share one entry (start 0):
+	// they are no row of ours, but their pages are the system's.
+	if (key.tgid != PID_OUTSIDE)
+		key.start_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / NSEC_PER_TICK;
 	struct proc_counts *pc = bpf_map_lookup_elem(&procs, &key);
 	if (pc)
 		return pc;
@@ -162,8 +167,13 @@ static __always_inline void count(enum counter c, u64 n)
 	if (n == 0)
 		return;
 	struct proc_counts *pc = get_proc();
-	if (!pc)
+	if (!pc) {
+		u32 zero = 0;
+		struct drops *d = bpf_map_lookup_elem(&drop_counts, &zero);
+		if (d && c < 6)
+			d->pages[c] += n;
 		return;
+	}
 	switch (c) {
 	case C_ACCESSED:
 		// The entry may have been created before exec (a shell forking

@@ -16,6 +16,7 @@ import (
 type CacheStatDrops struct {
 	_           structs.HostLayout
 	ProcMapFull uint64
+	Pages       [6]uint64
 }
 
 type CacheStatProcCounts struct {
@@ -108,6 +109,7 @@ const (
 	CacheStatProgTpbtfFault      = "tpbtf_fault"
 	CacheStatProgTpbtfGetPages   = "tpbtf_get_pages"
 	CacheStatProgTpbtfMap        = "tpbtf_map"
+	CacheStatVarVitalsPidnsIno   = "vitals_pidns_ino"
 )
 
 // LoadCacheStat returns the embedded CollectionSpec for CacheStat.
@@ -213,6 +215,7 @@ type CacheStatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CacheStatVariableSpecs struct {
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // CacheStatObjects contains all objects after they have been loaded into the kernel.
@@ -252,6 +255,7 @@ func (m *CacheStatMaps) Close() error {
 //
 // It can be passed to LoadCacheStatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CacheStatVariables struct {
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // CacheStatPrograms contains all programs after they have been loaded into the kernel.

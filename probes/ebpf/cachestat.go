@@ -67,7 +67,8 @@ func (c Counts) HitRatio() (ratio float64, ok bool) {
 // maps large folios whole, and the pages read from storage are exact.
 func (c Counts) MmapMisses() uint64 { return c.MmapAdded }
 
-func (c *Counts) add(o Counts) {
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
 	c.Accessed += o.Accessed
 	c.Added += o.Added
 	c.Dirtied += o.Dirtied
@@ -101,8 +102,8 @@ type CacheStat struct {
 	loaded *Loaded
 	procs  *ebpf.Map
 	drops  *ebpf.Map
-	// prevDropped is the last cumulative reading of the drop counter.
-	prevDropped uint64
+	// prevLost is the last cumulative reading of the drop counters.
+	prevLost Lost
 	noBatch     bool
 	keys        []cachestat.CacheStatProcKey
 	vals        []cachestat.CacheStatProcCounts
@@ -186,39 +187,68 @@ func (c *CacheStat) Close() error {
 	return err
 }
 
-// readDropped returns the events lost to a full per-process map since the
+// Lost is what the kernel counted but could give no process: events whose
+// process found no room in the per-process map (16,384 processes), and
+// their pages. They are still the system's pages.
+type Lost struct {
+	Events uint64 `json:"events"`
+	Counts
+}
+
+// readDropped returns what was lost to a full per-process map since the
 // last call. The per-CPU counters are cumulative and never reset (a reset
 // would lose the events between the read and the write); a counter that
 // went backwards yields 0.
-func (c *CacheStat) readDropped() (uint64, error) {
+func (c *CacheStat) readDropped() (Lost, error) {
 	if err := c.drops.Lookup(uint32(0), &c.perCPU); err != nil {
-		return 0, fmt.Errorf("read cachestat drop counters: %w", err)
+		return Lost{}, fmt.Errorf("read cachestat drop counters: %w", err)
 	}
-	var cur uint64
+	var cur Lost
 	for _, d := range c.perCPU {
-		cur += d.ProcMapFull
+		cur.Events += d.ProcMapFull
+		cur.Add(Counts{Accessed: d.Pages[0], Added: d.Pages[1], Dirtied: d.Pages[2],
+			WriteAdded: d.Pages[3], MmapPages: d.Pages[4], MmapAdded: d.Pages[5]})
 	}
-	delta := uint64(0)
-	if cur >= c.prevDropped {
-		delta = cur - c.prevDropped
+	prev := c.prevLost
+	c.prevLost = cur
+	since := func(now, before uint64) uint64 {
+		if now < before {
+			return 0
+		}
+		return now - before
 	}
-	c.prevDropped = cur
-	return delta, nil
+	return Lost{
+		Events: since(cur.Events, prev.Events),
+		Counts: Counts{
+			Accessed:   since(cur.Accessed, prev.Accessed),
+			Added:      since(cur.Added, prev.Added),
+			Dirtied:    since(cur.Dirtied, prev.Dirtied),
+			WriteAdded: since(cur.WriteAdded, prev.WriteAdded),
+			MmapPages:  since(cur.MmapPages, prev.MmapPages),
+			MmapAdded:  since(cur.MmapAdded, prev.MmapAdded),
+		},
+	}, nil
 }
 
 // Drain returns the per-process counts since the previous Drain (or Open),
-// emptying the per-process map, and the events lost since then because
-// that map was full. Call it once per refresh from one goroutine.
-func (c *CacheStat) Drain() (procs []ProcCounts, dropped uint64, err error) {
+// emptying the per-process map, and what was lost since then because that
+// map was full. Processes outside vitals' PID namespace come as one row
+// with PID OutsideNamespace. Call it once per refresh from one goroutine.
+func (c *CacheStat) Drain() (procs []ProcCounts, lost Lost, err error) {
 	if c.loaded == nil {
-		return nil, 0, errors.New("cachestat: closed")
+		return nil, Lost{}, errors.New("cachestat: closed")
 	}
-	if dropped, err = c.readDropped(); err != nil {
-		return nil, 0, err
+	if lost, err = c.readDropped(); err != nil {
+		return nil, Lost{}, err
 	}
 	procs, err = c.drainProcs()
-	return procs, dropped, err
+	return procs, lost, err
 }
+
+// OutsideNamespace is the PID of the one row that sums the processes outside
+// vitals' PID namespace (bpf/common.h PID_OUTSIDE): they have no number in
+// the /proc vitals reads.
+const OutsideNamespace = -1
 
 func (c *CacheStat) drainProcs() ([]ProcCounts, error) {
 	var out []ProcCounts
@@ -289,7 +319,7 @@ func (c *CacheStat) drainProcs() ([]ProcCounts, error) {
 func Sum(procs []ProcCounts) Counts {
 	var c Counts
 	for _, p := range procs {
-		c.add(p.Counts)
+		c.Add(p.Counts)
 	}
 	return c
 }

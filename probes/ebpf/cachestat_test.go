@@ -109,16 +109,25 @@ func (p *testProgram) run(t *testing.T, args ...uint64) {
 }
 
 func (p *testProgram) dropped(t *testing.T) uint64 {
+	n, _ := p.lost(t)
+	return n
+}
+
+// lost is the drop counters summed over CPUs: events, and their pages by
+// counter (accessed, added, dirtied, write_added, mmap_pages, mmap_added).
+func (p *testProgram) lost(t *testing.T) (events uint64, pages [6]uint64) {
 	t.Helper()
 	var perCPU []cachestat.CacheStatDrops
 	if err := p.Drops.Lookup(uint32(0), &perCPU); err != nil {
 		t.Fatal(err)
 	}
-	var n uint64
 	for _, d := range perCPU {
-		n += d.ProcMapFull
+		events += d.ProcMapFull
+		for i, n := range d.Pages {
+			pages[i] += n
+		}
 	}
-	return n
+	return events, pages
 }
 
 func TestCountingLogic(t *testing.T) {
@@ -247,8 +256,8 @@ func TestCountingMapFull(t *testing.T) {
 	}
 	p.run(t, opAdd, 5, 1)
 	p.run(t, opReadRange, 1, 0, 3, 1<<20)
-	if n := p.dropped(t); n != 2 {
-		t.Errorf("dropped %d events, want 2", n)
+	if n, pages := p.lost(t); n != 2 || pages != [6]uint64{4, 5, 0, 0, 0, 0} {
+		t.Errorf("dropped %d events with pages %v, want 2 with 4 accessed and 5 added", n, pages)
 	}
 	// Room again: counted again, the drop counter unchanged.
 	if err := p.Procs.Delete(other); err != nil {
@@ -277,16 +286,26 @@ func TestCacheStatDropsShown(t *testing.T) {
 	for range 4 {
 		ebpftest.Run(t, fmt.Sprintf("read:%s:%d", path, 4096))
 	}
-	procs, dropped, err := c.Drain()
+	procs, lost, err := c.Drain()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d rows, %d events dropped", len(procs), dropped)
-	if len(procs) > 2 || dropped == 0 {
-		t.Errorf("%d rows and %d dropped events from a 2-entry map and 4 readers", len(procs), dropped)
+	t.Logf("%d rows, %d events dropped, lost %+v", len(procs), lost.Events, lost.Counts)
+	if len(procs) > 2 || lost.Events == 0 {
+		t.Errorf("%d rows and %d dropped events from a 2-entry map and 4 readers", len(procs), lost.Events)
 	}
-	if _, again, _ := c.Drain(); again > dropped {
-		t.Errorf("drops are not per interval: %d then %d", dropped, again)
+	// Every reader reads 4 pages of the file (and its executable's): all
+	// pages are somewhere, in a row or in what was lost.
+	var total Counts
+	for _, pc := range procs {
+		total.Add(pc.Counts)
+	}
+	total.Add(lost.Counts)
+	if lost.Accessed == 0 || total.Accessed < 4*4 {
+		t.Errorf("lost %d accessed pages, %d in all; want some lost and at least 16 in all", lost.Accessed, total.Accessed)
+	}
+	if _, again, _ := c.Drain(); again.Events > lost.Events {
+		t.Errorf("drops are not per interval: %d then %d", lost.Events, again.Events)
 	}
 }
 

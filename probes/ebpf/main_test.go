@@ -22,6 +22,8 @@ func TestMain(m *testing.M) {
 		},
 		// dio: DEV:WRITES:READS O_DIRECT 4 KiB writes, then reads.
 		"dio": directIO,
+		// pidns:PATH: cachestat inside a new PID namespace.
+		"pidns": pidnsChild,
 	})
 }
 

@@ -24,6 +24,10 @@ type Session struct {
 
 	btf *btf.Cache
 
+	// pidns is the PID namespace the BPF objects translate pids into
+	// (pidNamespaceConstant: 0 for the initial one).
+	pidns uint32
+
 	mu            sync.Mutex
 	kernel        *btf.Spec
 	kernelErr     error
@@ -48,8 +52,18 @@ func newSession(privileged func() bool) *Session {
 	}
 	// Before any attach: cilium/ebpf looks for tracefs once per process.
 	s.tracefsErr = ensureTracefs()
+	ino, err := PIDNamespace("/proc")
+	if err != nil {
+		s.reason = err.Error() + ": pids could not be matched to /proc"
+		return s
+	}
+	s.pidns = pidNamespaceConstant(ino)
 	return s
 }
+
+// TranslatesPIDs reports whether the loaded objects translate pids into a
+// child PID namespace (vitals inside a container or `unshare --pid`).
+func (s *Session) TranslatesPIDs() bool { return s.pidns != 0 }
 
 // Reason is why no feature can load through this session; empty when
 // loading may be tried.

@@ -140,6 +140,11 @@ func Load(sess *Session, f FeatureSpec, opts LoadOptions) (*Loaded, model.Featur
 	if err != nil {
 		return fail(fmt.Sprintf("parse BPF object: %v", err))
 	}
+	if v := spec.Variables[pidNamespaceVar]; v != nil {
+		if err := v.Set(sess.pidns); err != nil {
+			return fail(fmt.Sprintf("set %s: %v", pidNamespaceVar, err))
+		}
+	}
 	for name, n := range opts.MaxEntries {
 		ms := spec.Maps[name]
 		if ms == nil {

@@ -290,9 +290,19 @@ func (t *Tab) View() string {
 			lines = append(lines, l(NotReadable+" for "+strconv.Itoa(n)+" processes of other users: their /proc/PID/io is readable only by root (? explains)"))
 		}
 	}
-	if c != nil && c.DroppedProcEvents > 0 {
-		lines = append(lines, s.Warning.Render("! "+common.Count(float64(c.DroppedProcEvents))+
-			" page-cache events dropped this interval: the kernel's per-process table was full; they are in no row and not in the system line"))
+	if u := c.UnattributedOrNil(); u != nil {
+		share := "–"
+		if u.AccessSharePct.OK {
+			share = strconv.FormatFloat(u.AccessSharePct.V, 'f', 0, 64) + "%"
+		}
+		if c.DroppedProcEvents > 0 {
+			lines = append(lines, s.Warning.Render("! "+common.Count(u.MapFull.AccessesPerS)+" accesses/s ("+share+
+				" of all) in no row: the kernel's per-process table (16,384) was full; "+
+				common.Count(float64(c.DroppedProcEvents))+" events, kept in the system line"))
+		} else if u.OtherNamespaces.AccessesPerS > 0 || u.OtherNamespaces.DirtiesPerS > 0 {
+			lines = append(lines, l(common.Count(u.OtherNamespaces.AccessesPerS)+" accesses/s ("+share+
+				") by processes outside this PID namespace: in the system line, in no row"))
+		}
 	}
 	if c != nil && c.System != nil {
 		sys := c.System
@@ -432,7 +442,8 @@ func (t *Tab) Explain() [][2]string {
 		{"dirties", "pages written into the page cache"},
 		{"mmap", "mmap pages/s: pages processes mapped in by page faults on files (the faulting page and its fault-around); mmap misses/s: pages added to the cache inside those faults, i.e. read from storage (readahead included). Not read misses. A lower bound once the file's cache holds large folios"},
 		{"not seen", "accesses through pages already mapped (once in the page table, loads never enter the kernel: mapping a page in is what MMAP counts; major faults are no substitute, since readahead makes most fault-ins minor), tmpfs/shmem files and direct I/O (O_DIRECT), which bypass the page-cache read path"},
-		{"dropped", "page-cache events whose process found no room in the kernel's per-process table (16,384 processes): in no row and not in the system line; shown only when non-zero"},
+		{"dropped", "page-cache events whose process found no room in the kernel's per-process table (16,384 processes): in no row, but their pages stay in the system line (\"in no row\", with their share of all accesses); shown only when non-zero"},
+		{"outside", "in a container (a child PID namespace), processes of the host have no pid here: their pages are in the system line and in no row, never shown as one of this namespace's processes"},
 		{NotReadable, "not readable, never 0: without root the estimate reads /proc/PID/io, which only root may read for other users' processes (io_detail \"denied\" and null cache_hits/cache_misses in the JSON). – is not known for another reason: not read yet, or nothing to divide"},
 		{"buffers, cached", "Buffers and Cached from /proc/meminfo"},
 		{"f", "pcstat: the selected process's open regular files and how much of each is in the page cache (cachestat(2) on Linux 6.5+, mincore before)"},

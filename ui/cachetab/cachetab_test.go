@@ -37,7 +37,7 @@ func ebpfCache() *model.Cache {
 	return &model.Cache{
 		Source: "ebpf", Feature: model.Feature{Tier: "tp_btf",
 			Tiers: []model.TierOutcome{{Tier: "fentry", Status: "failed", Reason: "permission denied"}, {Tier: "kprobe", Status: "failed", Reason: "no kprobes"}, {Tier: "tp_btf", Status: "active"}}},
-		System: &model.CacheSystem{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, MmapPagesPerS: 2048, MmapMissesPerS: 1536, HitRatio: model.Known(97.5), BuffersBytes: model.Known(6 << 20), CachedBytes: model.Known(300 << 20)},
+		System: &model.CacheSystem{CachePageRates: model.CachePageRates{AccessesPerS: 12000, HitsPerS: 11700, MissesPerS: 300, DirtiesPerS: 40, MmapPagesPerS: 2048, MmapMissesPerS: 1536}, HitRatio: model.Known(97.5), BuffersBytes: model.Known(6 << 20), CachedBytes: model.Known(300 << 20)},
 		Processes: []model.CacheProcess{
 			{PID: 100, User: "root", Comm: "postgres", Hits: 500, Misses: 4500, Dirties: 10, ReadHitPct: model.Known(10), WriteHitPct: model.Known(0)},
 			{PID: 200, User: "www", Comm: "nginx", Hits: 9000, Misses: 20, MmapPages: 2048, MmapMisses: 1536, ReadHitPct: model.Known(99.8), WriteHitPct: model.Unknown},
@@ -160,9 +160,22 @@ func TestMmapColumnsAndDroppedEvents(t *testing.T) {
 	}
 	c = ebpfCache()
 	c.DroppedProcEvents = 12345
+	c.Unattributed = &model.CacheUnattributed{
+		MapFull:        model.CachePageRates{AccessesPerS: 4200},
+		AccessSharePct: model.Known(35),
+	}
 	tab = newTab(c, 200, 30)
-	if v := ansi.Strip(tab.View()); !strings.Contains(v, "12.3k page-cache events dropped this interval") {
-		t.Errorf("dropped events not shown:\n%s", v)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "4200 accesses/s (35% of all) in no row: the kernel's per-process table (16,384) was full; 12.3k events") {
+		t.Errorf("unattributed pages not shown:\n%s", v)
+	}
+	c = ebpfCache()
+	c.Unattributed = &model.CacheUnattributed{
+		OtherNamespaces: model.CachePageRates{AccessesPerS: 900},
+		AccessSharePct:  model.Known(7),
+	}
+	tab = newTab(c, 200, 30)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "900 accesses/s (7%) by processes outside this PID namespace") {
+		t.Errorf("other namespaces' pages not shown:\n%s", v)
 	}
 	var help string
 	for _, e := range tab.Explain() {

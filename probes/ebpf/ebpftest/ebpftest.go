@@ -157,6 +157,10 @@ func (c *Child) stop() error {
 	return c.cmd.Wait()
 }
 
+// Command is the command that runs the test binary as a workload child,
+// for tests that need their own process attributes (a new namespace).
+func Command(spec string) *exec.Cmd { return childCommand(spec) }
+
 func childCommand(spec string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+spec)
