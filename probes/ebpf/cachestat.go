@@ -104,11 +104,11 @@ type CacheStat struct {
 	drops  *ebpf.Map
 	// prevLost is the last cumulative reading of the drop counters.
 	prevLost Lost
-	noBatch     bool
-	keys        []cachestat.CacheStatProcKey
-	vals        []cachestat.CacheStatProcCounts
-	perCPU      []cachestat.CacheStatDrops
-	nextKeys    []cachestat.CacheStatProcKey
+	noBatch  bool
+	keys     []cachestat.CacheStatProcKey
+	vals     []cachestat.CacheStatProcCounts
+	perCPU   []cachestat.CacheStatDrops
+	nextKeys []cachestat.CacheStatProcKey
 }
 
 // CacheStatFeature is the cachestat BPF object with its tiers, fastest first.
