@@ -37,6 +37,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "../common.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -214,8 +215,14 @@ int dump_task(struct bpf_iter__task *ctx)
 	if (!cpu_off_ok)
 		cpu_off_ok = learn_cpu_offsets();
 
-	r.tid = t->pid;
-	r.tgid = t->tgid;
+	// The pids of the /proc vitals reads (bpf/common.h): the kernel's own
+	// are the initial namespace's. A task without a number there (the
+	// iterator walks the reader's namespace, which can differ from that
+	// /proc's) is not one /proc shows.
+	r.tid = task_tid_vitals(t);
+	r.tgid = task_tgid_vitals(t);
+	if (r.tid == PID_OUTSIDE || r.tgid == PID_OUTSIDE)
+		return 0;
 	r.utime_ns = t->utime;
 	r.stime_ns = t->stime;
 	r.runtime_ns = t->se.sum_exec_runtime;
@@ -237,7 +244,10 @@ int dump_task(struct bpf_iter__task *ctx)
 		struct mm_struct *mm = t->mm;
 
 		r.flags |= REC_LEADER;
-		r.ppid = t->real_parent->tgid;
+		r.ppid = task_tgid_vitals(t->real_parent);
+		// A namespace's init has its parent outside: /proc says 0.
+		if (r.ppid == PID_OUTSIDE)
+			r.ppid = 0;
 		r.uid = t->real_cred->uid.val;
 		r.state = t->__state;
 		r.exit_state = t->exit_state;

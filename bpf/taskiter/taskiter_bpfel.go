@@ -48,12 +48,13 @@ type TaskIterTaskRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	TaskIterMapPercpuProbe   = "percpu_probe"
-	TaskIterProgDumpTask     = "dump_task"
-	TaskIterVarCpuOff        = "cpu_off"
-	TaskIterVarCpuOffOk      = "cpu_off_ok"
-	TaskIterVarNrCpus        = "nr_cpus"
-	TaskIterVarUnusedTaskRec = "unused_task_rec"
+	TaskIterMapPercpuProbe    = "percpu_probe"
+	TaskIterProgDumpTask      = "dump_task"
+	TaskIterVarCpuOff         = "cpu_off"
+	TaskIterVarCpuOffOk       = "cpu_off_ok"
+	TaskIterVarNrCpus         = "nr_cpus"
+	TaskIterVarUnusedTaskRec  = "unused_task_rec"
+	TaskIterVarVitalsPidnsIno = "vitals_pidns_ino"
 )
 
 // LoadTaskIter returns the embedded CollectionSpec for TaskIter.
@@ -112,10 +113,11 @@ type TaskIterMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type TaskIterVariableSpecs struct {
-	CpuOff        *ebpf.VariableSpec `ebpf:"cpu_off"`
-	CpuOffOk      *ebpf.VariableSpec `ebpf:"cpu_off_ok"`
-	NrCpus        *ebpf.VariableSpec `ebpf:"nr_cpus"`
-	UnusedTaskRec *ebpf.VariableSpec `ebpf:"unused_task_rec"`
+	CpuOff         *ebpf.VariableSpec `ebpf:"cpu_off"`
+	CpuOffOk       *ebpf.VariableSpec `ebpf:"cpu_off_ok"`
+	NrCpus         *ebpf.VariableSpec `ebpf:"nr_cpus"`
+	UnusedTaskRec  *ebpf.VariableSpec `ebpf:"unused_task_rec"`
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // TaskIterObjects contains all objects after they have been loaded into the kernel.
@@ -151,10 +153,11 @@ func (m *TaskIterMaps) Close() error {
 //
 // It can be passed to LoadTaskIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type TaskIterVariables struct {
-	CpuOff        *ebpf.Variable `ebpf:"cpu_off"`
-	CpuOffOk      *ebpf.Variable `ebpf:"cpu_off_ok"`
-	NrCpus        *ebpf.Variable `ebpf:"nr_cpus"`
-	UnusedTaskRec *ebpf.Variable `ebpf:"unused_task_rec"`
+	CpuOff         *ebpf.Variable `ebpf:"cpu_off"`
+	CpuOffOk       *ebpf.Variable `ebpf:"cpu_off_ok"`
+	NrCpus         *ebpf.Variable `ebpf:"nr_cpus"`
+	UnusedTaskRec  *ebpf.Variable `ebpf:"unused_task_rec"`
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // TaskIterPrograms contains all programs after they have been loaded into the kernel.

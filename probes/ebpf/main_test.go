@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 		"dio": directIO,
 		// pidns:PATH: cachestat inside a new PID namespace.
 		"pidns": pidnsChild,
+		// pidns-iter: the task iterator inside a new PID namespace.
+		"pidns-iter": pidnsIterChild,
 	})
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,11 +33,8 @@ type pidnsReport struct {
 // second file from outside, and prints what it drained.
 func pidnsChild(args string) error {
 	inside, _, _ := strings.Cut(args, ":")
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make / private: %w", err)
-	}
-	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mount /proc: %w", err)
+	if err := mountOwnProc(); err != nil {
+		return err
 	}
 	sess := NewSession()
 	c, rep, err := OpenCacheStat(sess, CacheStatOptions{})
@@ -66,6 +65,102 @@ func pidnsChild(args string) error {
 	})
 }
 
+// mountOwnProc gives this process (pid 1 of a new PID and mount namespace)
+// a /proc of its namespace, as `unshare --pid --fork --mount-proc` does.
+func mountOwnProc() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	return nil
+}
+
+// inNewPIDNamespace is the test binary run with spec as pid 1 of a new PID
+// and mount namespace.
+func inNewPIDNamespace(spec string) *exec.Cmd {
+	cmd := ebpftest.Command(spec)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
+	return cmd
+}
+
+// pidnsIterChild runs the task iterator as pid 1 of a new namespace with a
+// child of its own alive, and prints the processes it reported with those
+// its /proc lists.
+func pidnsIterChild(string) error {
+	if err := mountOwnProc(); err != nil {
+		return err
+	}
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		return err
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	it, rep, err := OpenTaskIter(NewSession(), LoadOptions{})
+	if err != nil {
+		return fmt.Errorf("%v\n%s", err, rep)
+	}
+	defer it.Close()
+	buf, err := it.Read(make([]uint64, 4096))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Sleeper int32             `json:"sleeper"`
+		Iter    map[uint32]uint32 `json:"iter"` // tgid: ppid
+		Proc    []string          `json:"proc"`
+	}{Sleeper: int32(sleeper.Process.Pid), Iter: map[uint32]uint32{}}
+	for _, r := range Records(buf) {
+		if r.Tid == r.Tgid {
+			out.Iter[r.Tgid] = r.Ppid
+		}
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			out.Proc = append(out.Proc, e.Name())
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// The task iterator inside a child PID namespace reports the namespace's
+// pids, the ones its /proc lists (before, it fell back to procfs there).
+func TestTaskIterPIDNamespace(t *testing.T) {
+	requirePrivileged(t)
+	out, err := inNewPIDNamespace("pidns-iter:").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got struct {
+		Sleeper int32             `json:"sleeper"`
+		Iter    map[uint32]uint32 `json:"iter"`
+		Proc    []string          `json:"proc"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var iter []string
+	for pid := range got.Iter {
+		iter = append(iter, strconv.Itoa(int(pid)))
+	}
+	slices.Sort(iter)
+	slices.Sort(got.Proc)
+	if !slices.Equal(iter, got.Proc) {
+		t.Errorf("the iterator reports processes %v, the namespace's /proc lists %v", iter, got.Proc)
+	}
+	if ppid, ok := got.Iter[uint32(got.Sleeper)]; !ok || ppid != 1 {
+		t.Errorf("the sleeper (pid %d) has ppid %d (seen %v), want 1", got.Sleeper, ppid, ok)
+	}
+	if ppid := got.Iter[1]; ppid != 0 {
+		t.Errorf("the namespace's init has ppid %d, want 0 as /proc says", ppid)
+	}
+}
+
 // Inside a child PID namespace, the kernel's tgids are the host's, and the
 // /proc vitals reads numbers processes differently: cachestat must give
 // each process its pid in that namespace, and a host process must not
@@ -80,8 +175,7 @@ func TestCacheStatPIDNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := ebpftest.Command("pidns:" + inside)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
+	cmd := inNewPIDNamespace("pidns:" + inside)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
