@@ -59,7 +59,7 @@ enum event_type {
 // Shared by both record types, first in each.
 struct header {
 	u32 type;
-	u32 pid;	// tgid, in the initial pid namespace
+	u32 pid;	// tgid, in the namespace of vitals' /proc
 	u32 tid;
 	u32 ppid;	// real parent's tgid
 	u32 uid;
@@ -138,9 +138,14 @@ static __always_inline void fill_header(struct header *h, u32 type, struct task_
 {
 	u64 id = bpf_get_current_pid_tgid();
 	h->type = type;
-	h->pid = id >> 32;
-	h->tid = (u32)id;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	// Pids of the /proc vitals reads (bpf/common.h); the callers skip
+	// processes outside its namespace. A namespace's init has its parent
+	// outside: /proc says 0.
+	h->pid = current_tgid_vitals();
+	h->tid = vitals_pidns_ino ? task_tid_vitals(task) : (u32)id;
+	h->ppid = task_tgid_vitals(BPF_CORE_READ(task, real_parent));
+	if (h->ppid == PID_OUTSIDE)
+		h->ppid = 0;
 	h->uid = (u32)bpf_get_current_uid_gid();
 	h->time_ns = bpf_ktime_get_boot_ns();
 	h->start_ns = proc_start_ns(task);
@@ -193,6 +198,9 @@ static __always_inline void read_args(const char *const *argv)
 
 static __always_inline int on_exec(void)
 {
+	// A process outside vitals' PID namespace is none of its processes.
+	if (current_tgid_vitals() == PID_OUTSIDE)
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct exec_state *st = bpf_task_storage_get(&exec_args, task, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -220,6 +228,8 @@ static __always_inline int on_exit(bool group_dead)
 {
 	if (!group_dead)
 		return 0; // a thread, not the process
+	if (current_tgid_vitals() == PID_OUTSIDE)
+		return 0; // as on_exec
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

@@ -78,6 +78,7 @@ const (
 	ProcEventsProgTpbtfExec       = "tpbtf_exec"
 	ProcEventsProgTpbtfExit       = "tpbtf_exit"
 	ProcEventsVarUnusedExit       = "unused_exit"
+	ProcEventsVarVitalsPidnsIno   = "vitals_pidns_ino"
 )
 
 // LoadProcEvents returns the embedded CollectionSpec for ProcEvents.
@@ -145,7 +146,8 @@ type ProcEventsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProcEventsVariableSpecs struct {
-	UnusedExit *ebpf.VariableSpec `ebpf:"unused_exit"`
+	UnusedExit     *ebpf.VariableSpec `ebpf:"unused_exit"`
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // ProcEventsObjects contains all objects after they have been loaded into the kernel.
@@ -185,7 +187,8 @@ func (m *ProcEventsMaps) Close() error {
 //
 // It can be passed to LoadProcEventsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProcEventsVariables struct {
-	UnusedExit *ebpf.Variable `ebpf:"unused_exit"`
+	UnusedExit     *ebpf.Variable `ebpf:"unused_exit"`
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // ProcEventsPrograms contains all programs after they have been loaded into the kernel.

@@ -174,8 +174,12 @@ int dump_waits(struct bpf_iter__task *ctx)
 	if (!t || !t->waits)
 		return 0;
 	struct wait_rec r = {};
-	r.pid = task->tgid;
-	r.tid = task->pid;
+	// The iterator walks vitals' own namespace; its /proc's pids are the
+	// ones to report (bpf/common.h).
+	r.pid = task_tgid_vitals(task);
+	r.tid = task_tid_vitals(task);
+	if (r.pid == PID_OUTSIDE || r.tid == PID_OUTSIDE)
+		return 0;
 	r.start_ticks = task->group_leader->start_boottime / NSEC_PER_TICK;
 	r.wait_ns = t->wait_ns;
 	r.waits = t->waits;

@@ -57,6 +57,7 @@ const (
 	RunQLatProgTpbtfWakeup    = "tpbtf_wakeup"
 	RunQLatProgTpbtfWakeupNew = "tpbtf_wakeup_new"
 	RunQLatVarUnusedWait      = "unused_wait"
+	RunQLatVarVitalsPidnsIno  = "vitals_pidns_ino"
 )
 
 // LoadRunQLat returns the embedded CollectionSpec for RunQLat.
@@ -127,7 +128,8 @@ type RunQLatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RunQLatVariableSpecs struct {
-	UnusedWait *ebpf.VariableSpec `ebpf:"unused_wait"`
+	UnusedWait     *ebpf.VariableSpec `ebpf:"unused_wait"`
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // RunQLatObjects contains all objects after they have been loaded into the kernel.
@@ -167,7 +169,8 @@ func (m *RunQLatMaps) Close() error {
 //
 // It can be passed to LoadRunQLatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RunQLatVariables struct {
-	UnusedWait *ebpf.Variable `ebpf:"unused_wait"`
+	UnusedWait     *ebpf.Variable `ebpf:"unused_wait"`
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // RunQLatPrograms contains all programs after they have been loaded into the kernel.

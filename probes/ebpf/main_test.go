@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		"pidns": pidnsChild,
 		// pidns-iter: the task iterator inside a new PID namespace.
 		"pidns-iter": pidnsIterChild,
+		// pidns-events: procevents inside a new PID namespace.
+		"pidns-events": pidnsEventsChild,
 	})
 }
 

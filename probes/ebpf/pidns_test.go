@@ -12,8 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
+
+	"github.com/vitals-dev/vitals/model"
 
 	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
@@ -228,4 +232,100 @@ func TestCacheStatPIDNamespace(t *testing.T) {
 		t.Errorf("processes outside the namespace have %+v, want at least the host reader's %d pages", outsideRow, pages)
 	}
 	t.Logf("reader pid %d in the namespace: %d pages; outside: %+v", rep.ReaderPID, reader.Accessed, outsideRow)
+}
+
+// pidnsEventsChild loads procevents as pid 1 of a new namespace, runs three
+// `true`s, says "ready", waits while the parent runs three outside, and
+// prints the exec and exit events of `true` it got with its own pids.
+func pidnsEventsChild(string) error {
+	if err := mountOwnProc(); err != nil {
+		return err
+	}
+	p, rep, err := OpenProcEvents(NewSession(), LoadOptions{})
+	if err != nil {
+		return fmt.Errorf("%v\n%s", err, rep)
+	}
+	defer p.Close()
+	rd, err := ringbuf.NewReader(p.Ring())
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	var out struct {
+		Mine   []int32  `json:"mine"`
+		Events []string `json:"events"` // "exec 3", "exit 3"
+	}
+	for range 3 {
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			return err
+		}
+		out.Mine = append(out.Mine, int32(cmd.Process.Pid))
+	}
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		return err
+	}
+	rd.SetDeadline(time.Now().Add(time.Second))
+	for {
+		rec, err := rd.Read()
+		if err != nil {
+			break
+		}
+		var ev model.Event
+		if DecodeProcEvent(rec.RawSample, &ev) && ev.Comm == "true" {
+			out.Events = append(out.Events, fmt.Sprintf("%s %d", ev.Kind, ev.PID))
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// Exec and exit events inside a child PID namespace carry its pids, and the
+// host's processes are not reported as its own.
+func TestProcEventsPIDNamespace(t *testing.T) {
+	requirePrivileged(t)
+	cmd := inNewPIDNamespace("pidns-events:")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	lines := bufio.NewReader(stdout)
+	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "ready" {
+		t.Fatalf("pidns child: %q, %v", l, err)
+	}
+	var host []string
+	for range 3 {
+		c := exec.Command("true")
+		if err := c.Run(); err != nil {
+			t.Fatal(err)
+		}
+		host = append(host, strconv.Itoa(c.Process.Pid))
+	}
+	fmt.Fprintln(stdin, "go")
+	var got struct {
+		Mine   []int32  `json:"mine"`
+		Events []string `json:"events"`
+	}
+	if err := json.NewDecoder(lines).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, pid := range got.Mine {
+		want = append(want, fmt.Sprintf("exec %d", pid), fmt.Sprintf("exit %d", pid))
+	}
+	slices.Sort(want)
+	slices.Sort(got.Events)
+	if !slices.Equal(got.Events, want) {
+		t.Errorf("events of `true` in the namespace: %v, want %v (the host's were pids %v)", got.Events, want, host)
+	}
 }
