@@ -29,6 +29,9 @@ type DemandSet struct {
 	Slab bool
 	// RunQLatPerCPU asks for a run-queue latency histogram per CPU.
 	RunQLatPerCPU bool
+	// RunQLatProcesses asks for the per-process run-queue waits of the
+	// runqlat hooks (a walk of every task); All implies it.
+	RunQLatProcesses bool
 	// FilesOf asks for the page-cache residency of this process's open
 	// files (pcstat); zero PID = none.
 	FilesOf ProcKey
@@ -37,6 +40,10 @@ type DemandSet struct {
 	// few seconds while asked).
 	Sockets bool
 }
+
+// WantsRunQLatProcesses reports whether per-process run-queue waits are
+// asked for.
+func (s DemandSet) WantsRunQLatProcesses() bool { return s.RunQLatProcesses || s.All }
 
 // WantsIO reports whether per-process I/O is asked for.
 func (s DemandSet) WantsIO() bool { return s.IO || s.All }

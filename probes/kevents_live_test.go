@@ -416,7 +416,7 @@ func TestRunQLatRisesUnderLoadLive(t *testing.T) {
 		return waitS, waits
 	}
 	phase := func(spinners int) (sleeperMeanUs, spinWaitPct float64, slow uint64) {
-		if _, err := rq.Read(); err != nil {
+		if _, err := rq.Read(true); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
@@ -429,7 +429,7 @@ func TestRunQLatRisesUnderLoadLive(t *testing.T) {
 		}
 		s := ebpftest.Start(t, "sleeper:700")
 		s.Done(t)
-		rd, err := rq.Read()
+		rd, err := rq.Read(true)
 		if err != nil {
 			t.Fatal(err)
 		}

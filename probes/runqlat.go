@@ -90,7 +90,7 @@ func (p *RunQLatProbe) Collect(t *Tick) (Part, error) {
 	if p.rq == nil {
 		return nil, nil
 	}
-	rd, err := p.rq.Read()
+	rd, err := p.rq.Read(p.demand == nil || p.demand.Get().WantsRunQLatProcesses())
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,13 @@ func (p *RunQLatProbe) build(rd ebpf.RunQLatReading, windowS float64) *model.Run
 			p.p99s = p.p99s[len(p.p99s)-max(n, 1):]
 		}
 	}
-	if p.rq.PerProcess() {
+	switch {
+	case p.rq.PerProcess() && rd.Procs == nil:
+		r.ProcessesReason = "not read while no view shows them (a snapshot does; see processes[].wait_pct, from schedstat, meanwhile)"
+		if rd.ProcsBaseline {
+			r.ProcessesReason = "baseline taken this interval"
+		}
+	case p.rq.PerProcess():
 		procs := rd.Procs
 		for i := range procs {
 			procs[i].WaitPct = procs[i].WaitS / windowS * 100
@@ -162,7 +168,7 @@ func (p *RunQLatProbe) build(rd ebpf.RunQLatReading, windowS float64) *model.Run
 			procs = procs[:RunQLatTop]
 		}
 		r.Processes = procs
-	} else {
+	default:
 		r.ProcessesReason = fmt.Sprintf("the %s tier keeps no per-task totals (no BTF task pointer for task storage): see processes[].wait_pct (schedstat)", p.rq.Tier())
 	}
 	return r

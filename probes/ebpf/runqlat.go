@@ -87,6 +87,9 @@ type RunQLatReading struct {
 	// Procs is each process's wait over the interval (tp_btf only; nil
 	// otherwise), unordered.
 	Procs []model.RunQWait
+	// ProcsBaseline: this Read only took the per-process baseline (the
+	// first asked for after Reads without them).
+	ProcsBaseline bool
 }
 
 // OpenRunQLat loads and attaches the run-queue latency programs. The
@@ -130,9 +133,9 @@ func (r *RunQLat) Close() error {
 }
 
 // Read returns the waits since the previous Read (the first one: since
-// Open). Counters are cumulative in the kernel; a counter that went back
-// counts from zero.
-func (r *RunQLat) Read() (RunQLatReading, error) {
+// Open), per process only withProcs. Counters are cumulative in the
+// kernel; a counter that went back counts from zero.
+func (r *RunQLat) Read(withProcs bool) (RunQLatReading, error) {
 	var out RunQLatReading
 	if r.loaded == nil {
 		return out, errors.New("runqlat: closed")
@@ -153,12 +156,23 @@ func (r *RunQLat) Read() (RunQLatReading, error) {
 		out.Lost += model.ClampedDelta(prev.Lost, cur.Lost)
 	}
 	r.prev, r.cur = r.cur, r.prev
-	if r.iter != nil {
+	switch {
+	case r.iter == nil:
+	case !withProcs:
+		// The walk is a task iterator over every task (about 3 ms a
+		// second at 2,000 processes): skipped while no one looks. The
+		// next walk is then a baseline, not the waits since the last.
+		r.prevWait = nil
+	default:
+		baseline := r.prevWait == nil
 		procs, err := r.readWaits()
 		if err != nil {
 			return out, err
 		}
-		out.Procs = procs
+		if !baseline {
+			out.Procs = procs
+		}
+		out.ProcsBaseline = baseline
 	}
 	return out, nil
 }
