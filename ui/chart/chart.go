@@ -5,6 +5,7 @@ package chart
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"charm.land/lipgloss/v2"
 	"github.com/NimbleMarkets/ntcharts/v2/canvas"
@@ -61,10 +62,9 @@ func Render(s Spec) string {
 	if rows > 1 {
 		top = s.YMin + (s.YMax-s.YMin)*rows/(rows-1)
 	}
-	c := streamlinechart.New(s.Width, s.Height-1,
-		streamlinechart.WithYRange(s.YMin, top),
-		streamlinechart.WithXYSteps(0, 2),
-	)
+	key := modelKey{s.Width, s.Height - 1, s.YMin, top}
+	c := takeModel(key)
+	defer putModel(key, c)
 	c.YLabelFormatter = func(_ int, v float64) string { return short(v) }
 	if s.YLabel != nil {
 		c.YLabelFormatter = func(_ int, v float64) string { return s.YLabel(v) }
@@ -106,6 +106,51 @@ func Render(s Spec) string {
 		lines[y] = s.Style.Render(fit(row.String(), s.Width))
 	}
 	return title + "\n" + strings.Join(lines, "\n")
+}
+
+// A chart model is a canvas of Width × Height cells (tens of bytes each)
+// plus axes: building one per chart per frame was a fifth of everything
+// vitals allocated. Models are kept by size and range and reused, their
+// data cleared.
+type modelKey struct {
+	w, h      int
+	ymin, top float64
+}
+
+var models = struct {
+	sync.Mutex
+	m map[modelKey]*streamlinechart.Model
+}{m: map[modelKey]*streamlinechart.Model{}}
+
+// maxModels bounds the cache: ranges follow the data (DataRange), so keys
+// change while resizing or as a series grows.
+const maxModels = 32
+
+// takeModel is a cleared model for key, from the cache or new. The caller
+// owns it until putModel (concurrent renders of one size get two).
+func takeModel(k modelKey) *streamlinechart.Model {
+	models.Lock()
+	c := models.m[k]
+	delete(models.m, k)
+	models.Unlock()
+	if c == nil {
+		m := streamlinechart.New(k.w, k.h,
+			streamlinechart.WithYRange(k.ymin, k.top),
+			streamlinechart.WithXYSteps(0, 2),
+		)
+		return &m
+	}
+	c.ClearAllData()
+	return c
+}
+
+func putModel(k modelKey, c *streamlinechart.Model) {
+	models.Lock()
+	defer models.Unlock()
+	if len(models.m) >= maxModels {
+		clear(models.m)
+	}
+	models.m[k] = c
 }
 
 func fit(s string, w int) string {

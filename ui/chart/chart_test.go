@@ -82,3 +82,20 @@ func TestDataRangeAndBytesAxis(t *testing.T) {
 		t.Errorf("no byte labels:\n%s", out)
 	}
 }
+
+// Models are reused between renders of one size: a render must not show
+// anything of the one before it.
+func TestReusedModelDrawsOnlyItsData(t *testing.T) {
+	a := Spec{Title: "a", Width: 40, Height: 8, YMin: 0, YMax: 100,
+		Lines: []Line{{Name: "x", Values: []float64{10, 20, 90, 50, 30}}}}
+	b := Spec{Title: "a", Width: 40, Height: 8, YMin: 0, YMax: 100,
+		Lines: []Line{{Name: "y", Values: []float64{100, 100, 0, 0, 100}, Thin: true}, {Name: "x", Values: []float64{5}}}}
+	first := Render(a)
+	other := Render(b)
+	if other == first {
+		t.Fatal("two different data sets drew the same chart")
+	}
+	if again := Render(a); again != first {
+		t.Errorf("a reused model drew\n%s\nwant\n%s", again, first)
+	}
+}
