@@ -27,6 +27,10 @@ type EventQueue struct {
 	buf    []model.Event
 	head   int // index of the oldest queued event
 	n      int // queued events
+	// capacity is the most buf grows to: it starts small (each event is
+	// a few hundred bytes, and 65,536 of them preallocated per source
+	// were 14 MB of vitals' 30) and doubles when a burst needs it.
+	capacity int
 	loss   model.EventLoss
 	// kernelDropped, when set, reads the BPF side's count of failed
 	// ring-buffer reservations.
@@ -38,7 +42,24 @@ func NewEventQueue(source string, capacity int) *EventQueue {
 	if capacity <= 0 {
 		capacity = DefaultEventQueueLen
 	}
-	return &EventQueue{source: source, buf: make([]model.Event, capacity), loss: model.EventLoss{Source: source}}
+	return &EventQueue{source: source, buf: make([]model.Event, min(capacity, initialEventQueueLen)),
+		capacity: capacity, loss: model.EventLoss{Source: source}}
+}
+
+// initialEventQueueLen is a queue's first size: a quiet second's events.
+const initialEventQueueLen = 256
+
+// grow doubles buf up to capacity, the queued events first in order.
+func (q *EventQueue) grow() bool {
+	if len(q.buf) >= q.capacity {
+		return false
+	}
+	buf := make([]model.Event, min(2*len(q.buf), q.capacity))
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+	return true
 }
 
 // Push queues ev, or counts it as dropped when the queue is full. It
@@ -46,7 +67,7 @@ func NewEventQueue(source string, capacity int) *EventQueue {
 func (q *EventQueue) Push(ev model.Event) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == len(q.buf) {
+	if q.n == len(q.buf) && !q.grow() {
 		q.loss.QueueDropped++
 		return false
 	}

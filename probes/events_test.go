@@ -193,3 +193,29 @@ func TestRingReaderFloodCountsKernelAndQueueDrops(t *testing.T) {
 	}
 	c.Close()
 }
+
+// A queue starts small and grows as a burst needs, keeping the order of
+// what it holds across the wrap, and still drops only past its capacity.
+func TestEventQueueGrowsInOrder(t *testing.T) {
+	q := NewEventQueue("grow", 1000)
+	if len(q.buf) > initialEventQueueLen {
+		t.Fatalf("a new queue holds %d slots, want at most %d", len(q.buf), initialEventQueueLen)
+	}
+	// Wrap the ring before it grows: push 200, drain 150, push more.
+	for i := range 200 {
+		q.Push(model.Event{Data: i})
+	}
+	got := q.Drain(nil)[:0]
+	for i := 200; i < 1300; i++ {
+		q.Push(model.Event{Data: i})
+	}
+	got = q.Drain(got)
+	if len(got) != 1000 || q.Loss().QueueDropped != 100 {
+		t.Fatalf("delivered %d and dropped %d, want 1000 and 100", len(got), q.Loss().QueueDropped)
+	}
+	for i, ev := range got {
+		if ev.Data.(int) != 200+i {
+			t.Fatalf("event %d is %v, want %d: order lost while growing", i, ev.Data, 200+i)
+		}
+	}
+}
