@@ -31,7 +31,7 @@ type EventQueue struct {
 	// a few hundred bytes, and 65,536 of them preallocated per source
 	// were 14 MB of vitals' 30) and doubles when a burst needs it.
 	capacity int
-	loss   model.EventLoss
+	loss     model.EventLoss
 	// kernelDropped, when set, reads the BPF side's count of failed
 	// ring-buffer reservations.
 	kernelDropped func() (uint64, error)
