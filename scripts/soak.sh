@@ -44,11 +44,15 @@ command -v tmux >/dev/null || { echo "soak: needs tmux (apt-get install tmux)" >
 
 sess=soak_$$
 work=$(mktemp -d)
+# A server of its own: a `tmux kill-server` elsewhere on a shared machine
+# must not end the run.
+tmux() { command tmux -L "$sess" "$@"; }
+stderr_log=${OUT%.csv}.stderr
 churn_pid= burst_file=$work/burst
 cleanup() {
 	[[ -n $churn_pid ]] && kill "$churn_pid" 2>/dev/null || true
 	[[ -s $burst_file ]] && xargs -r kill <"$burst_file" 2>/dev/null || true
-	tmux kill-session -t "$sess" 2>/dev/null || true
+	tmux kill-server 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -68,13 +72,13 @@ churn() {
 churn </dev/null >/dev/null 2>&1 &
 churn_pid=$!
 
-tmux new-session -d -s "$sess" -x 200 -y 50 "exec $VITALS --interval $INTERVAL"
+tmux new-session -d -s "$sess" -x 200 -y 50 "exec $VITALS --interval $INTERVAL 2>>$stderr_log"
 sleep 3
 vpid=$(tmux list-panes -t "$sess" -F '#{pane_pid}')
 tick=$(getconf CLK_TCK)
 
-cputicks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$vpid/stat"; }
-status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$vpid/status"; }
+cputicks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$vpid/stat" 2>/dev/null || echo 0; }
+status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$vpid/status" 2>/dev/null || echo 0; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # key_ms KEY PREFIX: press KEY, wait until line 3 (the tab's first body line)
@@ -103,7 +107,8 @@ while :; do
 	sleep "$SAMPLE"
 	el=$(($(date +%s) - start))
 	if ! kill -0 "$vpid" 2>/dev/null; then
-		echo "soak: vitals (pid $vpid) is gone after ${el}s" >&2
+		echo "soak: vitals (pid $vpid) is gone after ${el}s; its stderr ($stderr_log) ends:" >&2
+		tail -20 "$stderr_log" >&2
 		failed=1
 		break
 	fi
