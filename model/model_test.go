@@ -344,3 +344,19 @@ func TestSanitizeEveryRune(t *testing.T) {
 		}
 	}
 }
+
+func TestReuseDropsStalePointers(t *testing.T) {
+	x := new(int)
+	s := []*int{x, x, x}
+	s = Reuse(s)
+	if len(s) != 0 || cap(s) != 3 {
+		t.Fatalf("len %d cap %d, want 0 and the array kept", len(s), cap(s))
+	}
+	if full := s[:3]; full[0] != nil || full[2] != nil {
+		t.Error("pointers left past the length: the collector would keep their targets")
+	}
+	big := make([]int, 10, 5000)
+	if Reuse(big) != nil {
+		t.Error("an array 500 times what it held was kept")
+	}
+}

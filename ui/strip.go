@@ -54,7 +54,7 @@ func (st *strip) observe(s *model.Sample) {
 		st.oomCount = s.Memory.OOMKills - min(st.oomBase, s.Memory.OOMKills)
 		st.lastOOM = s.Memory.LastOOMKill
 	}
-	st.events = st.events[:0]
+	st.events = model.Reuse(st.events)
 	if s.Events != nil {
 		st.nextSeq = s.Events.NextSeq
 		st.events = eventsview.NotableSince(s.Events, st.ackSeq, st.events)

@@ -128,7 +128,7 @@ func (t *Tab) running(k model.ProcKey) bool {
 // as the model joins them, so a reused pid never shows another's counts.
 func (t *Tab) join() {
 	clear(t.counts)
-	t.rows = t.rows[:0]
+	t.rows = model.Reuse(t.rows)
 	sample := t.Sample()
 	if sample == nil || sample.Cache == nil {
 		t.complete = false

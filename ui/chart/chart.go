@@ -62,8 +62,8 @@ func Render(s Spec) string {
 	if rows > 1 {
 		top = s.YMin + (s.YMax-s.YMin)*rows/(rows-1)
 	}
-	key := modelKey{s.Width, s.Height - 1, s.YMin, top}
-	c := takeModel(key)
+	key := modelKey{s.Width, s.Height - 1}
+	c := takeModel(key, s.YMin, top)
 	defer putModel(key, c)
 	c.YLabelFormatter = func(_ int, v float64) string { return short(v) }
 	if s.YLabel != nil {
@@ -108,39 +108,37 @@ func Render(s Spec) string {
 	return title + "\n" + strings.Join(lines, "\n")
 }
 
-// A chart model is a canvas of Width × Height cells (tens of bytes each)
-// plus axes: building one per chart per frame was a fifth of everything
-// vitals allocated. Models are kept by size and range and reused, their
-// data cleared.
-type modelKey struct {
-	w, h      int
-	ymin, top float64
-}
+// A chart model is a canvas of Width × Height cells (each with a style,
+// hundreds of bytes) plus axes: building one per chart per frame was a
+// fifth of everything vitals allocated. Models are kept by size and
+// reused, their data cleared and their range set.
+type modelKey struct{ w, h int }
 
 var models = struct {
 	sync.Mutex
 	m map[modelKey]*streamlinechart.Model
 }{m: map[modelKey]*streamlinechart.Model{}}
 
-// maxModels bounds the cache: ranges follow the data (DataRange), so keys
-// change while resizing or as a series grows.
-const maxModels = 32
+// maxModels bounds the cache (sizes change while resizing): a tab shows
+// a few charts, mostly of one size.
+const maxModels = 8
 
 // takeModel is a cleared model for key, from the cache or new. The caller
 // owns it until putModel (concurrent renders of one size get two).
-func takeModel(k modelKey) *streamlinechart.Model {
+func takeModel(k modelKey, ymin, top float64) *streamlinechart.Model {
 	models.Lock()
 	c := models.m[k]
 	delete(models.m, k)
 	models.Unlock()
 	if c == nil {
 		m := streamlinechart.New(k.w, k.h,
-			streamlinechart.WithYRange(k.ymin, k.top),
+			streamlinechart.WithYRange(ymin, top),
 			streamlinechart.WithXYSteps(0, 2),
 		)
 		return &m
 	}
 	c.ClearAllData()
+	c.SetYRange(ymin, top)
 	return c
 }
 

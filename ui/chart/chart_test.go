@@ -99,3 +99,23 @@ func TestReusedModelDrawsOnlyItsData(t *testing.T) {
 		t.Errorf("a reused model drew\n%s\nwant\n%s", again, first)
 	}
 }
+
+// A reused model takes the new range: the same data under another range
+// draws as a fresh model of that range does.
+func TestReusedModelTakesTheRange(t *testing.T) {
+	spec := func(ymax float64) Spec {
+		return Spec{Title: "r", Width: 30, Height: 6, YMin: 0, YMax: ymax,
+			Lines: []Line{{Name: "x", Values: []float64{1, 2, 3, 4, 5, 6}}}}
+	}
+	wide := Render(spec(100))
+	narrow := Render(spec(6))
+	if wide == narrow {
+		t.Fatal("ranges 0-100 and 0-6 drew the same chart")
+	}
+	models.Lock()
+	clear(models.m)
+	models.Unlock()
+	if fresh := Render(spec(6)); fresh != narrow {
+		t.Errorf("reused model drew\n%s\nfresh one\n%s", narrow, fresh)
+	}
+}

@@ -124,7 +124,7 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 // state, and counts those whose io file vitals may not read.
 func (t *Tab) join() {
 	clear(t.dstate)
-	t.rows = t.rows[:0]
+	t.rows = model.Reuse(t.rows)
 	t.denied = 0
 	s := t.Sample()
 	if s == nil || s.Disk == nil {

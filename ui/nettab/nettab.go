@@ -187,7 +187,7 @@ func (t *Tab) nextInterface() {
 // join counts each process's listed sockets for the processes panel.
 func (t *Tab) join() {
 	clear(t.socks)
-	t.rows = t.rows[:0]
+	t.rows = model.Reuse(t.rows)
 	sample := t.Sample()
 	n := t.net()
 	if sample == nil || n == nil {

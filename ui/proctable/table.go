@@ -314,7 +314,7 @@ func (t *Table) pageSize() int { return max(0, t.height-2) }
 // table keeps pointers into it and never writes through them.
 func (t *Table) SetProcesses(procs []model.Process) {
 	t.loaded = true
-	t.all = t.all[:0]
+	t.all = model.Reuse(t.all)
 	for i := range procs {
 		t.all = append(t.all, &procs[i])
 	}
@@ -363,7 +363,7 @@ func (t *Table) compare(a, b *model.Process) int {
 // rebuild re-applies the filter and tree to the sorted list and settles the
 // cursor.
 func (t *Table) rebuild() {
-	t.matched = t.matched[:0]
+	t.matched = model.Reuse(t.matched)
 	if t.filter == "" {
 		t.matched = append(t.matched, t.all...)
 	} else {
@@ -374,7 +374,7 @@ func (t *Table) rebuild() {
 			}
 		}
 	}
-	t.rows = t.rows[:0]
+	t.rows = model.Reuse(t.rows)
 	t.prefixBuf = t.prefixBuf[:0]
 	if t.tree {
 		t.buildTree()
