@@ -447,6 +447,9 @@ func listProbes(stdout, stderr io.Writer, cfg config) int {
 		return 1
 	}
 	defer probes.CloseAll(ps)
+	if env.BPF != nil && env.BPF.TranslatesPIDs() {
+		fmt.Fprintln(stdout, "eBPF pids are translated into this /proc's PID namespace (a container or unshare --pid); processes outside it are counted, never shown as its own")
+	}
 	fams, _ := probes.Families()
 	for i, p := range ps {
 		fmt.Fprintf(stdout, "%s probe", fams[i].Name)
