@@ -55,7 +55,49 @@ func Numeric[V cmp.Ordered](id, title string, width int, get func(*model.Process
 	return Column{ID: id, Title: title, Width: width, Align: AlignRight, DescendingFirst: true,
 		Value: func(p *model.Process) string { return format(get(p)) },
 		Less:  func(a, b *model.Process) bool { return get(a) < get(b) },
+		Key:   numericKey(get),
 		Help:  help}
+}
+
+// numericKey is get as a float64 sort key, nil for a V that is not a number
+// (strings sort through Less).
+func numericKey[V cmp.Ordered](get func(*model.Process) V) func(*model.Process) float64 {
+	var zero V
+	switch any(zero).(type) {
+	case float64:
+		return func(p *model.Process) float64 { return any(get(p)).(float64) }
+	case float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return func(p *model.Process) float64 { return toFloat(any(get(p))) }
+	}
+	return nil
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float32:
+		return float64(x)
+	case int:
+		return float64(x)
+	case int8:
+		return float64(x)
+	case int16:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint:
+		return float64(x)
+	case uint8:
+		return float64(x)
+	case uint16:
+		return float64(x)
+	case uint32:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	}
+	return 0
 }
 
 // OptNumeric is Numeric for a value that may be unknown: it shows
@@ -64,6 +106,7 @@ func OptNumeric(id, title string, width, decimals int, get func(*model.Process) 
 	return Column{ID: id, Title: title, Width: width, Align: AlignRight, DescendingFirst: true,
 		Value: func(p *model.Process) string { return common.OptFloat(get(p), decimals) },
 		Less:  func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
+		Key:   func(p *model.Process) float64 { return get(p).Or(-1) },
 		Help:  help}
 }
 
@@ -81,6 +124,6 @@ func (c Column) WithPriority(p int) Column {
 
 // WithLess is c sorted another way.
 func (c Column) WithLess(less func(a, b *model.Process) bool) Column {
-	c.Less = less
+	c.Less, c.Key = less, nil
 	return c
 }

@@ -38,6 +38,10 @@ type Column struct {
 	Value func(p *model.Process) string
 	// Less is the ascending order for this column; ties fall back to PID.
 	Less func(a, b *model.Process) bool
+	// Key, when set, is the same order as a number: the table reads it
+	// once per process and sorts the numbers, instead of calling Less
+	// twice per comparison (40,000 comparisons for 2,000 processes).
+	Key func(p *model.Process) float64
 	// DescendingFirst: numeric columns sort descending by default, as in
 	// top and htop.
 	DescendingFirst bool
@@ -91,6 +95,7 @@ type Table struct {
 	// reused between snapshots.
 	all     []*model.Process
 	matched []*model.Process
+	keyed   []keyedProcess // sortAll's buffer
 	rows    []row
 	loaded  bool // SetProcesses was called at least once
 
@@ -323,7 +328,51 @@ func (t *Table) SetProcesses(procs []model.Process) {
 }
 
 func (t *Table) sortAll() {
-	slices.SortFunc(t.all, t.compare)
+	if len(t.cols) == 0 || t.cols[t.sortIdx].Key == nil {
+		slices.SortFunc(t.all, t.compare)
+		return
+	}
+	key := t.cols[t.sortIdx].Key
+	t.keyed = model.Reuse(t.keyed)
+	for _, p := range t.all {
+		t.keyed = append(t.keyed, keyedProcess{key(p), p})
+	}
+	desc := t.desc
+	slices.SortFunc(t.keyed, func(a, b keyedProcess) int {
+		if a.k != b.k {
+			if (a.k < b.k) != desc {
+				return -1
+			}
+			return 1
+		}
+		return comparePIDs(a.p, b.p)
+	})
+	for i := range t.keyed {
+		t.all[i] = t.keyed[i].p
+	}
+}
+
+// keyedProcess is a process with its sort key, read once per sort.
+type keyedProcess struct {
+	k float64
+	p *model.Process
+}
+
+// comparePIDs is the tie order: PID, then start time.
+func comparePIDs(a, b *model.Process) int {
+	switch {
+	case a.PID != b.PID:
+		if a.PID < b.PID {
+			return -1
+		}
+		return 1
+	case a.StartTicks != b.StartTicks:
+		if a.StartTicks < b.StartTicks {
+			return -1
+		}
+		return 1
+	}
+	return 0
 }
 
 // compare orders by the sort column, then by PID and start time so equal
@@ -345,19 +394,7 @@ func (t *Table) compare(a, b *model.Process) int {
 			}
 		}
 	}
-	switch {
-	case a.PID != b.PID:
-		if a.PID < b.PID {
-			return -1
-		}
-		return 1
-	case a.StartTicks != b.StartTicks:
-		if a.StartTicks < b.StartTicks {
-			return -1
-		}
-		return 1
-	}
-	return 0
+	return comparePIDs(a, b)
 }
 
 // rebuild re-applies the filter and tree to the sorted list and settles the

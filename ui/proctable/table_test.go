@@ -810,3 +810,37 @@ func TestSetProcessesDoesNotModifyInput(t *testing.T) {
 		}
 	}
 }
+
+// Sorting by a column's Key gives the order its Less gives, both ways,
+// ties by PID.
+func TestKeySortMatchesLess(t *testing.T) {
+	cpu := Numeric("cpu", "%CPU", 6, func(p *model.Process) float64 { return p.CPUPct }, func(v float64) string { return "" }, "")
+	threads := Numeric("thr", "THR", 4, func(p *model.Process) int32 { return p.Threads }, func(v int32) string { return "" }, "")
+	procs := make([]model.Process, 500)
+	for i := range procs {
+		procs[i].PID = int32(5000 - i*7%997)
+		procs[i].StartTicks = uint64(i)
+		procs[i].CPUPct = float64(i * 31 % 17)
+		procs[i].Threads = int32(i % 5)
+	}
+	for _, c := range []Column{cpu, threads} {
+		if c.Key == nil {
+			t.Fatalf("%s has no key", c.ID)
+		}
+		for _, desc := range []bool{false, true} {
+			keyed := &Table{cols: []Column{c}, desc: desc}
+			byLess := &Table{cols: []Column{c.WithLess(c.Less)}, desc: desc}
+			for i := range procs {
+				keyed.all = append(keyed.all, &procs[i])
+				byLess.all = append(byLess.all, &procs[i])
+			}
+			keyed.sortAll()
+			byLess.sortAll()
+			for i := range keyed.all {
+				if keyed.all[i] != byLess.all[i] {
+					t.Fatalf("%s desc=%v: row %d is pid %d by key, %d by Less", c.ID, desc, i, keyed.all[i].PID, byLess.all[i].PID)
+				}
+			}
+		}
+	}
+}
