@@ -3,6 +3,7 @@ package ebpf
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 	"unsafe"
@@ -18,6 +19,12 @@ import (
 const (
 	procEvExec = 1
 	procEvExit = 2
+)
+
+// exit_event.flags
+const (
+	exitCPULowerBound = 1
+	exitPendingFull   = 2
 )
 
 // exec_event.flags
@@ -39,9 +46,9 @@ func ProcEventsFeature() FeatureSpec {
 		Name: "procevents",
 		Spec: procevents.LoadProcEvents,
 		Tiers: []Tier{
-			{Name: TierTpBTF, Programs: append([]string{"tpbtf_exec", "tpbtf_exit"}, argv...)},
-			{Name: TierRawTp, Programs: append([]string{"rawtp_exec", "rawtp_exit"}, argv...)},
-			{Name: TierTracepoint, Programs: append([]string{"tp_exec", "tp_exit"}, argv...)},
+			{Name: TierTpBTF, Programs: append([]string{"tpbtf_exec", "tpbtf_exit", "tpbtf_free"}, argv...)},
+			{Name: TierRawTp, Programs: append([]string{"rawtp_exec", "rawtp_exit", "rawtp_free"}, argv...)},
+			{Name: TierTracepoint, Programs: append([]string{"tp_exec", "tp_exit", "tp_free"}, argv...)},
 		},
 	}
 }
@@ -66,6 +73,62 @@ func OpenProcEvents(sess *Session, opts LoadOptions) (*ProcEvents, model.Feature
 // array whose entry 0 counts records it could not take.
 func (p *ProcEvents) Ring() *ebpf.Map  { return p.loaded.Maps["events"] }
 func (p *ProcEvents) Drops() *ebpf.Map { return p.loaded.Maps["drops"] }
+
+// Zombie reasons: why an exit's CPU is a lower bound.
+const (
+	ZombieReason      = "not reaped in time (a zombie: its parent has not waited for it): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+	MissedFreeReason  = "its release was not seen (a classic tracepoint cannot run while another tracing program runs on that CPU): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+	PendingFullReason = "too many exits waiting to be reaped (pending map full): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+)
+
+// TakeStaleExits removes the exits that have waited longer than maxWait
+// for their leader's release (zombies) and calls send with each record
+// (a ring-buffer exit record, flagged a lower bound). Whoever deletes a
+// pending entry sends it: the BPF side does the same at the release, so
+// no exit goes out twice. buf is reused between calls.
+func (p *ProcEvents) TakeStaleExits(maxWait time.Duration, buf *StaleExitBuf, send func(raw []byte)) error {
+	m := p.loaded.Maps["pending_exits"]
+	now := BootNow()
+	buf.keys = buf.keys[:0]
+	var key, next uint32
+	var prev any // nil: the first key
+	for {
+		if err := m.NextKey(prev, &next); err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				break
+			}
+			return fmt.Errorf("pending exits: %w", err)
+		}
+		key = next
+		prev = &key
+		buf.keys = append(buf.keys, key)
+		if len(buf.keys) > 1<<16 {
+			break
+		}
+	}
+	for _, k := range buf.keys {
+		if err := m.Lookup(&k, &buf.val); err != nil {
+			continue // released meanwhile
+		}
+		t := buf.val.Ev.H.TimeNs
+		if t > now || now-t < uint64(maxWait) {
+			continue
+		}
+		if err := m.LookupAndDelete(&k, &buf.val); err != nil {
+			continue // the BPF side took it
+		}
+		buf.raw, _ = binary.Append(buf.raw[:0], binary.NativeEndian, &buf.val.Ev)
+		send(buf.raw)
+	}
+	return nil
+}
+
+// StaleExitBuf is TakeStaleExits' reusable space.
+type StaleExitBuf struct {
+	keys []uint32
+	val  procevents.ProcEventsPendingExit
+	raw  []byte
+}
 
 // Tier is the active tier.
 func (p *ProcEvents) Tier() string { return p.loaded.Tier }
@@ -162,8 +225,6 @@ func DecodeProcEvent(raw []byte, ev *model.Event) bool {
 		d := &model.ExitData{
 			UID:         h.Uid,
 			CPUS:        model.Known(float64(e.RuntimeNs) / 1e9),
-			UserS:       model.Known(float64(e.UtimeNs) / 1e9),
-			SystemS:     model.Known(float64(e.StimeNs) / 1e9),
 			MaxRSSBytes: model.Known(float64(e.MaxrssPages) * page),
 			MinFlt:      model.Known(float64(e.MinFlt)),
 			MajFlt:      model.Known(float64(e.MajFlt)),
@@ -173,6 +234,14 @@ func DecodeProcEvent(raw []byte, ev *model.Event) bool {
 			WChar:       model.Known(float64(e.Wchar)),
 			Threads:     int(e.NrThreads),
 			CgroupID:    h.MemcgId,
+		}
+		user, system := model.SplitCPU(d.CPUS.V, float64(e.UtimeNs), float64(e.StimeNs))
+		d.UserS, d.SystemS = model.Known(user), model.Known(system)
+		switch {
+		case e.Flags&exitPendingFull != 0:
+			d.CPULowerBound, d.CPULowerBoundReason = true, PendingFullReason
+		case e.Flags&exitCPULowerBound != 0:
+			d.CPULowerBound, d.CPULowerBoundReason = true, ZombieReason
 		}
 		if h.StartNs != 0 && h.TimeNs >= h.StartNs {
 			d.LifetimeS = model.Known(float64(h.TimeNs-h.StartNs) / 1e9)
