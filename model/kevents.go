@@ -158,9 +158,15 @@ type OOMKillData struct {
 	// not known); CgroupUsageBytes its usage at the kill.
 	CgroupLimitBytes Float `json:"cgroup_limit_bytes"`
 	CgroupUsageBytes Float `json:"cgroup_usage_bytes"`
-	// Constraint is "memcg" (a cgroup limit), "global" (the whole
-	// machine), or "" (not known).
-	Constraint string `json:"constraint,omitempty"`
+	// Constraint is what the kernel's OOM killer was constrained by:
+	// "memcg" (a cgroup limit), "global" (the whole machine), "cpuset" or
+	// "mempolicy" (NUMA), or "" (not known: null in JSON, with
+	// ConstraintReason). ConstraintSource says how it is known: "kernel"
+	// (the kill's own oom_control), "kernel log" (its "oom-kill:" line),
+	// or "inferred: …" (the victim's cgroup at its limit).
+	Constraint       string `json:"constraint,omitempty"`
+	ConstraintSource string `json:"constraint_source,omitempty"`
+	ConstraintReason string `json:"constraint_reason,omitempty"`
 	// TriggerPID and TriggerComm are the task whose allocation failed.
 	TriggerPID  int32  `json:"trigger_pid,omitempty"`
 	TriggerComm string `json:"trigger_comm,omitempty"`
@@ -218,4 +224,17 @@ func SplitCPU(rt, utime, stime float64) (user, system float64) {
 	}
 	system = rt * stime / (utime + stime)
 	return rt - system, system
+}
+
+// MarshalJSON writes constraint as null when it is not known.
+func (d OOMKillData) MarshalJSON() ([]byte, error) {
+	type plain OOMKillData
+	var c *string
+	if d.Constraint != "" {
+		c = &d.Constraint
+	}
+	return json.Marshal(struct {
+		plain
+		Constraint *string `json:"constraint"`
+	}{plain(d), c})
 }

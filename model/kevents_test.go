@@ -1,8 +1,8 @@
 package model
 
 import (
-	"math"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"

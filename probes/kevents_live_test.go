@@ -386,9 +386,13 @@ func memCgroupV1(t *testing.T, limit int) (dir, path string) {
 func TestOOMKillLive(t *testing.T) {
 	ebpftest.RequirePrivileged(t, ebpf.Privileged())
 	const limit = 32 << 20
-	for _, mode := range []struct{ name, tier string }{{"ebpf", ""}, {"kmsg", model.TierProcfs}} {
+	for _, mode := range []struct{ name, tier, kmsg, source string }{
+		{"ebpf", "", "", "kernel log"},
+		{"ebpf-nolog", "", "/nonexistent/kmsg", "inferred"},
+		{"kmsg", model.TierProcfs, "", "kernel log"},
+	} {
 		t.Run(mode.name, func(t *testing.T) {
-			p, _ := NewOOMKillProbe(OOMKillConfig{ForceTier: mode.tier})
+			p, _ := NewOOMKillProbe(OOMKillConfig{ForceTier: mode.tier, KmsgPath: mode.kmsg})
 			defer p.Close()
 			srcs := p.EventSources()
 			if len(srcs) != 1 || (mode.tier == "" && p.reader == nil) || (mode.tier != "" && p.kmsg == nil) {
@@ -417,10 +421,10 @@ func TestOOMKillLive(t *testing.T) {
 				t.Fatalf("no oom_kill event for pid %d (%s)", pid, p.feature.Tier)
 			}
 			d := kill.Data.(*model.OOMKillData)
-			t.Logf("%s (%s): victim %d %q anon %.1f MiB file %.1f MiB shmem %.1f MiB, cgroup %s (of %s) limit %.1f MiB usage %.1f MiB, constraint %q, trigger %d %q, %v after the kill",
+			t.Logf("%s (%s): victim %d %q anon %.1f MiB file %.1f MiB shmem %.1f MiB, cgroup %s (of %s) limit %.1f MiB usage %.1f MiB, constraint %q (%s), trigger %d %q, %v after the kill",
 				mode.name, p.feature.Tier, d.VictimPID, d.VictimComm, d.VictimAnonRSSBytes.V/(1<<20), d.VictimFileRSSBytes.V/(1<<20),
 				d.VictimShmemRSSBytes.V/(1<<20), d.VictimCgroup, d.CgroupOf, d.CgroupLimitBytes.V/(1<<20), d.CgroupUsageBytes.V/(1<<20),
-				d.Constraint, d.TriggerPID, d.TriggerComm, time.Since(kill.Time).Round(time.Millisecond))
+				d.Constraint, d.ConstraintSource, d.TriggerPID, d.TriggerComm, time.Since(kill.Time).Round(time.Millisecond))
 			if d.VictimPID != pid || d.VictimComm != "probes.test" {
 				t.Errorf("victim %d %q, want %d probes.test", d.VictimPID, d.VictimComm, pid)
 			}
@@ -433,8 +437,8 @@ func TestOOMKillLive(t *testing.T) {
 			if !(d.VictimAnonRSSBytes.V > limit/2 && d.VictimAnonRSSBytes.V < limit+(128<<20)) {
 				t.Errorf("anon RSS %v, want above half the 32 MiB limit", d.VictimAnonRSSBytes)
 			}
-			if d.Constraint != "memcg" && mode.name == "kmsg" {
-				t.Errorf("constraint %q, want memcg", d.Constraint)
+			if d.Constraint != "memcg" || !strings.HasPrefix(d.ConstraintSource, mode.source) {
+				t.Errorf("constraint %q from %q (%s), want memcg from %s", d.Constraint, d.ConstraintSource, d.ConstraintReason, mode.source)
 			}
 		})
 	}
