@@ -67,6 +67,24 @@ var keventActions = map[string]ebpftest.Action{
 		burnThreadCPU(time.Duration(ms) * time.Millisecond)
 		return nil
 	},
+	// thrash:DIR:FILE:MS joins the memory cgroup DIR and reads FILE over
+	// and over for MS ms: a file larger than the cgroup's limit is evicted
+	// and read back on every pass (refaults).
+	"thrash": func(arg string) error {
+		dir, rest, _ := strings.Cut(arg, ":")
+		file, msArg, _ := strings.Cut(rest, ":")
+		ms, _ := strconv.Atoi(msArg)
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			return err
+		}
+		end := time.Now().Add(time.Duration(ms) * time.Millisecond)
+		for time.Now().Before(end) {
+			if err := ebpftest.ReadFile(file, 1<<20); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	// spin:MS pins itself to CPUs 0 and 1 and spins for MS ms.
 	"spin": func(arg string) error {
 		ms, _ := strconv.Atoi(arg)
@@ -644,4 +662,69 @@ func TestZombieExitIsLowerBoundLive(t *testing.T) {
 		t.Errorf("the reap sent the exit again: %+v", again[0])
 	}
 	t.Logf("zombie pid %d: exit sent after %v as a lower bound, cpu_s %.6f against wait4's %.6f (%s)", pid, zombieWait, got[0].CPUS.V, wantS, got[0].CPULowerBoundReason)
+}
+
+// A process re-reading a 96 MiB file in a 32 MiB v1 cgroup thrashes: the
+// cgroup probe's refault rate for that cgroup over the frame is high, no
+// higher than the machine's own count (/proc/vmstat
+// workingset_refault_file over the same window, read independently), and
+// the cgroup is the one TopRefaulting names.
+func TestCgroupRefaultRateLive(t *testing.T) {
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	dir, cgPath := memCgroupV1(t, 32<<20)
+	file := filepath.Join(ebpftest.WorkDir(t), "thrash")
+	if err := ebpftest.WriteFile(file, 96<<20); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := NewCgroupProbe(CgroupProbeConfig{})
+	if p.version != 1 {
+		t.Fatalf("memory cgroups v%d, want the v1 hierarchy of this machine", p.version)
+	}
+	vmstatRefaults := func() uint64 {
+		b, err := os.ReadFile("/proc/vmstat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for l := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "workingset_refault_file "); ok {
+				n, _ := strconv.ParseUint(v, 10, 64)
+				return n
+			}
+		}
+		t.Fatal("no workingset_refault_file in /proc/vmstat")
+		return 0
+	}
+	c := ebpftest.Start(t, "thrash:"+dir+":"+file+":2500")
+	time.Sleep(300 * time.Millisecond) // in the cgroup, first pass under way
+	procs := []model.Process{cgroupProc(c.PID, cgPath, 0)}
+	s := newCgroupTestStore(procs, &model.Memory{})
+	t0 := time.Now()
+	v0 := vmstatRefaults()
+	if err := publish(p, t0, s); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	t1 := time.Now()
+	if err := publish(p, t1, s); err != nil {
+		t.Fatal(err)
+	}
+	v1 := vmstatRefaults()
+	sys := float64(v1-v0) / t1.Sub(t0).Seconds()
+	c.Done(t)
+	c.Release(t)
+	cgs := s.Snapshot().Sample.Memory.Cgroups
+	if len(cgs) != 1 || cgs[0].Path != cgPath {
+		t.Fatalf("cgroups %+v", cgs)
+	}
+	r := cgs[0].RefaultFilePerS
+	t.Logf("cgroup %s: %.0f file refaults/s over 1 s (anon %v); the machine's /proc/vmstat: %.0f/s", cgPath, r.V, cgs[0].RefaultAnonPerS, sys)
+	if !r.OK || r.V < 1000 {
+		t.Errorf("refault rate %v, want a thrashing rate (a 96 MiB file re-read in 32 MiB)", r)
+	}
+	if r.V > sys*1.02+100 {
+		t.Errorf("cgroup rate %.0f/s above the whole machine's %.0f/s", r.V, sys)
+	}
+	if top := model.TopRefaulting(cgs, 2); len(top) != 1 || top[0].Path != cgPath {
+		t.Errorf("TopRefaulting %v", top)
+	}
 }
