@@ -41,11 +41,12 @@ func AlertsWithEvents(m *model.Memory, events *model.EventLogView, now time.Time
 	top := model.TopRefaulting(m.Cgroups, 2)
 	if all := m.VM.ScanAllPerS; all.OK {
 		if limit := all.V - m.VM.ScanKswapdPerS.Or(0) - m.VM.ScanDirectPerS.Or(0); limit > 0 {
-			who := "a cgroup at its memory limit reclaims"
+			// The cgroup's name first: at 80 columns the line is cut.
+			who := ": a cgroup at its memory limit reclaims"
 			if len(top) > 0 {
-				who += ", most refaults in " + refaulters(top)
+				who = ", most refaults in " + refaulters(top)
 			}
-			warn("cgroup limit reclaim " + common.Count(limit) + " pages/s: " + who + " (v: cgroups)")
+			warn("cgroup limit reclaim " + common.Count(limit) + " pages/s" + who + " (v: cgroups)")
 		}
 	}
 	si, so := m.VM.SwapInPagesPerS.Or(0), m.VM.SwapOutPagesPerS.Or(0)

@@ -164,7 +164,7 @@ func TestAlerts(t *testing.T) {
 		t.Errorf("thrashing:\n got %v\nwant %q", a, want)
 	}
 	thrash.VM.ScanAllPerS = model.Known(800)
-	if a := Alerts(&thrash, now); len(a) != 2 || !strings.HasPrefix(a[0].Text, "cgroup limit reclaim 800 pages/s: a cgroup at its memory limit reclaims, most refaults in /system.slice/db.service 2900/s") {
+	if a := Alerts(&thrash, now); len(a) != 2 || a[0].Text != "cgroup limit reclaim 800 pages/s, most refaults in /system.slice/db.service 2900/s at its 512M limit, /user.slice 200/s (v: cgroups)" {
 		t.Errorf("cgroup-limit reclaim with refaults: %v", a)
 	}
 	// Unknown available (old kernel) is not "low".
