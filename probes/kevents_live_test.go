@@ -661,6 +661,13 @@ func TestZombieExitIsLowerBoundLive(t *testing.T) {
 	if again := exits(p.reader.Drain(nil)); len(again) != 0 {
 		t.Errorf("the reap sent the exit again: %+v", again[0])
 	}
+	// Every frame looks at the pending exits: with none (or a few in
+	// flight from the rest of the machine) that costs no allocation.
+	allocs := testing.AllocsPerRun(50, p.sendZombieExits)
+	t.Logf("sendZombieExits: %.2f allocations per frame", allocs)
+	if allocs > 1 {
+		t.Errorf("sendZombieExits allocates %.1f times per frame", allocs)
+	}
 	t.Logf("zombie pid %d: exit sent after %v as a lower bound, cpu_s %.6f against wait4's %.6f (%s)", pid, zombieWait, got[0].CPUS.V, wantS, got[0].CPULowerBoundReason)
 }
 

@@ -3,7 +3,6 @@ package ebpf
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 	"unsafe"
@@ -90,18 +89,20 @@ func (p *ProcEvents) TakeStaleExits(maxWait time.Duration, buf *StaleExitBuf, se
 	m := p.loaded.Maps["pending_exits"]
 	now := BootNow()
 	buf.keys = buf.keys[:0]
-	var key, next uint32
-	var prev any // nil: the first key
+	// BPF_MAP_GET_NEXT_KEY by hand: this runs every frame, and Map.NextKey
+	// allocates for the error that ends every walk.
+	buf.attr = mapNextKeyAttr{mapFD: uint32(m.FD()), nextKey: uint64(uintptr(unsafe.Pointer(&buf.next)))}
 	for {
-		if err := m.NextKey(prev, &next); err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				break
-			}
-			return fmt.Errorf("pending exits: %w", err)
+		_, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_MAP_GET_NEXT_KEY, uintptr(unsafe.Pointer(&buf.attr)), unsafe.Sizeof(buf.attr))
+		if e == unix.ENOENT {
+			break
 		}
-		key = next
-		prev = &key
-		buf.keys = append(buf.keys, key)
+		if e != 0 {
+			return fmt.Errorf("pending exits: next key: %w", e)
+		}
+		buf.key = buf.next
+		buf.attr.key = uint64(uintptr(unsafe.Pointer(&buf.key)))
+		buf.keys = append(buf.keys, buf.key)
 		if len(buf.keys) > 1<<16 {
 			break
 		}
@@ -123,11 +124,22 @@ func (p *ProcEvents) TakeStaleExits(maxWait time.Duration, buf *StaleExitBuf, se
 	return nil
 }
 
+// mapNextKeyAttr is union bpf_attr for BPF_MAP_GET_NEXT_KEY (key 0: the
+// first key).
+type mapNextKeyAttr struct {
+	mapFD   uint32
+	_       uint32
+	key     uint64
+	nextKey uint64
+}
+
 // StaleExitBuf is TakeStaleExits' reusable space.
 type StaleExitBuf struct {
-	keys []uint32
-	val  procevents.ProcEventsPendingExit
-	raw  []byte
+	attr      mapNextKeyAttr
+	key, next uint32
+	keys      []uint32
+	val       procevents.ProcEventsPendingExit
+	raw       []byte
 }
 
 // Tier is the active tier.
