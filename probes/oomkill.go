@@ -73,9 +73,11 @@ func NewOOMKillProbe(cfg OOMKillConfig) (*OOMKillProbe, error) {
 	} else {
 		var err error
 		p.bpf, rep, err = ebpf.OpenOOMKill(cfg.Session, ebpf.LoadOptions{ForceTier: cfg.ForceTier})
-		if err == nil && cfg.KmsgPath != "-" {
+		// fentry and kprobe read the constraint from the kill itself.
+		victimOnly := err == nil && rep.Tier != ebpf.TierFentry && rep.Tier != ebpf.TierKprobe
+		if victimOnly && cfg.KmsgPath != "-" {
 			p.lines, p.linesErr = openKmsgOOMLines(cfg.KmsgPath)
-		} else if err == nil {
+		} else if victimOnly {
 			p.linesErr = errors.New("kernel log not read (a copied tree)")
 		}
 		if err == nil {

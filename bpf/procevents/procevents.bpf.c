@@ -327,7 +327,9 @@ static __always_inline int on_exit(bool group_dead)
 	}
 	p->signal = (u64)sig;
 	p->leader = (u64)BPF_CORE_READ(task, group_leader);
-	u32 tgid = e->h.pid;
+	// Keyed by the tgid in the initial pid namespace, as on_free sees it
+	// (whatever the record's pid is translated to).
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_map_update_elem(&pending_exits, &tgid, p, BPF_NOEXIST) == 0)
 		return 0;
 	e->flags |= EXIT_PENDING_FULL;
