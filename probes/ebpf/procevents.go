@@ -3,7 +3,9 @@ package ebpf
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -73,10 +75,26 @@ func OpenProcEvents(sess *Session, opts LoadOptions) (*ProcEvents, model.Feature
 func (p *ProcEvents) Ring() *ebpf.Map  { return p.loaded.Maps["events"] }
 func (p *ProcEvents) Drops() *ebpf.Map { return p.loaded.Maps["drops"] }
 
+// FreeMisses is how many times the kernel skipped the release program
+// (sched_process_free) because a tracing program was already running on
+// that CPU: each may be an exit that goes out as a lower bound.
+func (p *ProcEvents) FreeMisses() (uint64, error) {
+	for name, prog := range p.loaded.Programs {
+		if strings.HasSuffix(name, "_free") {
+			st, err := prog.Stats()
+			if err != nil {
+				return 0, err
+			}
+			return st.RecursionMisses, nil
+		}
+	}
+	return 0, errors.New("no release program loaded")
+}
+
 // Zombie reasons: why an exit's CPU is a lower bound.
 const (
 	ZombieReason      = "not reaped in time (a zombie: its parent has not waited for it): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
-	MissedFreeReason  = "its release was not seen (a classic tracepoint cannot run while another tracing program runs on that CPU): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+	MissedFreeReason  = "its release was not seen (the kernel skips a tracing program that would run while one is already running on that CPU: another, for classic tracepoints; itself, preempted, for tp_btf and raw_tp): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
 	PendingFullReason = "too many exits waiting to be reaped (pending map full): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
 )
 
@@ -86,60 +104,69 @@ const (
 // pending entry sends it: the BPF side does the same at the release, so
 // no exit goes out twice. buf is reused between calls.
 func (p *ProcEvents) TakeStaleExits(maxWait time.Duration, buf *StaleExitBuf, send func(raw []byte)) error {
-	m := p.loaded.Maps["pending_exits"]
+	fd := uint32(p.loaded.Maps["pending_exits"].FD())
 	now := BootNow()
 	buf.keys = buf.keys[:0]
-	// BPF_MAP_GET_NEXT_KEY by hand: this runs every frame, and Map.NextKey
-	// allocates for the error that ends every walk.
-	buf.attr = mapNextKeyAttr{mapFD: uint32(m.FD()), nextKey: uint64(uintptr(unsafe.Pointer(&buf.next)))}
+	// The map by hand (bpf(2) on its fd): this runs every frame, on a
+	// busy machine with exits in flight every time, and Map.NextKey and
+	// Map.Lookup allocate (the error ending every walk, the value's
+	// decoding).
+	buf.next = mapKeyAttr{mapFD: fd, value: uint64(uintptr(unsafe.Pointer(&buf.nextKey)))}
 	for {
-		_, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_MAP_GET_NEXT_KEY, uintptr(unsafe.Pointer(&buf.attr)), unsafe.Sizeof(buf.attr))
-		if e == unix.ENOENT {
+		if e := bpfMapCall(unix.BPF_MAP_GET_NEXT_KEY, &buf.next); e == unix.ENOENT {
 			break
-		}
-		if e != 0 {
+		} else if e != 0 {
 			return fmt.Errorf("pending exits: next key: %w", e)
 		}
-		buf.key = buf.next
-		buf.attr.key = uint64(uintptr(unsafe.Pointer(&buf.key)))
+		buf.key = buf.nextKey
+		buf.next.key = uint64(uintptr(unsafe.Pointer(&buf.key)))
 		buf.keys = append(buf.keys, buf.key)
 		if len(buf.keys) > 1<<16 {
 			break
 		}
 	}
+	buf.elem = mapKeyAttr{mapFD: fd, key: uint64(uintptr(unsafe.Pointer(&buf.key))), value: uint64(uintptr(unsafe.Pointer(&buf.val)))}
 	for _, k := range buf.keys {
-		if err := m.Lookup(&k, &buf.val); err != nil {
+		buf.key = k
+		if bpfMapCall(unix.BPF_MAP_LOOKUP_ELEM, &buf.elem) != 0 {
 			continue // released meanwhile
 		}
 		t := buf.val.Ev.H.TimeNs
 		if t > now || now-t < uint64(maxWait) {
 			continue
 		}
-		if err := m.LookupAndDelete(&k, &buf.val); err != nil {
+		if bpfMapCall(unix.BPF_MAP_LOOKUP_AND_DELETE_ELEM, &buf.elem) != 0 {
 			continue // the BPF side took it
 		}
-		buf.raw, _ = binary.Append(buf.raw[:0], binary.NativeEndian, &buf.val.Ev)
-		send(buf.raw)
+		// The record's bytes as the ring buffer would carry them (the
+		// generated struct has the C layout).
+		send(unsafe.Slice((*byte)(unsafe.Pointer(&buf.val.Ev)), unsafe.Sizeof(buf.val.Ev)))
 	}
 	return nil
 }
 
-// mapNextKeyAttr is union bpf_attr for BPF_MAP_GET_NEXT_KEY (key 0: the
-// first key).
-type mapNextKeyAttr struct {
-	mapFD   uint32
-	_       uint32
-	key     uint64
-	nextKey uint64
+// mapKeyAttr is union bpf_attr for the map element commands: key and value
+// (for BPF_MAP_GET_NEXT_KEY, the next key) are user addresses; key 0 asks
+// for the first key.
+type mapKeyAttr struct {
+	mapFD uint32
+	_     uint32
+	key   uint64
+	value uint64
+	flags uint64
+}
+
+func bpfMapCall(cmd uintptr, attr *mapKeyAttr) unix.Errno {
+	_, _, e := unix.Syscall(unix.SYS_BPF, cmd, uintptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr))
+	return e
 }
 
 // StaleExitBuf is TakeStaleExits' reusable space.
 type StaleExitBuf struct {
-	attr      mapNextKeyAttr
-	key, next uint32
-	keys      []uint32
-	val       procevents.ProcEventsPendingExit
-	raw       []byte
+	next, elem   mapKeyAttr
+	key, nextKey uint32
+	keys         []uint32
+	val          procevents.ProcEventsPendingExit
 }
 
 // Tier is the active tier.
