@@ -73,11 +73,18 @@ type ExitData struct {
 	// LifetimeS is from its start to its exit.
 	LifetimeS Float `json:"lifetime_s"`
 	// CPUS is CPU time used, all threads, exact (the scheduler's
-	// runtime); UserS and SystemS its tick-sampled split (0 for a
-	// process that lived less than a tick).
-	CPUS    Float `json:"cpu_s"`
-	UserS   Float `json:"user_s"`
-	SystemS Float `json:"system_s"`
+	// runtime, what wait4 reports as ru_utime + ru_stime); UserS and
+	// SystemS split it in the proportion of the tick-sampled user and
+	// system times, as the kernel's rusage does (see SplitCPU).
+	CPUS Float `json:"cpu_s"`
+	// CPULowerBound says CPUS (and the user/system split) may miss time
+	// the process used at its end, with CPULowerBoundReason saying why:
+	// the scanner's last reading, or an eBPF exit whose final accounting
+	// could not be waited for (a zombie not reaped in time, a full map).
+	CPULowerBound       bool   `json:"cpu_lower_bound"`
+	CPULowerBoundReason string `json:"cpu_lower_bound_reason,omitempty"`
+	UserS               Float  `json:"user_s"`
+	SystemS             Float  `json:"system_s"`
 	// MaxRSSBytes is the peak resident set (getrusage's ru_maxrss).
 	MaxRSSBytes Float `json:"max_rss_bytes"`
 	MinFlt      Float `json:"minflt"`
@@ -151,9 +158,15 @@ type OOMKillData struct {
 	// not known); CgroupUsageBytes its usage at the kill.
 	CgroupLimitBytes Float `json:"cgroup_limit_bytes"`
 	CgroupUsageBytes Float `json:"cgroup_usage_bytes"`
-	// Constraint is "memcg" (a cgroup limit), "global" (the whole
-	// machine), or "" (not known).
-	Constraint string `json:"constraint,omitempty"`
+	// Constraint is what the kernel's OOM killer was constrained by:
+	// "memcg" (a cgroup limit), "global" (the whole machine), "cpuset" or
+	// "mempolicy" (NUMA), or "" (not known: null in JSON, with
+	// ConstraintReason). ConstraintSource says how it is known: "kernel"
+	// (the kill's own oom_control), "kernel log" (its "oom-kill:" line),
+	// or "inferred: …" (the victim's cgroup at its limit).
+	Constraint       string `json:"constraint,omitempty"`
+	ConstraintSource string `json:"constraint_source,omitempty"`
+	ConstraintReason string `json:"constraint_reason,omitempty"`
 	// TriggerPID and TriggerComm are the task whose allocation failed.
 	TriggerPID  int32  `json:"trigger_pid,omitempty"`
 	TriggerComm string `json:"trigger_comm,omitempty"`
@@ -196,4 +209,32 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	out = append(out, `,"data":`...)
 	out = append(out, data...)
 	return append(out, '}'), nil
+}
+
+// SplitCPU divides the exact runtime rt between user and system time in
+// the proportion of the tick-sampled utime and stime, as the kernel's
+// cputime_adjust does for getrusage and wait4 (all user time when no tick
+// was sampled), so that user + system = rt.
+func SplitCPU(rt, utime, stime float64) (user, system float64) {
+	if stime == 0 || utime+stime == 0 {
+		return rt, 0
+	}
+	if utime == 0 {
+		return 0, rt
+	}
+	system = rt * stime / (utime + stime)
+	return rt - system, system
+}
+
+// MarshalJSON writes constraint as null when it is not known.
+func (d OOMKillData) MarshalJSON() ([]byte, error) {
+	type plain OOMKillData
+	var c *string
+	if d.Constraint != "" {
+		c = &d.Constraint
+	}
+	return json.Marshal(struct {
+		plain
+		Constraint *string `json:"constraint"`
+	}{plain(d), c})
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,24 @@ func TestShortLivedTrackerWindowsAndGap(t *testing.T) {
 		g := ComputeCPUGap(cpu, procs, 1, iv, SourceProcEvents)
 		if g.BusyS != Known(1) || g.GapS.V < 0.69 || g.GapS.V > 0.71 || !g.ExplainedPct.OK || !strings.Contains(g.Hint, "short-lived processes explain 86%") {
 			t.Errorf("gap %+v", g)
+		}
+	}
+}
+
+// SplitCPU against the kernel's cputime_adjust by hand: rtime 300 ms with
+// 27 user and 3 system ticks is 270 + 30 ms; no tick is all user; only
+// system ticks is all system.
+func TestSplitCPU(t *testing.T) {
+	for _, c := range []struct{ rt, ut, st, user, sys float64 }{
+		{0.3, 27, 3, 0.27, 0.03},
+		{0.3, 0, 0, 0.3, 0},
+		{0.3, 5, 0, 0.3, 0},
+		{0.3, 0, 4, 0, 0.3},
+		{1.2, 1, 3, 0.3, 0.9},
+	} {
+		u, s := SplitCPU(c.rt, c.ut, c.st)
+		if math.Abs(u-c.user) > 1e-12 || math.Abs(s-c.sys) > 1e-12 {
+			t.Errorf("SplitCPU(%v, %v, %v) = %v, %v, want %v, %v", c.rt, c.ut, c.st, u, s, c.user, c.sys)
 		}
 	}
 }

@@ -1,6 +1,11 @@
 package model
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Memory is the system-wide memory part of a Sample: what free, vmstat,
 // sar -r/-B/-S and slabtop report. Sizes are bytes; rates are per second
@@ -149,10 +154,81 @@ type MemCgroup struct {
 	OOMKills  Float `json:"oom_kills"`
 	// PSI is the cgroup's memory.pressure (v2 only).
 	PSI *Pressure `json:"psi"`
+	// RefaultFilePerS and RefaultAnonPerS are workingset refaults per
+	// second over the frame's interval (memory.stat workingset_refault_file
+	// and _anon; v1's total_* lines, the cgroup and its descendants, as v2's
+	// memory.stat counts): evicted pages of this cgroup needed again, its
+	// thrashing. Unknown in a cgroup's first frame, across a counter reset,
+	// or when memory.stat lacks the line (Unavailable says so).
+	RefaultFilePerS Float `json:"refault_file_per_s"`
+	RefaultAnonPerS Float `json:"refault_anon_per_s"`
+	// RefaultFile and RefaultAnon are the cumulative counters the rates
+	// come from (ok false: no such line).
+	RefaultFile, RefaultAnon Counter `json:"-"`
 	// Processes in the cgroup and the sum of their RSS: compare with the
 	// working set, which also holds the cgroup's active page cache.
 	Processes   int    `json:"processes"`
 	RSSSumBytes uint64 `json:"rss_sum_bytes"`
 	// Unavailable says why fields could not be read.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
+}
+
+// Counter is a cumulative kernel counter that a file may lack (OK false).
+type Counter struct {
+	V  uint64
+	OK bool
+}
+
+// RefaultPerS is the cgroup's file plus anon refault rate, Unknown when
+// neither is known.
+func (c *MemCgroup) RefaultPerS() Float {
+	if !c.RefaultFilePerS.OK && !c.RefaultAnonPerS.OK {
+		return Unknown
+	}
+	return Known(c.RefaultFilePerS.Or(0) + c.RefaultAnonPerS.Or(0))
+}
+
+// TopRefaulting returns up to n of the cgroups with the highest refault
+// rate (above zero), highest first. The rates include descendants', so a
+// cgroup whose rate is mostly (90 %) one listed descendant's gives way to
+// that descendant, which names the thrashing more precisely; the root,
+// whose rate is the whole machine's, is never named.
+func TopRefaulting(cgs []MemCgroup, n int) []*MemCgroup {
+	var out []*MemCgroup
+	for i := range cgs {
+		c := &cgs[i]
+		r := c.RefaultPerS()
+		if c.Path == "/" || !r.OK || r.V <= 0 {
+			continue
+		}
+		explained := false
+		for j := range cgs {
+			d := &cgs[j]
+			if j != i && isDescendant(d.Path, c.Path) && d.RefaultPerS().Or(0) >= 0.9*r.V {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *MemCgroup) int {
+		if c := cmp.Compare(b.RefaultPerS().V, a.RefaultPerS().V); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Path, b.Path)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// isDescendant reports whether cgroup path d is below cgroup path a.
+func isDescendant(d, a string) bool {
+	if a == "/" {
+		return d != "/" && strings.HasPrefix(d, "/")
+	}
+	return strings.HasPrefix(d, a+"/")
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vitals-dev/vitals/model"
 )
@@ -88,6 +89,10 @@ type CgroupProbe struct {
 	// hierarchy is the directory Process.Cgroup paths are relative to.
 	hierarchy string
 	reason    string
+	// refaults holds each cgroup's refault counters of the last frame, at
+	// last; the rates are over the interval since.
+	refaults model.KeyedCounters[string, [2]model.Counter]
+	last     time.Time
 }
 
 // cgroupV1Unlimited: memory.limit_in_bytes of a v1 cgroup without a limit is
@@ -180,6 +185,7 @@ func (p *CgroupProbe) Collect(t *Tick) (Part, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.refaultRates(list, t.Now)
 	return func(next *model.Sample) {
 		if next.Memory == nil {
 			return
@@ -196,6 +202,30 @@ func (p *CgroupProbe) Collect(t *Tick) (Part, error) {
 		}
 		next.Memory = &m
 	}, nil
+}
+
+// refaultRates sets each cgroup's refault rates from its counters and the
+// previous frame's.
+func (p *CgroupProbe) refaultRates(list []model.MemCgroup, now time.Time) {
+	seconds := now.Sub(p.last).Seconds()
+	if p.last.IsZero() {
+		seconds = 0
+	}
+	for i := range list {
+		cg := &list[i]
+		prev, ok := p.refaults.Observe(cg.Path, [2]model.Counter{cg.RefaultFile, cg.RefaultAnon})
+		if !ok {
+			continue
+		}
+		if cg.RefaultFile.OK && prev[0].OK {
+			cg.RefaultFilePerS = model.CounterRate(prev[0].V, cg.RefaultFile.V, seconds)
+		}
+		if cg.RefaultAnon.OK && prev[1].OK {
+			cg.RefaultAnonPerS = model.CounterRate(prev[1].V, cg.RefaultAnon.V, seconds)
+		}
+	}
+	p.refaults.EndFrame()
+	p.last = now
 }
 
 // Read builds the list of memory cgroups holding these processes (by their
@@ -333,8 +363,9 @@ func cgroupUnavailable(cg *model.MemCgroup, field, reason string) {
 
 // setStat fills the anon/file/inactive_file split from memory.stat, taking
 // for each field the first key the file has.
-func (r *cgroupDirReader) setStat(cg *model.MemCgroup, anonKeys, fileKeys, inactiveKeys []string) {
+func (r *cgroupDirReader) setStat(cg *model.MemCgroup, anonKeys, fileKeys, inactiveKeys []string, refault refaultKeys) {
 	stat, err := r.readFlatKeyed("memory.stat")
+	r.setRefaults(cg, stat, err, refault)
 	fields := []struct {
 		name string
 		keys []string
@@ -362,6 +393,46 @@ func (r *cgroupDirReader) setStat(cg *model.MemCgroup, anonKeys, fileKeys, inact
 	}
 }
 
+// refaultKeys are the memory.stat lines of the refault counters, by
+// preference.
+type refaultKeys struct{ file, anon []string }
+
+var (
+	// v2's memory.stat counts descendants; before 5.9 refaults were one
+	// (file) counter.
+	refaultKeysV2 = refaultKeys{file: []string{"workingset_refault_file", "workingset_refault"}, anon: []string{"workingset_refault_anon"}}
+	// v1's total_* lines count descendants, as usage does; the plain lines
+	// are the cgroup alone, the fallback.
+	refaultKeysV1 = refaultKeys{
+		file: []string{"total_workingset_refault_file", "total_workingset_refault", "workingset_refault_file", "workingset_refault"},
+		anon: []string{"total_workingset_refault_anon", "workingset_refault_anon"},
+	}
+)
+
+// setRefaults takes the refault counters from memory.stat (stat, or err
+// when it could not be read); a missing one is in Unavailable.
+func (r *cgroupDirReader) setRefaults(cg *model.MemCgroup, stat map[string]uint64, err error, keys refaultKeys) {
+	for _, f := range []struct {
+		name string
+		keys []string
+		dst  *model.Counter
+	}{{"refault_file", keys.file, &cg.RefaultFile}, {"refault_anon", keys.anon, &cg.RefaultAnon}} {
+		if err != nil {
+			cgroupUnavailable(cg, f.name, err.Error())
+			continue
+		}
+		for _, k := range f.keys {
+			if v, ok := stat[k]; ok {
+				*f.dst = model.Counter{V: v, OK: true}
+				break
+			}
+		}
+		if !f.dst.OK {
+			cgroupUnavailable(cg, f.name, fmt.Sprintf("%s has no %s", filepath.Join(r.dir, "memory.stat"), strings.Join(f.keys, " or ")))
+		}
+	}
+}
+
 // readV2 reads a cgroup v2 directory. The root cgroup has no memory.current,
 // memory.max or memory.events: the machine-wide figures are /proc/meminfo's.
 func (r *cgroupDirReader) readV2(cg *model.MemCgroup) {
@@ -374,7 +445,7 @@ func (r *cgroupDirReader) readV2(cg *model.MemCgroup) {
 		cg.UsageBytes = v
 	}
 
-	r.setStat(cg, []string{"anon"}, []string{"file"}, []string{"inactive_file"})
+	r.setStat(cg, []string{"anon"}, []string{"file"}, []string{"inactive_file"}, refaultKeysV2)
 
 	// The root has no limit; Unknown says so.
 	if !root {
@@ -439,7 +510,7 @@ func (r *cgroupDirReader) readV1(cg *model.MemCgroup) {
 	// v1's rss is anonymous memory (and swap cache); cache is page cache
 	// including shmem.
 	r.setStat(cg, []string{"total_rss", "rss"}, []string{"total_cache", "cache"},
-		[]string{"total_inactive_file", "inactive_file"})
+		[]string{"total_inactive_file", "inactive_file"}, refaultKeysV1)
 
 	if v, err := r.readUint("memory.limit_in_bytes"); err != nil {
 		cgroupUnavailable(cg, "limit", err.Error())

@@ -192,6 +192,7 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 	want := []model.MemCgroup{{
 		// working set 200 − 35 = 165 MiB
 		Path: "/system.slice/limited.service", Version: 2,
+		RefaultFile: model.Counter{V: 17, OK: true}, RefaultAnon: model.Counter{OK: true},
 		UsageBytes: 200 * cgroupMiB, WorkingSetBytes: 165 * cgroupMiB,
 		AnonBytes: 150 * cgroupMiB, FileBytes: 40 * cgroupMiB, InactiveFileBytes: 35 * cgroupMiB,
 		LimitBytes: model.Known(256 * cgroupMiB),
@@ -201,6 +202,7 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 	}, {
 		// 100 − 20 = 80 MiB
 		Path: "/system.slice/foo.service", Version: 2,
+		RefaultFile: model.Counter{V: 17, OK: true}, RefaultAnon: model.Counter{OK: true},
 		UsageBytes: 100 * cgroupMiB, WorkingSetBytes: 80 * cgroupMiB,
 		AnonBytes: 40 * cgroupMiB, FileBytes: 50 * cgroupMiB, InactiveFileBytes: 20 * cgroupMiB,
 		LimitBytes: model.Unknown, // "max"
@@ -214,6 +216,7 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 		// The root has no memory.current: usage and working set 0, ties
 		// with clamp.service and sorts first by path.
 		Path: "/", Version: 2,
+		RefaultFile: model.Counter{V: 17, OK: true}, RefaultAnon: model.Counter{OK: true},
 		AnonBytes: 512 * cgroupMiB, FileBytes: 1024 * cgroupMiB, InactiveFileBytes: 256 * cgroupMiB,
 		PSI:       zeroPSI,
 		Processes: 1, RSSSumBytes: 12 * cgroupMiB,
@@ -225,6 +228,7 @@ func TestCgroupProbeV2Fixture(t *testing.T) {
 	}, {
 		// inactive_file 8 KiB > usage 4 KiB: working set clamped at 0.
 		Path: "/system.slice/clamp.service", Version: 2,
+		RefaultFile: model.Counter{V: 17, OK: true}, RefaultAnon: model.Counter{OK: true},
 		UsageBytes: 4096, FileBytes: 8192, InactiveFileBytes: 8192,
 		LimitBytes:  model.Known(cgroupMiB),
 		PSI:         zeroPSI,
@@ -269,6 +273,7 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 	want := []model.MemCgroup{{
 		// total_* lines: 1024 − 200 = 824 MiB
 		Path: "/", Version: 1,
+		RefaultFile: model.Counter{V: 50, OK: true}, RefaultAnon: model.Counter{OK: true}, // total_workingset_refault_*
 		UsageBytes: 1024 * cgroupMiB, WorkingSetBytes: 824 * cgroupMiB,
 		AnonBytes: 300 * cgroupMiB, FileBytes: 600 * cgroupMiB, InactiveFileBytes: 200 * cgroupMiB,
 		LimitBytes: model.Unknown, // 9223372036854771712
@@ -280,6 +285,7 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 		// total_rss 60, total_cache 80, total_inactive_file 50 MiB (the
 		// plain rss/cache/inactive_file lines are 10/20/4 MiB): 150 − 50.
 		Path: "/user.slice", Version: 1,
+		RefaultFile: model.Counter{V: 50, OK: true}, RefaultAnon: model.Counter{OK: true},
 		UsageBytes: 150 * cgroupMiB, WorkingSetBytes: 100 * cgroupMiB,
 		AnonBytes: 60 * cgroupMiB, FileBytes: 80 * cgroupMiB, InactiveFileBytes: 50 * cgroupMiB,
 		LimitBytes: model.Unknown,
@@ -290,6 +296,7 @@ func TestCgroupProbeV1Fixture(t *testing.T) {
 		// No total_* lines: rss 32, cache 16, inactive_file 8 MiB; 50 − 8.
 		// No oom_kill line in oom_control (kernel before 4.13).
 		Path: "/docker/abc", Version: 1,
+		RefaultFile: model.Counter{V: 5, OK: true}, RefaultAnon: model.Counter{OK: true}, // no total_* lines: the cgroup's own
 		UsageBytes: 50 * cgroupMiB, WorkingSetBytes: 42 * cgroupMiB,
 		AnonBytes: 32 * cgroupMiB, FileBytes: 16 * cgroupMiB, InactiveFileBytes: 8 * cgroupMiB,
 		LimitBytes:  model.Known(64 * cgroupMiB),
@@ -538,4 +545,111 @@ func cgroupProc(pid int32, cgroup string, rss uint64) model.Process {
 	var p model.Process
 	p.PID, p.Cgroup, p.RSSBytes = pid, cgroup, rss
 	return p
+}
+
+// Refault rates per cgroup over the frame's interval, from copies of the
+// v1 and v2 fixtures whose memory.stat counters move between two frames 2 s
+// apart; the answers by hand.
+func TestCgroupRefaultRates(t *testing.T) {
+	setLine := func(t *testing.T, path, key string, v uint64) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		found := false
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if k, _, _ := strings.Cut(l, " "); k == key {
+				l, found = key+" "+strconv.FormatUint(v, 10), true
+			}
+			out = append(out, l)
+		}
+		if !found {
+			t.Fatalf("%s has no %s", path, key)
+		}
+		if err := os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropLine := func(t *testing.T, path, key string) {
+		t.Helper()
+		b, _ := os.ReadFile(path)
+		var out []string
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if k, _, _ := strings.Cut(l, " "); k != key {
+				out = append(out, l)
+			}
+		}
+		os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+	}
+	type rate struct{ file, anon model.Float }
+	k, u := model.Known, model.Unknown
+	for _, c := range []struct {
+		fixture, hier string
+		procs         []model.Process
+		move          func(t *testing.T, hier string)
+		want          map[string]rate
+	}{{
+		fixture: "cgroup-v1", hier: "memory",
+		procs: []model.Process{cgroupProc(1, "/", 0), cgroupProc(1000, "/user.slice", 0), cgroupProc(2000, "/docker/abc", 0)},
+		move: func(t *testing.T, h string) {
+			// root total_* 50 → 6050 file, 0 → 400 anon: 3000/s and 200/s.
+			setLine(t, filepath.Join(h, "memory.stat"), "total_workingset_refault_file", 6050)
+			setLine(t, filepath.Join(h, "memory.stat"), "total_workingset_refault_anon", 400)
+			// user.slice total 50 → 5850: 2900/s; the plain line (its own)
+			// moves too but is not what is read.
+			setLine(t, filepath.Join(h, "user.slice/memory.stat"), "total_workingset_refault_file", 5850)
+			setLine(t, filepath.Join(h, "user.slice/memory.stat"), "workingset_refault_file", 999999)
+			// docker/abc has only the plain lines: 5 → 3 went backwards
+			// (a re-created cgroup): unknown, never a huge rate.
+			setLine(t, filepath.Join(h, "docker/abc/memory.stat"), "workingset_refault_file", 3)
+		},
+		want: map[string]rate{"/": {k(3000), k(200)}, "/user.slice": {k(2900), k(0)}, "/docker/abc": {u, k(0)}},
+	}, {
+		fixture: "cgroup-v2", hier: "",
+		procs: []model.Process{cgroupProc(1, "/", 0), cgroupProc(100, "/system.slice/foo.service", 0),
+			cgroupProc(200, "/system.slice/limited.service", 0), cgroupProc(300, "/system.slice/clamp.service", 0)},
+		move: func(t *testing.T, h string) {
+			setLine(t, filepath.Join(h, "memory.stat"), "workingset_refault_file", 1017) // 500/s
+			setLine(t, filepath.Join(h, "system.slice/limited.service/memory.stat"), "workingset_refault_file", 917)
+			setLine(t, filepath.Join(h, "system.slice/limited.service/memory.stat"), "workingset_refault_anon", 50)
+			// clamp.service loses its anon line: unknown, and said why.
+			dropLine(t, filepath.Join(h, "system.slice/clamp.service/memory.stat"), "workingset_refault_anon")
+		},
+		want: map[string]rate{"/": {k(500), k(0)}, "/system.slice/foo.service": {k(0), k(0)},
+			"/system.slice/limited.service": {k(450), k(25)}, "/system.slice/clamp.service": {k(0), u}},
+	}} {
+		t.Run(c.fixture, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.CopyFS(root, os.DirFS(filepath.Join("testdata", c.fixture))); err != nil {
+				t.Fatal(err)
+			}
+			p, _ := NewCgroupProbe(CgroupProbeConfig{CgroupRoot: root})
+			s := newCgroupTestStore(c.procs, &model.Memory{})
+			t0 := time.Unix(1000, 0)
+			if err := publish(p, t0, s); err != nil {
+				t.Fatal(err)
+			}
+			for _, cg := range s.Snapshot().Sample.Memory.Cgroups {
+				if cg.RefaultFilePerS.OK || cg.RefaultAnonPerS.OK {
+					t.Errorf("%s: a rate in the first frame: %v %v", cg.Path, cg.RefaultFilePerS, cg.RefaultAnonPerS)
+				}
+			}
+			c.move(t, filepath.Join(root, c.hier))
+			if err := publish(p, t0.Add(2*time.Second), s); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]rate{}
+			for _, cg := range s.Snapshot().Sample.Memory.Cgroups {
+				got[cg.Path] = rate{cg.RefaultFilePerS, cg.RefaultAnonPerS}
+				if cg.Path == "/system.slice/clamp.service" && !strings.Contains(cg.Unavailable["refault_anon"], "has no workingset_refault_anon") {
+					t.Errorf("clamp.service: refault_anon unavailable %q", cg.Unavailable["refault_anon"])
+				}
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("rates\n got %v\nwant %v", got, c.want)
+			}
+		})
+	}
 }

@@ -1,8 +1,12 @@
 package probes
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +18,7 @@ import (
 // ExecExitConfig says how the exec/exit probe runs.
 type ExecExitConfig struct {
 	CgroupRoot string // "/sys/fs/cgroup" when empty
+	ProcRoot   string // "/proc" when empty
 	// ForceTier is an eBPF tier, "procfs" for the scanner fallback, or ""
 	// for the first tier that loads; ProcfsReason says why procfs.
 	ForceTier    string
@@ -41,6 +46,8 @@ type ExecExitProbe struct {
 	feature model.Feature
 	cgroups *cgroupIDs
 	hz      float64
+	// procRoot is where isZombie looks ("/proc").
+	procRoot string
 
 	mu sync.Mutex
 	// tally counts since the last Collect; windowStart is that Collect's
@@ -51,6 +58,7 @@ type ExecExitProbe struct {
 	tracker  model.ShortLivedTracker
 	last     time.Time
 	lastLoss uint64
+	stale    ebpf.StaleExitBuf
 	// prev is the scanner's previous table (scanner mode).
 	prev map[model.ProcKey]*model.Process
 }
@@ -60,7 +68,7 @@ const ExecExitTierProcfs = model.TierProcfs
 
 func init() {
 	Register(Family{Name: "procevents", After: []string{"cpu", "process"}, New: func(env *Env) (Probe, error) {
-		cfg := ExecExitConfig{CgroupRoot: env.CgroupRoot, ForceTier: env.ForceTier, Session: env.BPF, ClockTicks: env.Host.ClockTicks}
+		cfg := ExecExitConfig{CgroupRoot: env.CgroupRoot, ProcRoot: env.ProcRoot, ForceTier: env.ForceTier, Session: env.BPF, ClockTicks: env.Host.ClockTicks}
 		if env.CopiedTree {
 			cfg.ForceTier = model.TierProcfs
 			cfg.ProcfsReason = "reading a copied tree (--proc-root, --sys-root): eBPF would see this kernel, not the copy"
@@ -75,10 +83,13 @@ func NewExecExitProbe(cfg ExecExitConfig) (*ExecExitProbe, error) {
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = "/sys/fs/cgroup"
 	}
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
 	if cfg.ClockTicks <= 0 {
 		cfg.ClockTicks = 100
 	}
-	p := &ExecExitProbe{cgroups: newCgroupIDs(cfg.CgroupRoot), hz: float64(cfg.ClockTicks)}
+	p := &ExecExitProbe{cgroups: newCgroupIDs(cfg.CgroupRoot), hz: float64(cfg.ClockTicks), procRoot: cfg.ProcRoot}
 	var rep model.Feature
 	if cfg.ForceTier == model.TierProcfs {
 		rep = skippedFeature(ebpf.ProcEventsFeature(), cfg.ProcfsReason)
@@ -190,6 +201,7 @@ func (p *ExecExitProbe) Collect(t *Tick) (Part, error) {
 	now := t.Now
 	var tally model.ShortLivedTally
 	if p.reader != nil {
+		p.sendZombieExits()
 		p.mu.Lock()
 		tally, p.tally = p.tally, model.ShortLivedTally{}
 		p.windowStart = now
@@ -228,6 +240,44 @@ func (p *ExecExitProbe) Collect(t *Tick) (Part, error) {
 	return func(s *model.Sample) { s.ShortLived = sl }, nil
 }
 
+// zombieWait is how long an exit waits for its process to be reaped (its
+// CPU to be final) before it is sent as a lower bound. A parent that
+// waits reaps within milliseconds.
+const zombieWait = 2 * time.Second
+
+// sendZombieExits sends the exits whose processes have not been reaped
+// for zombieWait, flagged lower bounds, through the reader's queue.
+func (p *ExecExitProbe) sendZombieExits() {
+	_ = p.bpf.TakeStaleExits(zombieWait, &p.stale, func(raw []byte) {
+		var ev model.Event
+		if !p.decode(raw, &ev) {
+			p.reader.countMalformed()
+			return
+		}
+		if d, ok := ev.Data.(*model.ExitData); ok && d.CPULowerBoundReason == ebpf.ZombieReason &&
+			!isZombie(p.procRoot, ev.PID, ev.StartTicks) {
+			d.CPULowerBoundReason = ebpf.MissedFreeReason
+		}
+		p.reader.Push(ev)
+	})
+}
+
+// isZombie reports whether process pid, started at startTicks, is still
+// there unreaped (state Z in /proc/PID/stat).
+func isZombie(procRoot string, pid int32, startTicks uint64) bool {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(int(pid)), "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state), f[19] field 22 (start time).
+	return len(f) > 19 && f[0] == "Z" && f[19] == strconv.FormatUint(startTicks, 10)
+}
+
 // scan is the fallback: processes new in the table since the last frame
 // become exec events, vanished ones exit events (status unknown, CPU as of
 // the last scan). It returns the interval's tally (new processes).
@@ -256,9 +306,8 @@ func (p *ExecExitProbe) scan(procs []model.Process, now time.Time) model.ShortLi
 			if _, ok := cur[k]; ok {
 				continue
 			}
-			// CPU as of the last scan: a lower bound.
 			d := &model.ExitData{UID: pr.UID, Cgroup: pr.Cgroup, CPUS: model.Known(float64(pr.CPUTimeTicks) / p.hz),
-				Threads: int(pr.Threads)}
+				CPULowerBound: true, CPULowerBoundReason: scannerExitCPUReason, Threads: int(pr.Threads)}
 			if !pr.StartTime.IsZero() {
 				d.LifetimeS = model.Known(now.Sub(pr.StartTime).Seconds())
 			}
@@ -270,6 +319,8 @@ func (p *ExecExitProbe) scan(procs []model.Process, now time.Time) model.ShortLi
 	p.prev = cur
 	return tally
 }
+
+const scannerExitCPUReason = "from the process table: CPU as of the last scan, without what it used after"
 
 // cmdlineArgs splits the scanner's cmdline text (arguments joined with
 // spaces) back into words; "[comm]" (a kernel thread) has none.

@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/model"
 )
 
 func FuzzParseProcStat(f *testing.F) {
@@ -292,6 +295,38 @@ func FuzzParseDecimal(f *testing.F) {
 		if v, ok := parseSigned(b); ok {
 			if w, err := strconv.ParseInt(string(b), 10, 64); err != nil || w != v {
 				t.Fatalf("%q: signed %d, strconv says %d (%v)", b, v, w, err)
+			}
+		}
+	})
+}
+
+// The kernel log's OOM records: never a panic; a kill always has a
+// victim pid and one of the known constraints.
+func FuzzKmsgOOMRecord(f *testing.F) {
+	for _, l := range kmsgOOM {
+		f.Add(l)
+	}
+	f.Add("6,1,1,-;oom-kill:constraint=CONSTRAINT_NONE,pid=,x\n")
+	f.Add("6,1,1,-;oom-kill:constraint,=,pid=-5\n")
+	f.Fuzz(func(t *testing.T, rec string) {
+		if l, ok := parseOOMLineRecord([]byte(rec)); ok {
+			switch l.constraint {
+			case "", "memcg", "global", "cpuset", "mempolicy":
+			default:
+				t.Errorf("constraint %q from %q", l.constraint, rec)
+			}
+		}
+		var p kmsgParser
+		for _, r := range []string{kmsgOOM[3], rec, rec} {
+			ev, ok := p.record([]byte(r), func(uint64) time.Time { return time.Time{} })
+			if !ok {
+				continue
+			}
+			d := ev.Data.(*model.OOMKillData)
+			switch d.Constraint {
+			case "memcg", "global", "cpuset", "mempolicy":
+			default:
+				t.Errorf("constraint %q from %q", d.Constraint, r)
 			}
 		}
 	})

@@ -1,6 +1,9 @@
 package probes
 
 import (
+	"encoding/json"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +98,66 @@ func TestExecExitScannerFallback(t *testing.T) {
 	sl := s.ShortLived
 	if sl == nil || sl.Source != model.SourceScanner || sl.Interval.Count != 1 || sl.Interval.CPUS.OK || sl.Note == "" {
 		t.Errorf("short-lived %+v", sl)
+	}
+}
+
+// The constraint of a kill the mark_victim tiers report: from the kernel
+// log's line for the victim (an ancestor's limit named as such), else
+// inferred from the victim's cgroup at its limit, else null with why.
+func TestOOMConstraintForVictimTiers(t *testing.T) {
+	l, ok := parseOOMLineRecord([]byte(kmsgOOM[3]))
+	if !ok || l != (oomLine{pid: 1233, constraint: "memcg", oomMemcg: "/vitals-oomtest-1"}) {
+		t.Fatalf("parsed %+v %v", l, ok)
+	}
+	if _, ok := parseOOMLineRecord([]byte(kmsgOOM[4])); ok {
+		t.Error("a Killed process line taken for an oom-kill line")
+	}
+	lines := &kmsgOOMLines{fd: -1}
+	lines.recent[0] = l
+	lines.recent[1] = oomLine{pid: 50, constraint: "memcg", oomMemcg: "/parent"}
+	lines.recent[2] = oomLine{pid: 60, constraint: "global"}
+	lines.next = 3
+	p := &OOMKillProbe{lines: lines, cgroups: newCgroupIDs(t.TempDir()), feature: model.Feature{Tier: "tp_btf"}}
+	const mib = 1 << 20
+	victim := func(pid int32, cg string, limit, usage float64) *model.OOMKillData {
+		return &model.OOMKillData{VictimPID: pid, VictimCgroup: cg, CgroupOf: "victim",
+			CgroupLimitBytes: model.Known(limit), CgroupUsageBytes: model.Known(usage)}
+	}
+	d := victim(1233, "/vitals-oomtest-1", 32*mib, 32*mib)
+	p.fillConstraint(d)
+	if d.Constraint != "memcg" || d.ConstraintSource != "kernel log" || d.VictimCgroup != "/vitals-oomtest-1" || d.CgroupOf != "victim" {
+		t.Errorf("own cgroup's limit: %+v", d)
+	}
+	d = victim(50, "/parent/child", 1<<40, 10*mib)
+	p.fillConstraint(d)
+	if d.Constraint != "memcg" || d.VictimCgroup != "/parent" || d.CgroupOf != "oom" || d.CgroupLimitBytes.OK {
+		t.Errorf("ancestor's limit: %+v", d)
+	}
+	d = victim(60, "/", 1<<40, 10*mib)
+	p.fillConstraint(d)
+	if d.Constraint != "global" || d.ConstraintSource != "kernel log" {
+		t.Errorf("global: %+v", d)
+	}
+	// Not in the log: 32 MiB - 100 KiB used of 32 MiB is at the limit,
+	// 20 MiB is not.
+	d = victim(70, "/x", 32*mib, 32*mib-100<<10)
+	p.fillConstraint(d)
+	if d.Constraint != "memcg" || !strings.HasPrefix(d.ConstraintSource, "inferred") || d.ConstraintReason != "" {
+		t.Errorf("at the limit: %+v", d)
+	}
+	d = victim(71, "/x", 32*mib, 20*mib)
+	p.fillConstraint(d)
+	if d.Constraint != "" || !strings.Contains(d.ConstraintReason, "rate-limits") {
+		t.Errorf("below the limit: %+v", d)
+	}
+	p.lines, p.linesErr = nil, os.ErrPermission
+	d = victim(72, "/x", 32*mib, 20*mib)
+	p.fillConstraint(d)
+	if d.Constraint != "" || !strings.Contains(d.ConstraintReason, "kernel log unreadable (permission denied)") {
+		t.Errorf("no log: %+v", d)
+	}
+	b, _ := json.Marshal(d)
+	if !strings.Contains(string(b), `"constraint":null`) || !strings.Contains(string(b), `"constraint_reason":"the tp_btf tier`) {
+		t.Errorf("JSON %s", b)
 	}
 }

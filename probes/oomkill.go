@@ -38,6 +38,11 @@ type OOMKillProbe struct {
 	kmsg    *kmsgReader
 	feature model.Feature
 	cgroups *cgroupIDs
+	// lines is the kernel log beside an eBPF tier that cannot see the
+	// kill's constraint (the mark_victim tiers): its "oom-kill:" lines
+	// name it. nil with linesErr when the log is not readable.
+	lines    *kmsgOOMLines
+	linesErr error
 }
 
 func init() {
@@ -68,6 +73,13 @@ func NewOOMKillProbe(cfg OOMKillConfig) (*OOMKillProbe, error) {
 	} else {
 		var err error
 		p.bpf, rep, err = ebpf.OpenOOMKill(cfg.Session, ebpf.LoadOptions{ForceTier: cfg.ForceTier})
+		// fentry and kprobe read the constraint from the kill itself.
+		victimOnly := err == nil && rep.Tier != ebpf.TierFentry && rep.Tier != ebpf.TierKprobe
+		if victimOnly && cfg.KmsgPath != "-" {
+			p.lines, p.linesErr = openKmsgOOMLines(cfg.KmsgPath)
+		} else if victimOnly {
+			p.linesErr = errors.New("kernel log not read (a copied tree)")
+		}
 		if err == nil {
 			p.reader, err = NewRingReader(model.SourceOOMKill, p.bpf.Ring(), p.bpf.Drops(), cfg.QueueLen, p.decode)
 			if err != nil {
@@ -125,6 +137,10 @@ func (p *OOMKillProbe) Close() error {
 		errs = append(errs, p.bpf.Close())
 		p.bpf = nil
 	}
+	if p.lines != nil {
+		errs = append(errs, p.lines.Close())
+		p.lines = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -139,7 +155,161 @@ func (p *OOMKillProbe) decode(raw []byte, ev *model.Event) bool {
 			d.CgroupLimitBytes = model.Known(float64(v))
 		}
 	}
+	if d.Constraint == "" {
+		p.fillConstraint(d)
+	}
 	return true
+}
+
+// memcgAtLimit is how close to its limit a cgroup's usage is when the
+// kernel gives up charging it: less than a charge batch (64 pages) plus
+// the failed allocation, here up to an order-9 (2 MiB) folio.
+const memcgAtLimit = 64*4096 + 2<<20
+
+// fillConstraint names the kill's constraint for a tier that cannot see
+// it: from the kernel log's "oom-kill:" line for the victim (logged just
+// before the victim is marked, so already readable; rate-limited by the
+// kernel to 10 in 5 s), else inferred when the victim's cgroup was at its
+// limit, else unknown with the reason.
+func (p *OOMKillProbe) fillConstraint(d *model.OOMKillData) {
+	if p.lines != nil {
+		if l, ok := p.lines.find(d.VictimPID); ok && l.constraint != "" {
+			d.Constraint, d.ConstraintSource = l.constraint, "kernel log"
+			if l.oomMemcg != "" && d.CgroupOf == "victim" && l.oomMemcg != d.VictimCgroup {
+				// The limit hit was an ancestor's: say whose.
+				d.VictimCgroup, d.CgroupOf = l.oomMemcg, "oom"
+				d.CgroupLimitBytes, d.CgroupUsageBytes = model.Unknown, model.Unknown
+				if v, ok := p.cgroups.limit(l.oomMemcg); ok {
+					d.CgroupLimitBytes = model.Known(float64(v))
+				}
+			}
+			return
+		}
+	}
+	if d.CgroupLimitBytes.OK && d.CgroupUsageBytes.OK && d.CgroupLimitBytes.V-d.CgroupUsageBytes.V < memcgAtLimit {
+		d.Constraint = "memcg"
+		d.ConstraintSource = fmt.Sprintf("inferred: the %s's cgroup was at its limit (usage %.0f of %.0f bytes)",
+			d.CgroupOf, d.CgroupUsageBytes.V, d.CgroupLimitBytes.V)
+		return
+	}
+	why := "no \"oom-kill:\" line for the victim in the kernel log (the kernel rate-limits it)"
+	if p.lines == nil {
+		why = fmt.Sprintf("kernel log unreadable (%v)", p.linesErr)
+	}
+	d.ConstraintReason = "the " + p.feature.Tier + " tier sees only the victim; " + why + "; and its cgroup was not at its limit"
+}
+
+// oomLine is what an "oom-kill:" line says about one victim.
+type oomLine struct {
+	pid                  int32
+	constraint, oomMemcg string
+}
+
+// kmsgOOMLines reads the kernel log on demand (non-blocking, from where it
+// was opened) and keeps the last few "oom-kill:" lines.
+type kmsgOOMLines struct {
+	mu     sync.Mutex
+	fd     int
+	buf    []byte
+	recent [16]oomLine
+	next   int
+}
+
+func openKmsgOOMLines(path string) (*kmsgOOMLines, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &kmsgOOMLines{fd: fd, buf: make([]byte, 8192)}, nil
+}
+
+// find reads what the log has gained and returns the newest line about
+// pid.
+func (k *kmsgOOMLines) find(pid int32) (oomLine, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for k.fd >= 0 {
+		n, err := unix.Read(k.fd, k.buf)
+		if err == unix.EPIPE || err == unix.EINTR { // records overwritten before we read them
+			continue
+		}
+		if err != nil || n <= 0 {
+			break
+		}
+		if l, ok := parseOOMLineRecord(k.buf[:n]); ok {
+			k.recent[k.next%len(k.recent)] = l
+			k.next++
+		}
+	}
+	for i := 1; i <= len(k.recent) && i <= k.next; i++ {
+		if l := k.recent[(k.next-i)%len(k.recent)]; l.pid == pid {
+			return l, true
+		}
+	}
+	return oomLine{}, false
+}
+
+func (k *kmsgOOMLines) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.fd < 0 {
+		return nil
+	}
+	err := unix.Close(k.fd)
+	k.fd = -1
+	return err
+}
+
+// parseOOMLineRecord parses a /dev/kmsg record holding an "oom-kill:" line.
+func parseOOMLineRecord(rec []byte) (oomLine, bool) {
+	_, text, ok := bytes.Cut(rec, []byte{';'})
+	if !ok {
+		return oomLine{}, false
+	}
+	if i := bytes.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	rest, ok := bytes.CutPrefix(text, []byte("oom-kill:"))
+	if !ok {
+		return oomLine{}, false
+	}
+	kv := parseOOMKV(rest)
+	pid, err := strconv.Atoi(kv["pid"])
+	if err != nil {
+		return oomLine{}, false
+	}
+	return oomLine{pid: int32(pid), constraint: constraintName(kv["constraint"]), oomMemcg: kv["oom_memcg"]}, true
+}
+
+// parseOOMKV splits an "oom-kill:" line's key=value pairs.
+func parseOOMKV(rest []byte) map[string]string {
+	m := map[string]string{}
+	for _, kv := range bytes.Split(rest, []byte{','}) {
+		if k, v, ok := bytes.Cut(kv, []byte{'='}); ok {
+			m[string(k)] = string(v)
+		}
+	}
+	return m
+}
+
+// constraintName is the kernel's enum oom_constraint as vitals names it
+// ("" for a name it does not know).
+func constraintName(c string) string {
+	switch c {
+	case "CONSTRAINT_NONE":
+		return "global"
+	case "CONSTRAINT_MEMCG":
+		return "memcg"
+	case "CONSTRAINT_CPUSET":
+		return "cpuset"
+	case "CONSTRAINT_MEMORY_POLICY":
+		return "mempolicy"
+	}
+	return ""
 }
 
 // kmsgReader reads OOM kills from the kernel log: each "Killed process"
@@ -251,12 +421,7 @@ func (p *kmsgParser) record(rec []byte, wall func(us uint64) time.Time) (model.E
 		return model.Event{}, false
 	}
 	if rest, ok := bytes.CutPrefix(text, []byte("oom-kill:")); ok {
-		p.oomLine = map[string]string{}
-		for _, kv := range bytes.Split(rest, []byte{','}) {
-			if k, v, ok := bytes.Cut(kv, []byte{'='}); ok {
-				p.oomLine[string(k)] = string(v)
-			}
-		}
+		p.oomLine = parseOOMKV(rest)
 		pid, _ := strconv.Atoi(p.oomLine["pid"])
 		p.oomLinePID = int32(pid)
 		return model.Event{}, false
@@ -278,6 +443,7 @@ func (p *kmsgParser) record(rec []byte, wall func(us uint64) time.Time) (model.E
 		VictimPgtablesBytes: model.Known(num(9) * 1024),
 		VictimOOMScoreAdj:   int(num(10)),
 		Constraint:          "global",
+		ConstraintSource:    "kernel log",
 	}
 	if m[1] == "Memory cgroup out of memory" {
 		d.Constraint = "memcg"
@@ -286,8 +452,8 @@ func (p *kmsgParser) record(rec []byte, wall func(us uint64) time.Time) (model.E
 		if cg := p.oomLine["task_memcg"]; cg != "" {
 			d.VictimCgroup, d.CgroupOf = cg, "victim"
 		}
-		if p.oomLine["constraint"] == "CONSTRAINT_MEMCG" {
-			d.Constraint = "memcg"
+		if c := constraintName(p.oomLine["constraint"]); c != "" {
+			d.Constraint = c
 		}
 	}
 	if p.haveMem && d.Constraint == "memcg" {

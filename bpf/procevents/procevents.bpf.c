@@ -12,14 +12,21 @@
 //         NUL), as libbpf-tools execsnoop (20 x 128). Longer arguments are
 //         cut and more arguments dropped, both flagged. argv waits in task
 //         storage between the syscall's entry and the exec.
-//   exit  one record per process (not per thread), at the sched_process_exit
-//         of the thread that ends the thread group (group_dead): exit code
-//         or signal, start time (lifetime = time - start), CPU time (exact
-//         sum_exec_runtime, and the tick-sampled user/system split), peak
-//         RSS (signal->maxrss), faults and I/O bytes, each the process's
-//         live thread's own plus what its dead threads left in
-//         signal_struct. A thread that exits at the same moment and has not
-//         been released yet is missing from the sums (a lower bound).
+//   exit  one record per process (not per thread): exit code or signal,
+//         exit time and start time (lifetime = time - start) and peak RSS
+//         from the sched_process_exit of the thread that ends the thread
+//         group (group_dead); CPU time (sum_exec_runtime, and the
+//         tick-sampled user/system split), faults and I/O bytes from the
+//         signal_struct when the group leader is freed (sched_process_free,
+//         after its parent reaped it). Only then are they final: at
+//         group_dead the other threads may still be running their exit
+//         (a group exit kills them all at once), and their time, like the
+//         exiting thread's running slice and the unmapping of its memory,
+//         is folded into signal_struct only as each is released. What the
+//         record holds then is what wait4's rusage reports. Between the two
+//         hooks the record waits in pending_exits; user space sends one
+//         that waits too long (a zombie) flagged EXIT_CPU_LOWER_BOUND, as
+//         is one that finds the map full.
 //
 // A record the ring buffer cannot take is counted in drops (per CPU; user
 // space sums): the kernel never overwrites, so a full buffer loses the new
@@ -94,6 +101,20 @@ struct exit_event {
 	u64 write_bytes;
 	u64 rchar;	// bytes through read/write syscalls
 	u64 wchar;
+	u32 flags;	// EXIT_*
+	u32 pad;
+};
+
+// exit_event.flags
+#define EXIT_CPU_LOWER_BOUND 1	/* CPU, faults and I/O as at group_dead: lower bounds */
+#define EXIT_PENDING_FULL 2	/* pending_exits was full */
+
+// An exit waiting for its leader's release: the record as at group_dead,
+// with where to read the final sums.
+struct pending_exit {
+	struct exit_event ev;
+	u64 signal;	// struct signal_struct *
+	u64 leader;	// struct task_struct * of the group leader
 };
 
 // Per-thread: argv from the syscall's entry, until the exec.
@@ -123,8 +144,28 @@ struct {
 	__type(value, struct exec_state);
 } exec_args SEC(".maps");
 
+// Exits between group_dead and the leader's release, by tgid. 8192
+// processes exit-but-unreaped at once is far beyond a normal machine; when
+// full, an exit goes out at once as a lower bound.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, u32);
+	__type(value, struct pending_exit);
+} pending_exits SEC(".maps");
+
+// Per-CPU scratch for building a pending exit (too big for the stack
+// beside the verifier's needs).
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct pending_exit);
+} exit_scratch SEC(".maps");
+
 // Type exports for bpf2go.
 const struct exit_event *unused_exit __attribute__((unused));
+const struct pending_exit *unused_pending __attribute__((unused));
 
 static __always_inline void count_drop(void)
 {
@@ -224,35 +265,59 @@ static __always_inline int on_exec(void)
 	return 0;
 }
 
+// read_final sets the record's CPU, fault and I/O sums from the process's
+// signal_struct: everything its threads left there as they were released
+// (plus, for a live thread, its own counters: at group_dead, the exiting
+// thread's).
+static __always_inline void read_final(struct exit_event *e, struct signal_struct *sig,
+				       struct task_struct *live)
+{
+	e->runtime_ns = BPF_CORE_READ(sig, sum_sched_runtime);
+	e->utime_ns = BPF_CORE_READ(sig, utime);
+	e->stime_ns = BPF_CORE_READ(sig, stime);
+	e->min_flt = BPF_CORE_READ(sig, min_flt);
+	e->maj_flt = BPF_CORE_READ(sig, maj_flt);
+	e->read_bytes = e->write_bytes = e->rchar = e->wchar = 0;
+	if (bpf_core_field_exists(sig->ioac)) {
+		e->read_bytes = BPF_CORE_READ(sig, ioac.read_bytes);
+		e->write_bytes = BPF_CORE_READ(sig, ioac.write_bytes);
+		e->rchar = BPF_CORE_READ(sig, ioac.rchar);
+		e->wchar = BPF_CORE_READ(sig, ioac.wchar);
+	}
+	if (!live)
+		return;
+	e->runtime_ns += BPF_CORE_READ(live, se.sum_exec_runtime);
+	e->utime_ns += BPF_CORE_READ(live, utime);
+	e->stime_ns += BPF_CORE_READ(live, stime);
+	e->min_flt += BPF_CORE_READ(live, min_flt);
+	e->maj_flt += BPF_CORE_READ(live, maj_flt);
+	if (bpf_core_field_exists(live->ioac)) {
+		e->read_bytes += BPF_CORE_READ(live, ioac.read_bytes);
+		e->write_bytes += BPF_CORE_READ(live, ioac.write_bytes);
+		e->rchar += BPF_CORE_READ(live, ioac.rchar);
+		e->wchar += BPF_CORE_READ(live, ioac.wchar);
+	}
+}
+
 static __always_inline int on_exit(bool group_dead)
 {
 	if (!group_dead)
 		return 0; // a thread, not the process
 	if (current_tgid_vitals() == PID_OUTSIDE)
 		return 0; // as on_exec
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop();
+	u32 zero = 0;
+	struct pending_exit *p = bpf_map_lookup_elem(&exit_scratch, &zero);
+	if (!p)
 		return 0;
-	}
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct exit_event *e = &p->ev;
 	fill_header(&e->h, EV_EXIT, task);
 	struct signal_struct *sig = BPF_CORE_READ(task, signal);
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->nr_threads = BPF_CORE_READ(sig, nr_threads);
-	e->runtime_ns = BPF_CORE_READ(task, se.sum_exec_runtime) + BPF_CORE_READ(sig, sum_sched_runtime);
-	// The running slice is added to sum_exec_runtime only when the thread
-	// switches out, after this hook: add it up to the runqueue clock's
-	// last update (it misses what ran since, so CPU is a lower bound).
-	if (bpf_core_field_exists(task->se.cfs_rq)) {
-		struct rq *rq = BPF_CORE_READ(task, se.cfs_rq, rq);
-		u64 clk = BPF_CORE_READ(rq, clock_task);
-		u64 since = BPF_CORE_READ(task, se.exec_start);
-		if (rq && clk > since && clk - since < 10000000000ULL)
-			e->runtime_ns += clk - since;
-	}
-	e->utime_ns = BPF_CORE_READ(task, utime) + BPF_CORE_READ(sig, utime);
-	e->stime_ns = BPF_CORE_READ(task, stime) + BPF_CORE_READ(sig, stime);
+	e->flags = EXIT_CPU_LOWER_BOUND; // until the leader's release
+	e->pad = 0;
+	read_final(e, sig, task);
 	// Peak RSS of the program now running: its mm's high-water mark while
 	// the mm is still there. signal->maxrss is the fallback: exec stores
 	// the replaced mm's peak in it, which after a vfork from a large
@@ -270,15 +335,42 @@ static __always_inline int on_exit(bool group_dead)
 	} else {
 		e->maxrss_pages = BPF_CORE_READ(sig, maxrss);
 	}
-	e->min_flt = BPF_CORE_READ(task, min_flt) + BPF_CORE_READ(sig, min_flt);
-	e->maj_flt = BPF_CORE_READ(task, maj_flt) + BPF_CORE_READ(sig, maj_flt);
-	if (bpf_core_field_exists(task->ioac)) {
-		e->read_bytes = BPF_CORE_READ(task, ioac.read_bytes) + BPF_CORE_READ(sig, ioac.read_bytes);
-		e->write_bytes = BPF_CORE_READ(task, ioac.write_bytes) + BPF_CORE_READ(sig, ioac.write_bytes);
-		e->rchar = BPF_CORE_READ(task, ioac.rchar) + BPF_CORE_READ(sig, ioac.rchar);
-		e->wchar = BPF_CORE_READ(task, ioac.wchar) + BPF_CORE_READ(sig, ioac.wchar);
-	} else {
-		e->read_bytes = e->write_bytes = e->rchar = e->wchar = 0;
+	p->signal = (u64)sig;
+	p->leader = (u64)BPF_CORE_READ(task, group_leader);
+	// Keyed by the tgid in the initial pid namespace, as on_free sees it
+	// (whatever the record's pid is translated to).
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&pending_exits, &tgid, p, BPF_NOEXIST) == 0)
+		return 0;
+	e->flags |= EXIT_PENDING_FULL;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		count_drop();
+	return 0;
+}
+
+// on_free sends the pending exit of the process whose group leader is
+// being freed (pid, the task's address where the tier knows it): the
+// leader's release has folded every thread into signal_struct. The
+// signal_struct lives until the task's last reference is put, after this
+// hook. Whoever deletes the pending entry (this, or user space sending a
+// zombie's record) sends it.
+static __always_inline int on_free(u32 pid, u64 task)
+{
+	struct pending_exit *p = bpf_map_lookup_elem(&pending_exits, &pid);
+	if (!p || (task && p->leader != task))
+		return 0;
+	struct exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		bpf_map_delete_elem(&pending_exits, &pid);
+		return 0;
+	}
+	__builtin_memcpy(e, &p->ev, sizeof(*e));
+	read_final(e, (struct signal_struct *)p->signal, 0);
+	e->flags &= ~EXIT_CPU_LOWER_BOUND;
+	if (bpf_map_delete_elem(&pending_exits, &pid)) {
+		bpf_ringbuf_discard(e, 0); // user space took it
+		return 0;
 	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -314,6 +406,12 @@ int BPF_PROG(tpbtf_exit, struct task_struct *p, bool group_dead)
 	return on_exit(group_dead);
 }
 
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(tpbtf_free, struct task_struct *p)
+{
+	return on_free(BPF_CORE_READ(p, pid), (u64)p);
+}
+
 // raw_tp tier.
 
 SEC("raw_tp/sched_process_exec")
@@ -328,6 +426,12 @@ int BPF_PROG(rawtp_exit, struct task_struct *p, bool group_dead)
 	return on_exit(group_dead);
 }
 
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(rawtp_free, struct task_struct *p)
+{
+	return on_free(BPF_CORE_READ(p, pid), (u64)p);
+}
+
 // Classic tracepoint tier.
 
 SEC("tracepoint/sched/sched_process_exec")
@@ -340,4 +444,12 @@ SEC("tracepoint/sched/sched_process_exit")
 int tp_exit(struct trace_event_raw_sched_process_exit *ctx)
 {
 	return on_exit(ctx->group_dead);
+}
+
+// The classic record has the freed task's pid, not the task (the hook runs
+// in an RCU callback: the current task is another): match by pid alone.
+SEC("tracepoint/sched/sched_process_free")
+int tp_free(struct trace_event_raw_sched_process_template *ctx)
+{
+	return on_free(ctx->pid, 0);
 }

@@ -45,6 +45,8 @@ type ProcEventsExitEvent struct {
 	WriteBytes  uint64
 	Rchar       uint64
 	Wchar       uint64
+	Flags       uint32
+	Pad         uint32
 }
 
 type ProcEventsHeader struct {
@@ -62,6 +64,13 @@ type ProcEventsHeader struct {
 	Comm     [16]int8
 }
 
+type ProcEventsPendingExit struct {
+	_      structs.HostLayout
+	Ev     ProcEventsExitEvent
+	Signal uint64
+	Leader uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -69,15 +78,21 @@ const (
 	ProcEventsMapDrops            = "drops"
 	ProcEventsMapEvents           = "events"
 	ProcEventsMapExecArgs         = "exec_args"
+	ProcEventsMapExitScratch      = "exit_scratch"
+	ProcEventsMapPendingExits     = "pending_exits"
 	ProcEventsProgRawtpExec       = "rawtp_exec"
 	ProcEventsProgRawtpExit       = "rawtp_exit"
+	ProcEventsProgRawtpFree       = "rawtp_free"
 	ProcEventsProgTpEnterExecve   = "tp_enter_execve"
 	ProcEventsProgTpEnterExecveat = "tp_enter_execveat"
 	ProcEventsProgTpExec          = "tp_exec"
 	ProcEventsProgTpExit          = "tp_exit"
+	ProcEventsProgTpFree          = "tp_free"
 	ProcEventsProgTpbtfExec       = "tpbtf_exec"
 	ProcEventsProgTpbtfExit       = "tpbtf_exit"
+	ProcEventsProgTpbtfFree       = "tpbtf_free"
 	ProcEventsVarUnusedExit       = "unused_exit"
+	ProcEventsVarUnusedPending    = "unused_pending"
 	ProcEventsVarVitalsPidnsIno   = "vitals_pidns_ino"
 )
 
@@ -125,21 +140,26 @@ type ProcEventsSpecs struct {
 type ProcEventsProgramSpecs struct {
 	RawtpExec       *ebpf.ProgramSpec `ebpf:"rawtp_exec"`
 	RawtpExit       *ebpf.ProgramSpec `ebpf:"rawtp_exit"`
+	RawtpFree       *ebpf.ProgramSpec `ebpf:"rawtp_free"`
 	TpEnterExecve   *ebpf.ProgramSpec `ebpf:"tp_enter_execve"`
 	TpEnterExecveat *ebpf.ProgramSpec `ebpf:"tp_enter_execveat"`
 	TpExec          *ebpf.ProgramSpec `ebpf:"tp_exec"`
 	TpExit          *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	TpFree          *ebpf.ProgramSpec `ebpf:"tp_free"`
 	TpbtfExec       *ebpf.ProgramSpec `ebpf:"tpbtf_exec"`
 	TpbtfExit       *ebpf.ProgramSpec `ebpf:"tpbtf_exit"`
+	TpbtfFree       *ebpf.ProgramSpec `ebpf:"tpbtf_free"`
 }
 
 // ProcEventsMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProcEventsMapSpecs struct {
-	Drops    *ebpf.MapSpec `ebpf:"drops"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	ExecArgs *ebpf.MapSpec `ebpf:"exec_args"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExecArgs     *ebpf.MapSpec `ebpf:"exec_args"`
+	ExitScratch  *ebpf.MapSpec `ebpf:"exit_scratch"`
+	PendingExits *ebpf.MapSpec `ebpf:"pending_exits"`
 }
 
 // ProcEventsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -147,6 +167,7 @@ type ProcEventsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProcEventsVariableSpecs struct {
 	UnusedExit     *ebpf.VariableSpec `ebpf:"unused_exit"`
+	UnusedPending  *ebpf.VariableSpec `ebpf:"unused_pending"`
 	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
@@ -170,9 +191,11 @@ func (o *ProcEventsObjects) Close() error {
 //
 // It can be passed to LoadProcEventsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProcEventsMaps struct {
-	Drops    *ebpf.Map `ebpf:"drops"`
-	Events   *ebpf.Map `ebpf:"events"`
-	ExecArgs *ebpf.Map `ebpf:"exec_args"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	ExecArgs     *ebpf.Map `ebpf:"exec_args"`
+	ExitScratch  *ebpf.Map `ebpf:"exit_scratch"`
+	PendingExits *ebpf.Map `ebpf:"pending_exits"`
 }
 
 func (m *ProcEventsMaps) Close() error {
@@ -180,6 +203,8 @@ func (m *ProcEventsMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ExecArgs,
+		m.ExitScratch,
+		m.PendingExits,
 	)
 }
 
@@ -188,6 +213,7 @@ func (m *ProcEventsMaps) Close() error {
 // It can be passed to LoadProcEventsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProcEventsVariables struct {
 	UnusedExit     *ebpf.Variable `ebpf:"unused_exit"`
+	UnusedPending  *ebpf.Variable `ebpf:"unused_pending"`
 	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
@@ -197,24 +223,30 @@ type ProcEventsVariables struct {
 type ProcEventsPrograms struct {
 	RawtpExec       *ebpf.Program `ebpf:"rawtp_exec"`
 	RawtpExit       *ebpf.Program `ebpf:"rawtp_exit"`
+	RawtpFree       *ebpf.Program `ebpf:"rawtp_free"`
 	TpEnterExecve   *ebpf.Program `ebpf:"tp_enter_execve"`
 	TpEnterExecveat *ebpf.Program `ebpf:"tp_enter_execveat"`
 	TpExec          *ebpf.Program `ebpf:"tp_exec"`
 	TpExit          *ebpf.Program `ebpf:"tp_exit"`
+	TpFree          *ebpf.Program `ebpf:"tp_free"`
 	TpbtfExec       *ebpf.Program `ebpf:"tpbtf_exec"`
 	TpbtfExit       *ebpf.Program `ebpf:"tpbtf_exit"`
+	TpbtfFree       *ebpf.Program `ebpf:"tpbtf_free"`
 }
 
 func (p *ProcEventsPrograms) Close() error {
 	return _ProcEventsClose(
 		p.RawtpExec,
 		p.RawtpExit,
+		p.RawtpFree,
 		p.TpEnterExecve,
 		p.TpEnterExecveat,
 		p.TpExec,
 		p.TpExit,
+		p.TpFree,
 		p.TpbtfExec,
 		p.TpbtfExit,
+		p.TpbtfFree,
 	)
 }
 

@@ -137,9 +137,9 @@ func DecodeOOMKill(raw []byte, ev *model.Event) bool {
 	}
 	switch {
 	case e.Flags&oomGlobal != 0:
-		d.Constraint = "global"
+		d.Constraint, d.ConstraintSource = "global", "kernel"
 	case e.Flags&oomHaveTotal != 0:
-		d.Constraint = "memcg"
+		d.Constraint, d.ConstraintSource = "memcg", "kernel"
 		if !d.CgroupLimitBytes.OK && e.Totalpages != 0 {
 			d.CgroupLimitBytes = model.Known(float64(e.Totalpages) * page)
 		}

@@ -3,7 +3,9 @@ package ebpf
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -18,6 +20,12 @@ import (
 const (
 	procEvExec = 1
 	procEvExit = 2
+)
+
+// exit_event.flags
+const (
+	exitCPULowerBound = 1
+	exitPendingFull   = 2
 )
 
 // exec_event.flags
@@ -39,9 +47,9 @@ func ProcEventsFeature() FeatureSpec {
 		Name: "procevents",
 		Spec: procevents.LoadProcEvents,
 		Tiers: []Tier{
-			{Name: TierTpBTF, Programs: append([]string{"tpbtf_exec", "tpbtf_exit"}, argv...)},
-			{Name: TierRawTp, Programs: append([]string{"rawtp_exec", "rawtp_exit"}, argv...)},
-			{Name: TierTracepoint, Programs: append([]string{"tp_exec", "tp_exit"}, argv...)},
+			{Name: TierTpBTF, Programs: append([]string{"tpbtf_exec", "tpbtf_exit", "tpbtf_free"}, argv...)},
+			{Name: TierRawTp, Programs: append([]string{"rawtp_exec", "rawtp_exit", "rawtp_free"}, argv...)},
+			{Name: TierTracepoint, Programs: append([]string{"tp_exec", "tp_exit", "tp_free"}, argv...)},
 		},
 	}
 }
@@ -66,6 +74,100 @@ func OpenProcEvents(sess *Session, opts LoadOptions) (*ProcEvents, model.Feature
 // array whose entry 0 counts records it could not take.
 func (p *ProcEvents) Ring() *ebpf.Map  { return p.loaded.Maps["events"] }
 func (p *ProcEvents) Drops() *ebpf.Map { return p.loaded.Maps["drops"] }
+
+// FreeMisses is how many times the kernel skipped the release program
+// (sched_process_free) because a tracing program was already running on
+// that CPU: each may be an exit that goes out as a lower bound.
+func (p *ProcEvents) FreeMisses() (uint64, error) {
+	for name, prog := range p.loaded.Programs {
+		if strings.HasSuffix(name, "_free") {
+			st, err := prog.Stats()
+			if err != nil {
+				return 0, err
+			}
+			return st.RecursionMisses, nil
+		}
+	}
+	return 0, errors.New("no release program loaded")
+}
+
+// Zombie reasons: why an exit's CPU is a lower bound.
+const (
+	ZombieReason      = "not reaped in time (a zombie: its parent has not waited for it): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+	MissedFreeReason  = "its release was not seen (the kernel skips a tracing program that would run while one is already running on that CPU: another, for classic tracepoints; itself, preempted, for tp_btf and raw_tp): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+	PendingFullReason = "too many exits waiting to be reaped (pending map full): CPU, faults and I/O as at its exit, without what its other threads used while exiting"
+)
+
+// TakeStaleExits removes the exits that have waited longer than maxWait
+// for their leader's release (zombies) and calls send with each record
+// (a ring-buffer exit record, flagged a lower bound). Whoever deletes a
+// pending entry sends it: the BPF side does the same at the release, so
+// no exit goes out twice. buf is reused between calls.
+func (p *ProcEvents) TakeStaleExits(maxWait time.Duration, buf *StaleExitBuf, send func(raw []byte)) error {
+	fd := uint32(p.loaded.Maps["pending_exits"].FD())
+	now := BootNow()
+	buf.keys = buf.keys[:0]
+	// The map by hand (bpf(2) on its fd): this runs every frame, on a
+	// busy machine with exits in flight every time, and Map.NextKey and
+	// Map.Lookup allocate (the error ending every walk, the value's
+	// decoding).
+	buf.next = mapKeyAttr{mapFD: fd, value: uint64(uintptr(unsafe.Pointer(&buf.nextKey)))}
+	for {
+		if e := bpfMapCall(unix.BPF_MAP_GET_NEXT_KEY, &buf.next); e == unix.ENOENT {
+			break
+		} else if e != 0 {
+			return fmt.Errorf("pending exits: next key: %w", e)
+		}
+		buf.key = buf.nextKey
+		buf.next.key = uint64(uintptr(unsafe.Pointer(&buf.key)))
+		buf.keys = append(buf.keys, buf.key)
+		if len(buf.keys) > 1<<16 {
+			break
+		}
+	}
+	buf.elem = mapKeyAttr{mapFD: fd, key: uint64(uintptr(unsafe.Pointer(&buf.key))), value: uint64(uintptr(unsafe.Pointer(&buf.val)))}
+	for _, k := range buf.keys {
+		buf.key = k
+		if bpfMapCall(unix.BPF_MAP_LOOKUP_ELEM, &buf.elem) != 0 {
+			continue // released meanwhile
+		}
+		t := buf.val.Ev.H.TimeNs
+		if t > now || now-t < uint64(maxWait) {
+			continue
+		}
+		if bpfMapCall(unix.BPF_MAP_LOOKUP_AND_DELETE_ELEM, &buf.elem) != 0 {
+			continue // the BPF side took it
+		}
+		// The record's bytes as the ring buffer would carry them (the
+		// generated struct has the C layout).
+		send(unsafe.Slice((*byte)(unsafe.Pointer(&buf.val.Ev)), unsafe.Sizeof(buf.val.Ev)))
+	}
+	return nil
+}
+
+// mapKeyAttr is union bpf_attr for the map element commands: key and value
+// (for BPF_MAP_GET_NEXT_KEY, the next key) are user addresses; key 0 asks
+// for the first key.
+type mapKeyAttr struct {
+	mapFD uint32
+	_     uint32
+	key   uint64
+	value uint64
+	flags uint64
+}
+
+func bpfMapCall(cmd uintptr, attr *mapKeyAttr) unix.Errno {
+	_, _, e := unix.Syscall(unix.SYS_BPF, cmd, uintptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr))
+	return e
+}
+
+// StaleExitBuf is TakeStaleExits' reusable space.
+type StaleExitBuf struct {
+	next, elem   mapKeyAttr
+	key, nextKey uint32
+	keys         []uint32
+	val          procevents.ProcEventsPendingExit
+}
 
 // Tier is the active tier.
 func (p *ProcEvents) Tier() string { return p.loaded.Tier }
@@ -162,8 +264,6 @@ func DecodeProcEvent(raw []byte, ev *model.Event) bool {
 		d := &model.ExitData{
 			UID:         h.Uid,
 			CPUS:        model.Known(float64(e.RuntimeNs) / 1e9),
-			UserS:       model.Known(float64(e.UtimeNs) / 1e9),
-			SystemS:     model.Known(float64(e.StimeNs) / 1e9),
 			MaxRSSBytes: model.Known(float64(e.MaxrssPages) * page),
 			MinFlt:      model.Known(float64(e.MinFlt)),
 			MajFlt:      model.Known(float64(e.MajFlt)),
@@ -173,6 +273,14 @@ func DecodeProcEvent(raw []byte, ev *model.Event) bool {
 			WChar:       model.Known(float64(e.Wchar)),
 			Threads:     int(e.NrThreads),
 			CgroupID:    h.MemcgId,
+		}
+		user, system := model.SplitCPU(d.CPUS.V, float64(e.UtimeNs), float64(e.StimeNs))
+		d.UserS, d.SystemS = model.Known(user), model.Known(system)
+		switch {
+		case e.Flags&exitPendingFull != 0:
+			d.CPULowerBound, d.CPULowerBoundReason = true, PendingFullReason
+		case e.Flags&exitCPULowerBound != 0:
+			d.CPULowerBound, d.CPULowerBoundReason = true, ZombieReason
 		}
 		if h.StartNs != 0 && h.TimeNs >= h.StartNs {
 			d.LifetimeS = model.Known(float64(h.TimeNs-h.StartNs) / 1e9)

@@ -127,7 +127,10 @@ fi
 while ((SECONDS < end)); do sleep 1; done
 FILL
 
-timeout "$((duration + 5))" "$workdir/demo-cachefill" "$file" "$size" "$rate" "$duration" "$dd" &
+# Its dd runs go through a symlink, so that the Cache tab (which names the
+# process that reads, here a dd) says demo-cacheio rather than dd.
+ln -s "$dd" "$workdir/demo-cacheio"
+timeout "$((duration + 5))" "$workdir/demo-cachefill" "$file" "$size" "$rate" "$duration" "$workdir/demo-cacheio" &
 pids+=($!)
 
 cat <<EOF
@@ -151,6 +154,8 @@ What to look for on vitals' Memory tab (key 2):
   - the second read comes from memory: bi stays ≈ 0 and it runs many times
     faster (demo-cachefill prints both speeds).
   - when it ends the file is deleted and buff/cache drops by $size MiB at once.
+  - the Cache tab (key 3) names the reader: its dd runs, demo-cacheio, on
+    top with MISSES ≈ $((rate * 256)) pages/s (each a new process).
 Compare with: free -m -s 1, vmstat 1 (bi, bo; its memory columns do not
 refresh in procps 4.0.2, Debian 12), fincore $file
 EOF

@@ -229,6 +229,22 @@ func (t *Tab) columns() []proctable.Column {
 	pages := func(id, title string, width, priority int, get func(*model.CacheProcess) uint64, help string) proctable.Column {
 		return col(id, title, width, priority, count, func(c counted) model.Float { return c.pages(get) }, help)
 	}
+	// thenBy breaks a column's ties by another figure before the PID: with
+	// nobody missing the cache (a warm reader), MISSES alone would leave
+	// the readers among the idle rows in PID order, off the screen.
+	thenBy := func(c proctable.Column, get func(*model.CacheProcess) uint64) proctable.Column {
+		primary := c.Less
+		second := func(p *model.Process) float64 { return t.lookup(p).pages(get).Or(-1) }
+		c.Less = func(a, b *model.Process) bool {
+			if primary(a, b) || primary(b, a) {
+				return primary(a, b)
+			}
+			return second(a) < second(b)
+		}
+		return c
+	}
+	hits := func(r *model.CacheProcess) uint64 { return r.Hits }
+	misses := func(r *model.CacheProcess) uint64 { return r.Misses }
 	// mmap figures are the kernel's alone: the estimate cannot tell them
 	// from reads.
 	mmap := func(id, title string, width, priority int, get func(*model.CacheProcess) uint64, help string) proctable.Column {
@@ -242,10 +258,10 @@ func (t *Tab) columns() []proctable.Column {
 	return []proctable.Column{
 		proctable.PIDColumn().WithHelp("process id"),
 		proctable.UserColumn().WithHelp("user of the process"),
-		pages("hits", "HITS", 8, 2, func(c *model.CacheProcess) uint64 { return c.Hits },
-			"pages read in this interval that were already in the page cache (accessed − misses)"),
-		pages("misses", "MISSES", 8, 1, func(c *model.CacheProcess) uint64 { return c.Misses },
-			"pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read"),
+		thenBy(pages("hits", "HITS", 8, 2, hits,
+			"pages read in this interval that were already in the page cache (accessed − misses)"), misses),
+		thenBy(pages("misses", "MISSES", 8, 1, misses,
+			"pages the process's reads had to bring into the cache: pages added minus pages written, clamped to what it read; ties by HITS"), hits),
 		pages("dirties", "DIRTIES", 8, 3, func(c *model.CacheProcess) uint64 { return c.Dirties },
 			"pages the process wrote into the page cache (dirtied) in this interval"),
 		col("readhit", "READ_HIT%", 10, 2, pct, func(c counted) model.Float {

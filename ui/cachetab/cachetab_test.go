@@ -264,6 +264,31 @@ func TestDefaultOrderShowsTheMissingProcessFirst(t *testing.T) {
 	}
 }
 
+// The cache-direct-io demo at 80x24: a warm reader misses nothing, so
+// every row ties at 0 MISSES; the reader (by HITS) comes first, not the
+// idle processes in PID order.
+func TestWarmReaderFirstWhenNobodyMisses(t *testing.T) {
+	c := ebpfCache()
+	c.Processes = nil
+	for i := 0; i < 30; i++ { // idle rows: nothing read
+		c.Processes = append(c.Processes, model.CacheProcess{PID: int32(10 + i), User: "root", Comm: "idle"})
+	}
+	c.Processes = append(c.Processes,
+		model.CacheProcess{PID: 9000, User: "root", Comm: "demo-buffered", Hits: 32772, ReadHitPct: model.Known(100)},
+		model.CacheProcess{PID: 8000, User: "root", Comm: "small", Hits: 4, ReadHitPct: model.Known(100)})
+	v := ansi.Strip(newTab(c, 80, 24).View())
+	rows := strings.Split(v, "\n")
+	for i, l := range rows {
+		if strings.Contains(l, "PID") && strings.Contains(l, "COMMAND") {
+			if !strings.Contains(rows[i+1], "demo-buffered") || !strings.Contains(rows[i+2], "small") {
+				t.Fatalf("first rows %q, %q; want demo-buffered then small:\n%s", rows[i+1], rows[i+2], v)
+			}
+			return
+		}
+	}
+	t.Fatalf("no table:\n%s", v)
+}
+
 // Issue #12 item 9: at every size of the size matrix the columns of the
 // process table and of the open-files panel are separated by a blank cell.
 func TestTablesColumnsStaySeparated(t *testing.T) {

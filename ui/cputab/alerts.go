@@ -59,7 +59,20 @@ func Alerts(cpu *model.CPU, procs []model.Process) []common.Alert {
 		add(common.Notice, "load "+common.Fixed2(cpu.Load.One)+" > 0.7 × "+strconv.Itoa(cpu.Online)+" CPUs: demand is near or above capacity")
 	}
 	if cpu.CtxtPerS.OK && cpu.CtxtPerS.V > ctxtWarn {
-		add(common.Notice, "context switches "+common.Count(cpu.CtxtPerS.V)+"/s > 10k/s: contention or too many threads (CSW/s)")
+		text := "context switches " + common.Count(cpu.CtxtPerS.V) + "/s > 10k/s"
+		// Name the process that makes most of them, when one does.
+		var top *model.Process
+		for i := range procs {
+			if top == nil || procs[i].VoluntaryCSPerS+procs[i].InvoluntaryCSPerS > top.VoluntaryCSPerS+top.InvoluntaryCSPerS {
+				top = &procs[i]
+			}
+		}
+		if top != nil {
+			if n := top.VoluntaryCSPerS + top.InvoluntaryCSPerS; n >= cpu.CtxtPerS.V/2 {
+				text += ", " + common.Count(n) + "/s by " + top.Comm + " pid " + strconv.Itoa(int(top.PID))
+			}
+		}
+		add(common.Notice, text+": contention or too many threads (CSW/s)")
 	}
 	return out
 }

@@ -113,8 +113,12 @@ func EventLine(ev model.Event) string {
 		if d.Signal.OK {
 			status = d.SignalName
 		}
+		cpu := common.OptFloat(d.CPUS, 3) + "s"
+		if d.CPULowerBound && d.CPUS.OK {
+			cpu = "≥" + cpu // what it used at the end is missing (the reason is in the JSON)
+		}
 		return fmt.Sprintf("%s %s  lived %s  cpu %s  peak %s", head, status,
-			common.OptFloat(d.LifetimeS, 3)+"s", common.OptFloat(d.CPUS, 3)+"s", common.OptBytes(d.MaxRSSBytes))
+			common.OptFloat(d.LifetimeS, 3)+"s", cpu, common.OptBytes(d.MaxRSSBytes))
 	case *model.OOMKillData:
 		return fmt.Sprintf("%s OOM kill: anon %s file %s shmem %s, cgroup %s limit %s", head,
 			common.OptBytes(d.VictimAnonRSSBytes), common.OptBytes(d.VictimFileRSSBytes), common.OptBytes(d.VictimShmemRSSBytes),

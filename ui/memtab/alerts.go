@@ -38,9 +38,15 @@ func AlertsWithEvents(m *model.Memory, events *model.EventLogView, now time.Time
 	// Reclaim that is neither kswapd's nor direct is a cgroup at its
 	// memory limit reclaiming its own pages (the kernel counts it only in
 	// the totals).
+	top := model.TopRefaulting(m.Cgroups, 2)
 	if all := m.VM.ScanAllPerS; all.OK {
 		if limit := all.V - m.VM.ScanKswapdPerS.Or(0) - m.VM.ScanDirectPerS.Or(0); limit > 0 {
-			warn("cgroup limit reclaim " + common.Count(limit) + " pages/s: a cgroup at its memory limit reclaims (v: cgroups)")
+			// The cgroup's name first: at 80 columns the line is cut.
+			who := ": a cgroup at its memory limit reclaims"
+			if len(top) > 0 {
+				who = ", most refaults in " + refaulters(top)
+			}
+			warn("cgroup limit reclaim " + common.Count(limit) + " pages/s" + who + " (v: cgroups)")
 		}
 	}
 	si, so := m.VM.SwapInPagesPerS.Or(0), m.VM.SwapOutPagesPerS.Or(0)
@@ -59,12 +65,35 @@ func AlertsWithEvents(m *model.Memory, events *model.EventLogView, now time.Time
 		warn("memory pressure " + common.Fixed2(m.PSI.Some.Avg10) + "%: tasks stalled on memory in the last 10 s")
 	}
 	if m.VM.RefaultFilePerS.OK && m.VM.RefaultFilePerS.V > refaultWarn {
-		warn("refaults " + common.Count(m.VM.RefaultFilePerS.V) + "/s: evicted pages are needed again (thrashing)")
+		// The machine-wide rate may be one cgroup's thrashing against its
+		// own limit with plenty free elsewhere: name it.
+		where := ""
+		if len(top) > 0 {
+			where = ", most in " + refaulters(top)
+		}
+		warn("refaults " + common.Count(m.VM.RefaultFilePerS.V) + "/s" + where + ": evicted pages are needed again (thrashing)")
 	}
 	if m.VM.MajorFaultsPerS.OK && m.VM.MajorFaultsPerS.V > majfltWarn {
 		warn("major faults " + common.Count(m.VM.MajorFaultsPerS.V) + "/s: pages read back from disk or swap (sort by MAJF/s)")
 	}
 	return out
+}
+
+// refaulters names cgroups with their refault rates, and "at its limit"
+// for one whose usage is within 5 % of its limit ("/x 2.9k/s at its 512M
+// limit, /y 300/s"). Alertf sanitizes the paths.
+func refaulters(cgs []*model.MemCgroup) string {
+	var b []byte
+	for i, c := range cgs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, c.Path+" "+common.Count(c.RefaultPerS().V)+"/s"...)
+		if c.LimitBytes.OK && c.LimitBytes.V > 0 && float64(c.UsageBytes) >= 0.95*c.LimitBytes.V {
+			b = append(b, " at its "+common.OptBytes(c.LimitBytes)+" limit"...)
+		}
+	}
+	return string(b)
 }
 
 // growthWarn is the RSS growth over the growth window that reads as a

@@ -146,6 +146,27 @@ func TestAlerts(t *testing.T) {
 	if a := Alerts(&squeezed, now); len(a) != 1 || !strings.HasPrefix(a[0].Text, "cgroup limit reclaim 800 pages/s") {
 		t.Errorf("cgroup-limit reclaim: %v", a)
 	}
+	// Thrashing with plenty free: the cgroup refaulting most is named,
+	// with its limit when it is at it; the root (the whole machine) and a
+	// parent explained by its child are not.
+	thrash := *quiet
+	thrash.VM.RefaultFilePerS = model.Known(3200)
+	thrash.Cgroups = []model.MemCgroup{
+		{Path: "/", RefaultFilePerS: model.Known(3200), RefaultAnonPerS: model.Known(0)},
+		{Path: "/system.slice", RefaultFilePerS: model.Known(3000), RefaultAnonPerS: model.Known(0)},
+		{Path: "/system.slice/db.service", RefaultFilePerS: model.Known(2900), RefaultAnonPerS: model.Known(0),
+			UsageBytes: 510 << 20, LimitBytes: model.Known(512 << 20)},
+		{Path: "/user.slice", RefaultFilePerS: model.Known(200), RefaultAnonPerS: model.Known(0)},
+		{Path: "/idle", RefaultFilePerS: model.Known(0), RefaultAnonPerS: model.Unknown},
+	}
+	want := "refaults 3200/s, most in /system.slice/db.service 2900/s at its 512M limit, /user.slice 200/s: evicted pages are needed again (thrashing)"
+	if a := Alerts(&thrash, now); len(a) != 1 || a[0].Text != want {
+		t.Errorf("thrashing:\n got %v\nwant %q", a, want)
+	}
+	thrash.VM.ScanAllPerS = model.Known(800)
+	if a := Alerts(&thrash, now); len(a) != 2 || a[0].Text != "cgroup limit reclaim 800 pages/s, most refaults in /system.slice/db.service 2900/s at its 512M limit, /user.slice 200/s (v: cgroups)" {
+		t.Errorf("cgroup-limit reclaim with refaults: %v", a)
+	}
 	// Unknown available (old kernel) is not "low".
 	quiet.AvailableBytes = model.Unknown
 	if a := Alerts(quiet, now); len(a) != 0 {

@@ -63,6 +63,12 @@ func cgroupColumns() []cgroupColumn {
 		col("WORKSET", 8, func(c *model.MemCgroup) string { return b(c.WorkingSetBytes) }),
 		col("RSS-SUM", 8, func(c *model.MemCgroup) string { return b(c.RSSSumBytes) }),
 		col("LIMIT", 7, func(c *model.MemCgroup) string { return common.OptBytes(c.LimitBytes) }),
+		col("REFLT/s", 7, func(c *model.MemCgroup) string {
+			if r := c.RefaultPerS(); r.OK {
+				return common.Count(r.V)
+			}
+			return common.Dash
+		}),
 		col("OOMKILL", 7, func(c *model.MemCgroup) string { return common.OptFloat(c.OOMKills, 0) }),
 		col("PROCS", 5, func(c *model.MemCgroup) string { return strconv.Itoa(c.Processes) }),
 		col("USAGE", 8, func(c *model.MemCgroup) string {
