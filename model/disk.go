@@ -360,6 +360,21 @@ func recordDiskHistory(h *History, s *Sample) {
 		}
 		n++
 		keep = append(keep, dev.Name)
+		if lh := dev.LatencyHist; lh != nil {
+			r := h.diskLat[dev.Name]
+			if r == nil {
+				r = &ring[DiskLatPoint]{capacity: DiskLatHistoryLen}
+				h.diskLat[dev.Name] = r
+			}
+			p := DiskLatPoint{UnixMilli: s.Time.UnixMilli()}
+			for j := range min(len(lh.Read.Counts), DiskLatSlots) {
+				p.Read[j] = uint32(min(lh.Read.Counts[j], math.MaxUint32))
+			}
+			for j := range min(len(lh.Write.Counts), DiskLatSlots) {
+				p.Write[j] = uint32(min(lh.Write.Counts[j], math.MaxUint32))
+			}
+			r.append(p)
+		}
 		if !dev.ReadBytesPerS.OK { // first interval or a reset: no point
 			continue
 		}
@@ -371,6 +386,11 @@ func recordDiskHistory(h *History, s *Sample) {
 		}
 	}
 	h.diskKeep = keep
+	for name := range h.diskLat {
+		if !slices.Contains(keep, name) {
+			delete(h.diskLat, name)
+		}
+	}
 	for name := range h.series {
 		rest, ok := strings.CutPrefix(name, seriesDiskPrefix)
 		if !ok {
@@ -502,3 +522,28 @@ const (
 // MaxSlowIOs is how many recent slow I/Os Disk.SlowIOs keeps (the slowest
 // of the last minute).
 const MaxSlowIOs = 20
+
+// DiskLatHistoryLen is how many frames of latency histograms a device
+// keeps for the heatmap (one column per frame: wider than any terminal).
+const DiskLatHistoryLen = 512
+
+// DiskLatPoint is one frame's latency histograms of one device (counts
+// per slot, capped at 2^32-1).
+type DiskLatPoint struct {
+	UnixMilli   int64
+	Read, Write [DiskLatSlots]uint32
+}
+
+// DiskLatView is an immutable copy of a device's latency history.
+type DiskLatView struct{ ringView[DiskLatPoint] }
+
+func (h *History) diskLatView() map[string]DiskLatView {
+	if len(h.diskLat) == 0 {
+		return nil
+	}
+	m := make(map[string]DiskLatView, len(h.diskLat))
+	for name, r := range h.diskLat {
+		m[name] = DiskLatView{r.view()}
+	}
+	return m
+}

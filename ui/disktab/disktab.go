@@ -33,6 +33,9 @@ type Tab struct {
 	kind     int  // index in kindFilters
 	showIdle bool // devices with no I/O since boot
 	pseudo   bool // pseudo filesystems
+	// history: the charts show throughput and await instead of the
+	// latency histogram and heatmap (l); with room for both, both show.
+	history bool
 
 	// dstate is this frame's D-state list by process, for the table's
 	// columns; rows are the D-state processes.
@@ -40,11 +43,12 @@ type Tab struct {
 	rows   []model.Process
 	denied int // processes whose /proc/PID/io may not be read
 
-	keys  tabKeys
-	chart chartCache
+	keys     tabKeys
+	chart    chartCache
+	latChart chartCache
 }
 
-type tabKeys struct{ prev, next, filter, idle, pseudo, sortDisk key.Binding }
+type tabKeys struct{ prev, next, filter, idle, pseudo, sortDisk, latency key.Binding }
 
 // sortDisk is the column D sorts by.
 const sortDisk = "disk"
@@ -54,6 +58,7 @@ type chartCache struct {
 	newest        int64
 	points        int
 	width, height int
+	history       bool
 	view          string
 }
 
@@ -67,6 +72,7 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 		idle:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show devices idle since boot")),
 		pseudo:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show pseudo filesystems")),
 		sortDisk: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "sort processes by disk bytes/s")),
+		latency:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "charts: latency histogram and heatmap / throughput and await")),
 	}
 	t.Base = tabbase.New(ctx, t.columns(), sortDisk, kill)
 	return t
@@ -75,7 +81,7 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
 	k := t.keys
-	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo, k.sortDisk)
+	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo, k.sortDisk, k.latency, t.ChartsBinding())
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -95,7 +101,13 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		if t.Table.Capturing() {
 			break
 		}
+		if t.ToggleCharts(msg) {
+			return nil
+		}
 		switch {
+		case key.Matches(m, t.keys.latency):
+			t.history = !t.history
+			return nil
 		case key.Matches(m, t.keys.prev):
 			t.step(-1)
 			return nil
@@ -342,11 +354,14 @@ func (t *Tab) View() string {
 	chartH := 0
 	if cur != nil {
 		// The charts take what the D-state list and the filesystems
-		// leave, 5 to 14 lines, and give way to them in a small pane.
+		// leave, 5 to 14 lines, and give way to them in a small pane;
+		// g shows them at the filesystems' and processes' expense.
+		room := 0
 		if ch := min(14, max(5, rest-dRows-fsRows)); rest-dRows-ch >= 3 {
-			chartH = ch
-			fsRows = min(fsRows, rest-dRows-chartH)
+			room = ch
 		}
+		chartH = t.ChartLines(room, rest-dRows-2, 14)
+		fsRows = min(fsRows, max(0, rest-dRows-chartH))
 	}
 	if chartH > 0 {
 		lines = common.AppendLines(lines, t.charts(cur, chartH))
@@ -483,8 +498,47 @@ func (t *Tab) filesystems(d *model.Disk, rows int) []string {
 	return out
 }
 
+// charts are the latency histogram and heatmap (eBPF) or the throughput
+// and await history (l, or without eBPF); both with room for both.
 func (t *Tab) charts(d *model.DiskDevice, h int) string {
-	key := chartCache{dev: d.Name, width: t.Width, height: h}
+	dk := t.disk()
+	latency := (dk != nil && dk.Tier.EBPF()) || d.LatencyHist != nil || (t.Snap != nil && t.Snap.DiskLat(d.Name).Len() > 0)
+	switch {
+	case latency && h >= 10:
+		top := h / 2
+		return t.historyCharts(d, top) + "\n" + t.latencyCharts(d, h-top)
+	case latency && !t.history:
+		return t.latencyCharts(d, h)
+	}
+	return t.historyCharts(d, h)
+}
+
+// latencyCharts is the histogram beside the heatmap, h lines; a
+// partition's are its disk's (the kernel counts them there).
+func (t *Tab) latencyCharts(d *model.DiskDevice, h int) string {
+	if p := t.disk().Device(d.Parent); d.Kind == model.DiskKindPartition && p != nil {
+		d = p
+	}
+	key := chartCache{dev: d.Name, width: t.Width, height: h, history: false}
+	if t.Snap != nil {
+		v := t.Snap.DiskLat(d.Name)
+		if n := v.Len(); n > 0 {
+			key.points, key.newest = n, v.At(n-1).UnixMilli
+		}
+	}
+	if key.view = t.latChart.view; key == t.latChart && key.view != "" {
+		return t.latChart.view
+	}
+	lw := min(t.Width/2, 44)
+	left := common.Block(t.histogramLines(d, lw, h), lw, h)
+	right := common.Block(t.heatmapLines(d, t.Width-lw-1, h), t.Width-lw-1, h)
+	key.view = lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+	t.latChart = key
+	return key.view
+}
+
+func (t *Tab) historyCharts(d *model.DiskDevice, h int) string {
+	key := chartCache{dev: d.Name, width: t.Width, height: h, history: true}
 	if t.Snap != nil {
 		sr := t.Snap.Series(model.SeriesDiskRead(d.Name))
 		if n := sr.Len(); n > 0 {

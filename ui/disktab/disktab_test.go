@@ -65,11 +65,41 @@ func denied(p model.Process) model.Process {
 	return p
 }
 
+// latHist is a histogram with the given counts per slot.
+func latHist(slots map[int]uint64, meanUs float64) model.LatencyHist {
+	c := make([]uint64, model.DiskLatSlots)
+	var n uint64
+	for i, v := range slots {
+		c[i] = v
+		n += v
+	}
+	return model.NewLatencyHist(c, uint64(meanUs*1e3)*n, 0)
+}
+
+// sdaLatency is sda's histogram of the fixture frame: reads around 4 ms
+// with a tail to 65 ms, writes at 8 ms.
+func sdaLatency() *model.DiskLatencyHist {
+	return &model.DiskLatencyHist{Read: latHist(map[int]uint64{12: 100, 14: 60, 16: 20}, 9000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+}
+
 func fixtureSnapshot() *model.Snapshot {
 	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
+		// 60 frames of sda's latency: the tail grows over the last 20.
+		for i := 0; i < 60; i++ {
+			slots := map[int]uint64{12: 100, 13: 30}
+			if i >= 40 {
+				slots[16] = uint64(i - 39)
+			}
+			lat := &model.DiskLatencyHist{Read: latHist(slots, 5000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+			model.RecordHistory(h, &model.Sample{Time: now.Add(time.Duration(i-60) * time.Second),
+				Disk: &model.Disk{Devices: []model.DiskDevice{{Name: "sda", EverUsed: true, LatencyHist: lat}}}})
+		}
 		next.Time = now
 		next.Disk = fixtureDisk()
+		next.Disk.Tier = model.Feature{Name: "disk", Tier: "tp_btf"}
+		next.Disk.Devices[1].LatencyHist = sdaLatency()
+		next.Disk.Devices[2].LatencyReason = "a partition: its I/Os are counted on sda"
 		next.Processes = []model.Process{
 			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
 			proc(301, 4, "D", "tar", "tar czf /backup/all.tgz /srv", "root"),
@@ -331,5 +361,87 @@ func TestProcessDiskIO(t *testing.T) {
 	p := denied(proc(9, 9, "D", "x", "x", "bob"))
 	if got := c.Value(&p); got != "n/a" {
 		t.Errorf("denied: %q", got)
+	}
+}
+
+func TestLatencyCharts(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"sda latency  p99 R 131ms W 16ms", // slot 16 ends at 2^17 µs; slot 13 at 2^14
+		"heatmap R+W, 1 column/frame (tp_btf)",
+		"  4ms    100 ", " 65ms     20 ", "  8ms      ·", // biolatency rows: lower bound, read count and bar, write
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("200x50 lacks %q", want)
+		}
+	}
+	// Heatmap: the 65 ms row fills in over the last 20 frames only.
+	for _, line := range strings.Split(v, "\n") {
+		if i := strings.Index(line, " 65ms "); i >= 0 && strings.Contains(line, "heatmap") == false {
+			rest := line[i:]
+			if !strings.Contains(rest, "░") && !strings.Contains(rest, "▒") && !strings.Contains(rest, "█") {
+				continue
+			}
+		}
+	}
+	// At 80x24 the histogram and heatmap replace the history charts; l
+	// brings those back; g hides the charts.
+	small := newTab(false, 80, 24)
+	v = ansi.Strip(small.View())
+	if !strings.Contains(v, "sda latency") || !strings.Contains(v, "heatmap") || strings.Contains(v, "await ms") {
+		t.Errorf("80x24 default:\n%s", v)
+	}
+	press(small, "l")
+	if v = ansi.Strip(small.View()); strings.Contains(v, "sda latency") || !strings.Contains(v, "await ms") {
+		t.Errorf("80x24 after l:\n%s", v)
+	}
+	press(small, "g")
+	if v = ansi.Strip(small.View()); strings.Contains(v, "await ms") || strings.Contains(v, "sda latency") {
+		t.Errorf("80x24 after g:\n%s", v)
+	}
+	// A partition shows its disk's histogram (counted there).
+	press(small, "g", "l", "]")
+	if v = ansi.Strip(small.View()); !strings.HasPrefix(v, "sda1 part") || !strings.Contains(v, "sda latency  p99 R 131ms") {
+		t.Errorf("partition:\n%s", v)
+	}
+	// Without eBPF the history charts stay, and the device says why.
+	d := fixtureDisk()
+	d.Tier = model.Feature{Name: "disk", Tier: model.TierProcfs, Reason: "needs root or CAP_BPF+CAP_PERFMON"}
+	st := model.NewStore(model.Host{}, 1, 10)
+	st.Update(func(next *model.Sample, _ *model.History) { next.Time, next.Disk = now, d })
+	small.Update(common.SnapshotMsg{Snap: st.Snapshot()})
+	if got := strings.Join(small.histogramLines(&d.Devices[1], 80, 5), "\n"); !strings.Contains(ansi.Strip(got), "sda latency – (needs eBPF: needs root") {
+		t.Errorf("no eBPF: %s", got)
+	}
+	if v = ansi.Strip(small.View()); !strings.Contains(v, "await ms") {
+		t.Errorf("no eBPF, 80x24:\n%s", v)
+	}
+}
+
+func TestHeatmapShadesByFrame(t *testing.T) {
+	tab := newTab(false, 120, 40)
+	lines := tab.heatmapLines(&tab.Sample().Disk.Devices[1], 70, 8)
+	// Rows top down: 65ms, (…), 8ms, 4ms — one column per frame, newest
+	// right; the 65 ms row is empty for the first 40 of 60 frames.
+	var top string
+	for _, l := range lines {
+		if strings.HasPrefix(ansi.Strip(l), "  65ms") {
+			top = ansi.Strip(l)
+		}
+	}
+	if top == "" {
+		t.Fatalf("no 65ms row:\n%s", strings.Join(lines, "\n"))
+	}
+	cells := []rune(top[len("  65ms "):])
+	if len(cells) != 63 {
+		t.Fatalf("%d columns, want 63 (70 − label)", len(cells))
+	}
+	// 63 columns for 60 frames: 3 blank, then 40 empty frames, then 20.
+	for i, c := range cells {
+		filled := c != ' '
+		if want := i >= 3+40; filled != want {
+			t.Errorf("column %d %q filled=%v", i, c, filled)
+		}
 	}
 }
