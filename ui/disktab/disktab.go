@@ -351,6 +351,10 @@ func (t *Tab) View() string {
 		dRows = 1
 	}
 	fsRows := min(t.fsCount(d)+1, max(0, rest-dRows))
+	slowRows := 0
+	if len(d.SlowIOs) > 0 {
+		slowRows = min(len(d.SlowIOs)+1, 6)
+	}
 	chartH := 0
 	if cur != nil {
 		// The charts take what the D-state list and the filesystems
@@ -368,6 +372,10 @@ func (t *Tab) View() string {
 	}
 	if fsRows > 0 {
 		lines = append(lines, t.filesystems(d, fsRows)...)
+	}
+	// The slowest recent I/Os, when the process table keeps a few rows.
+	if slowRows > 0 && h-len(lines)-slowRows >= 5 {
+		lines = append(lines, t.slowIOs(d, slowRows)...)
 	}
 	if rest := h - len(lines); rest > 0 {
 		if len(t.rows) == 0 {
@@ -645,4 +653,30 @@ func ioColumn(id, title string, get func(*model.Process) model.Float, help strin
 		},
 		Less: func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
 		Help: help + ". n/a: " + deniedReason + "; –: not read yet (first interval)"}
+}
+
+// slowIOs is the slowest I/Os of the last minute, slowest first, with
+// what did not reach the list.
+func (t *Tab) slowIOs(d *model.Disk, rows int) []string {
+	s := t.Ctx.Styles
+	head := "slowest I/Os of the last minute (≥ " + ms(d.SlowThresholdMS) + ")"
+	if l := d.SlowIOLoss; l != nil {
+		head += ", lost " + strconv.FormatUint(l.KernelDropped+l.QueueDropped, 10)
+	}
+	out := []string{s.TableHeader.Render(common.Fit("  LATENCY DEV      OP  SIZE TIME     PROCESS   "+head, t.Width))}
+	for i := range d.SlowIOs {
+		if len(out) >= rows {
+			break
+		}
+		io := &d.SlowIOs[i]
+		who := model.Sanitize(io.Comm)
+		if io.PID != 0 {
+			who = strconv.Itoa(int(io.PID)) + " " + who
+		} else {
+			who += " (writeback/loop)"
+		}
+		out = append(out, common.FitRight(ms(io.LatencyMS), 9)+" "+common.Fit(model.Sanitize(io.Device), 8)+" "+common.Fit(io.Op, 2)+
+			common.FitRight(common.Bytes(uint64(io.Bytes)), 5)+" "+io.Time.Format("15:04:05")+" "+who)
+	}
+	return out
 }

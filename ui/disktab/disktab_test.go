@@ -79,7 +79,9 @@ func latHist(slots map[int]uint64, meanUs float64) model.LatencyHist {
 // sdaLatency is sda's histogram of the fixture frame: reads around 4 ms
 // with a tail to 65 ms, writes at 8 ms.
 func sdaLatency() *model.DiskLatencyHist {
-	return &model.DiskLatencyHist{Read: latHist(map[int]uint64{12: 100, 14: 60, 16: 20}, 9000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+	h := &model.DiskLatencyHist{Read: latHist(map[int]uint64{12: 100, 14: 60, 16: 20}, 9000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+	h.Read.SlowIOs = 20
+	return h
 }
 
 func fixtureSnapshot() *model.Snapshot {
@@ -99,6 +101,12 @@ func fixtureSnapshot() *model.Snapshot {
 		next.Disk = fixtureDisk()
 		next.Disk.Tier = model.Feature{Name: "disk", Tier: "tp_btf"}
 		next.Disk.Devices[1].LatencyHist = sdaLatency()
+		next.Disk.SlowThresholdMS = 50
+		next.Disk.SlowIOLoss = &model.EventLoss{Source: model.SourceDisk, KernelDropped: 3}
+		next.Disk.SlowIOs = []model.SlowIO{
+			{Time: now.Add(-2 * time.Second), PID: 300, Comm: "postgres", SlowIOData: model.SlowIOData{Device: "sda", Major: 8, Op: "W", Bytes: 8192, LatencyMS: 120.5}},
+			{Time: now.Add(-9 * time.Second), PID: 0, Comm: "kworker/u8:2", SlowIOData: model.SlowIOData{Device: "sda", Major: 8, Op: "W", Bytes: 1 << 20, LatencyMS: 70}},
+		}
 		next.Disk.Devices[2].LatencyReason = "a partition: its I/Os are counted on sda"
 		next.Processes = []model.Process{
 			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
@@ -442,6 +450,33 @@ func TestHeatmapShadesByFrame(t *testing.T) {
 		filled := c != ' '
 		if want := i >= 3+40; filled != want {
 			t.Errorf("column %d %q filled=%v", i, c, filled)
+		}
+	}
+}
+
+func TestSlowIOs(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"slowest I/Os of the last minute (≥ 50 ms), lost 3",
+		"  120 ms sda      W  8.0K 10:29:58 300 postgres",
+		"   70 ms sda      W  1.0M 10:29:51 kworker/u8:2 (writeback/loop)",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("200x50 lacks %q", want)
+		}
+	}
+	var texts []string
+	for _, a := range tab.Warnings() {
+		texts = append(texts, a.Text)
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{
+		"sda: 20 I/Os ≥ 50 ms this interval, slowest 120 ms W 8.0K by postgres (300) at 10:29:58",
+		"3 slow I/Os lost since start (3 ring buffer full, 0 queue full)",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
 	}
 }

@@ -83,6 +83,9 @@ func (t *Tab) histogramLines(d *model.DiskDevice, width, height int) []string {
 		return latLabel(h.P99Us.V)
 	}
 	title += "  p99 R " + p99(lh.Read) + " W " + p99(lh.Write)
+	if n := lh.Read.SlowIOs + lh.Write.SlowIOs; n > 0 {
+		title += " slow " + strconv.FormatUint(n, 10)
+	}
 	out := []string{s.Bold.Render(common.Fit(title, width))}
 	lo, hi, ok := slotRange(lh.Read.Counts, lh.Write.Counts)
 	if !ok {
