@@ -36,6 +36,10 @@ type Disk struct {
 	SlowThresholdMS float64    `json:"slow_io_threshold_ms"`
 	SlowIOs         []SlowIO   `json:"slow_ios"`
 	SlowIOLoss      *EventLoss `json:"slow_io_loss"`
+	// PerProcess is the interval's block I/O by the process it was for
+	// (eBPF); nil without eBPF, when processes[].disk_* come from
+	// /proc/PID/io. Joined into Process by ProcKey (JoinFrame).
+	PerProcess *DiskProcesses `json:"per_process"`
 	// LatencyMissed counts requests since vitals attached that the
 	// kernel's in-flight map had no room for: in no histogram. Null
 	// without eBPF.
@@ -546,4 +550,86 @@ func (h *History) diskLatView() map[string]DiskLatView {
 		m[name] = DiskLatView{r.view()}
 	}
 	return m
+}
+
+// DiskProcesses is block I/O attributed to processes over one interval:
+// each completed request is the process's that submitted it (the task
+// running at block_io_start), or, on the tier without that tracepoint,
+// the task that issued it to the driver.
+type DiskProcesses struct {
+	// Attribution is "submitter" (block_io_start) or "issuer"
+	// (block_rq_issue: usually, not always, the submitter).
+	Attribution string        `json:"attribution"`
+	Processes   []DiskProcess `json:"processes"`
+	// KernelWorkers is the I/O submitted by kworker threads: page-cache
+	// writeback by the flusher (the dirtying processes' data, written
+	// later), loop devices' backing-file I/O and the like. Not an
+	// application's; nil when there was none.
+	KernelWorkers *DiskProcess `json:"kernel_workers"`
+	// UnattributedIOs and UnattributedBytes are the interval's completed
+	// I/Os that found no room in the kernel's per-process map (8,192
+	// processes): in no row, but in the device figures.
+	UnattributedIOs   uint64 `json:"unattributed_ios"`
+	UnattributedBytes uint64 `json:"unattributed_bytes"`
+}
+
+// DiskProcess is one process's completed block I/O of an interval.
+type DiskProcess struct {
+	PID        int32  `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+	Comm       string `json:"comm"` // untrusted
+	// Writeback marks the kernel workers' row.
+	Writeback      bool    `json:"writeback,omitempty"`
+	ReadBytesPerS  float64 `json:"read_bytes_per_s"`
+	WriteBytesPerS float64 `json:"write_bytes_per_s"`
+	ReadIOsPerS    float64 `json:"read_ios_per_s"`
+	WriteIOsPerS   float64 `json:"write_ios_per_s"`
+	LatencyMeanUs  float64 `json:"latency_mean_us"`
+	LatencyMaxUs   float64 `json:"latency_max_us"`
+}
+
+// Disk sources of ProcessDiskRates.DiskSource.
+const (
+	DiskSourceEBPF   = "ebpf"
+	DiskSourceProcfs = "procfs"
+)
+
+// joinProcessDisk fills each process's disk part: from the eBPF rows by
+// ProcKey (a process without a row did no block I/O: zero), or, without
+// eBPF, from its /proc/PID/io (null where not read or not permitted).
+func joinProcessDisk(s *Sample) {
+	if len(s.Processes) == 0 {
+		return
+	}
+	var rows *DiskProcesses
+	if s.Disk != nil && !s.stale("disk") {
+		rows = s.Disk.PerProcess
+	}
+	var byKey map[ProcKey]int
+	if rows != nil {
+		byKey = make(map[ProcKey]int, len(rows.Processes))
+		for i := range rows.Processes {
+			r := &rows.Processes[i]
+			byKey[ProcKey{PID: r.PID, StartTicks: r.StartTicks}] = i
+		}
+	}
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		d := ProcessDisk{ProcessIODelayRates: p.ProcessIODelayRates, IODelayReason: p.IODelayReason}
+		switch j, ok := byKey[p.Key()]; {
+		case rows == nil:
+			d.DiskSource = DiskSourceProcfs
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS = p.ReadBytesPerS, p.WriteBytesPerS
+		case ok:
+			r := &rows.Processes[j]
+			d.DiskSource = DiskSourceEBPF
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS = Known(r.ReadBytesPerS), Known(r.WriteBytesPerS)
+			d.DiskIOsPerS = Known(r.ReadIOsPerS + r.WriteIOsPerS)
+			d.DiskLatencyMeanUs, d.DiskLatencyMaxUs = Known(r.LatencyMeanUs), Known(r.LatencyMaxUs)
+		default:
+			d.DiskSource = DiskSourceEBPF
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS, d.DiskIOsPerS = Known(0), Known(0), Known(0)
+		}
+		p.ProcessDisk = d
+	}
 }

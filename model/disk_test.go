@@ -106,3 +106,25 @@ func TestDiskLatencyHistoryAndPercentiles(t *testing.T) {
 }
 
 func zero() []uint64 { return make([]uint64, DiskLatSlots) }
+
+// Without eBPF the disk_* figures are /proc/PID/io's, null where that was
+// not read; with eBPF a process without a row did no block I/O (0).
+func TestJoinProcessDiskSources(t *testing.T) {
+	var fresh, denied Process
+	fresh.PID, fresh.StartTicks, fresh.IODetail = 1, 1, DetailFresh
+	fresh.ReadBytesPerS, fresh.WriteBytesPerS = Known(4096), Known(0)
+	denied.PID, denied.StartTicks, denied.IODetail = 2, 2, DetailDenied
+	s := Sample{Disk: &Disk{}, Processes: []Process{fresh, denied}}
+	JoinFrame(&s)
+	if d := s.Processes[0].ProcessDisk; d.DiskSource != DiskSourceProcfs || d.DiskReadBytesPerS != Known(4096) || d.DiskIOsPerS.OK || d.DiskLatencyMeanUs.OK {
+		t.Errorf("procfs, fresh: %+v", d)
+	}
+	if d := s.Processes[1].ProcessDisk; d.DiskSource != DiskSourceProcfs || d.DiskReadBytesPerS.OK {
+		t.Errorf("procfs, denied: %+v", d)
+	}
+	s = Sample{Disk: &Disk{PerProcess: &DiskProcesses{}}, Processes: []Process{fresh, denied}}
+	JoinFrame(&s)
+	if d := s.Processes[1].ProcessDisk; d.DiskSource != DiskSourceEBPF || d.DiskReadBytesPerS != Known(0) || d.DiskIOsPerS != Known(0) || d.DiskLatencyMeanUs.OK {
+		t.Errorf("ebpf, no row: %+v", d)
+	}
+}

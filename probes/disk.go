@@ -77,6 +77,8 @@ type DiskProbe struct {
 	fs    *filesystems
 	lines []parsedDisk // reused
 	bpf   *diskBPF
+	// window is the last Read's interval, the eBPF rates' divisor.
+	window float64
 }
 
 // packedCounters are the 16 cumulative counters of a reading: 128 bytes,
@@ -197,7 +199,7 @@ func (p *DiskProbe) Collect(t *Tick) (Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.bpf.collect(d, t.Now); err != nil && d != nil {
+	if err := p.bpf.collect(d, t.Now, p.window); err != nil && d != nil {
 		setDiskUnavailable(d, "latency_hist", err.Error())
 	}
 	if d == nil {
@@ -244,6 +246,7 @@ func (p *DiskProbe) Read(now time.Time) (*model.Disk, error) {
 		p.lines = append(p.lines, parsedDisk{key: diskKey{name: p.intern(name), major: c.Major, minor: c.Minor}, c: c})
 	}
 	seconds := now.Sub(p.prevTime).Seconds()
+	p.window = seconds
 	first := !p.baseline
 	p.baseline, p.prevTime = true, now
 

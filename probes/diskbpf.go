@@ -39,11 +39,13 @@ type diskBPF struct {
 	deferred  bool
 	deferTier string
 
-	cur      *diskBPFLoaded // collect's goroutine only
-	baseline bool           // cur has been drained once
-	recent   []model.SlowIO
-	evs      []model.Event
-	devNames map[uint32]string
+	cur       *diskBPFLoaded // collect's goroutine only
+	baseline  bool           // cur has been drained once
+	recent    []model.SlowIO
+	evs       []model.Event
+	devNames  map[uint32]string
+	procs     []ebpf.BioLatProc
+	prevDrops ebpf.BioLatDrops
 }
 
 // diskBPFLoaded is the programs with their ring-buffer reader.
@@ -189,10 +191,10 @@ func decodeSlowIO(raw []byte, ev *model.Event) bool {
 // shared, never written.
 var zeroLatCounts = make([]uint64, model.DiskLatSlots)
 
-// collect drains the kernel's histograms and the slow I/Os into d (which
-// may be nil: the disk probe's baseline, when they are drained and
-// dropped).
-func (b *diskBPF) collect(d *model.Disk, now time.Time) error {
+// collect drains the kernel's histograms, per-process totals and the
+// slow I/Os into d (which may be nil: the disk probe's baseline, when they
+// are drained and dropped); seconds is d's window.
+func (b *diskBPF) collect(d *model.Disk, now time.Time, seconds float64) error {
 	b.mu.Lock()
 	if p := b.pending; p != nil {
 		b.pending = nil
@@ -215,7 +217,14 @@ func (b *diskBPF) collect(d *model.Disk, now time.Time) error {
 		b.baseline = false
 		return err
 	}
+	b.procs, err = b.cur.bio.DrainProcs(b.procs[:0])
+	if err != nil {
+		b.baseline = false
+		return err
+	}
 	drops, _ := b.cur.bio.ReadDrops()
+	dropsPrev := b.prevDrops
+	b.prevDrops = drops
 	b.evs = b.cur.ring.Drain(b.evs[:0])
 	loss := b.cur.ring.Loss()
 	b.mu.Lock()
@@ -250,6 +259,9 @@ func (b *diskBPF) collect(d *model.Disk, now time.Time) error {
 	d.SlowIOs = slices.Clone(b.recent)
 	missed := drops.Missed
 	d.LatencyMissed = &missed
+	if !first && seconds > 0 {
+		d.PerProcess = perProcess(b.procs, b.cur.bio.AttributedAtStart(), seconds, drops, dropsPrev)
+	}
 	for i := range d.Devices {
 		dev := &d.Devices[i]
 		switch {
@@ -296,4 +308,37 @@ func (b *diskBPF) trimRecent(now time.Time) {
 	if len(b.recent) > model.MaxSlowIOs {
 		b.recent = b.recent[:model.MaxSlowIOs]
 	}
+}
+
+// perProcess turns the drained totals into the interval's rows; atStart:
+// the tier knows the submitter.
+func perProcess(procs []ebpf.BioLatProc, atStart bool, seconds float64, drops, prev ebpf.BioLatDrops) *model.DiskProcesses {
+	pp := &model.DiskProcesses{Attribution: "submitter", Processes: make([]model.DiskProcess, 0, len(procs))}
+	if !atStart {
+		pp.Attribution = "issuer"
+	}
+	if drops.ProcIOs >= prev.ProcIOs {
+		pp.UnattributedIOs, pp.UnattributedBytes = drops.ProcIOs-prev.ProcIOs, drops.ProcBytes-prev.ProcBytes
+	}
+	for i := range procs {
+		bp := &procs[i]
+		ios := bp.ReadIOs + bp.WriteIOs
+		row := model.DiskProcess{PID: bp.PID, StartTicks: bp.StartTicks, Comm: bp.Comm,
+			ReadBytesPerS: float64(bp.ReadBytes) / seconds, WriteBytesPerS: float64(bp.WriteBytes) / seconds,
+			ReadIOsPerS: float64(bp.ReadIOs) / seconds, WriteIOsPerS: float64(bp.WriteIOs) / seconds,
+			LatencyMaxUs: float64(bp.LatMaxNs) / 1e3}
+		if ios > 0 {
+			row.LatencyMeanUs = float64(bp.LatNs) / float64(ios) / 1e3
+		}
+		if bp.Flags&ebpf.BioLatKworker != 0 {
+			row.Writeback, row.Comm = true, "kernel workers (writeback, loop)"
+			pp.KernelWorkers = &row
+			continue
+		}
+		pp.Processes = append(pp.Processes, row)
+	}
+	slices.SortFunc(pp.Processes, func(a, c model.DiskProcess) int {
+		return cmp.Or(cmp.Compare(c.ReadBytesPerS+c.WriteBytesPerS, a.ReadBytesPerS+a.WriteBytesPerS), cmp.Compare(a.PID, c.PID))
+	})
+	return pp
 }

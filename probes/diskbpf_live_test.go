@@ -1,8 +1,11 @@
 package probes
 
 import (
+	"math"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +138,88 @@ func TestDiskNoEBPFSaysWhy(t *testing.T) {
 		}
 		p.Close()
 	}
+}
+
+// TestDiskPerProcessAttributionOnLoopDevice: a child this test starts
+// does a known amount of O_DIRECT I/O on a loop device the test attached;
+// joined into the process table by ProcKey, its disk_* figures are that
+// volume (and /proc/PID/io's read_bytes, an independent count, agrees),
+// with latency, on every tier.
+func TestDiskPerProcessAttributionOnLoopDevice(t *testing.T) {
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	dev, _ := ebpftest.AttachLoop(t)
+	time.Sleep(500 * time.Millisecond)
+	const writes, reads = 400, 600
+	sess := ebpf.NewSession()
+	for _, tier := range []string{ebpf.TierTpBTF, ebpf.TierRawTp, ebpf.TierTracepoint} {
+		t.Run(tier, func(t *testing.T) {
+			p, err := NewDiskProbe(DiskProbeConfig{EBPF: true, Session: sess, ForceTier: tier})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			diskFrame(t, p)
+			diskFrame(t, p)
+			c := ebpftest.Start(t, "dio:"+dev+":"+strconv.Itoa(writes)+":"+strconv.Itoa(reads))
+			c.Done(t)
+			start := ebpftest.StartTicks(t, c.PID)
+			procRead := procIOField(t, c.PID, "read_bytes")
+			d := diskFrame(t, p)
+			c.Release(t)
+			window := p.window
+			if d.PerProcess == nil {
+				t.Fatal("no per-process part")
+			}
+			want := "submitter"
+			if tier == ebpf.TierTracepoint {
+				want = "issuer"
+			}
+			if d.PerProcess.Attribution != want || d.PerProcess.UnattributedIOs != 0 {
+				t.Errorf("attribution %q, unattributed %d", d.PerProcess.Attribution, d.PerProcess.UnattributedIOs)
+			}
+			var pr model.Process
+			pr.PID, pr.StartTicks = c.PID, start
+			other := pr
+			other.StartTicks++ // the same pid, another process: nothing
+			s := model.Sample{Disk: d, Processes: []model.Process{pr, other}}
+			model.JoinFrame(&s)
+			got := s.Processes[0].ProcessDisk
+			rd, wr, ios := got.DiskReadBytesPerS.V*window, got.DiskWriteBytesPerS.V*window, got.DiskIOsPerS.V*window
+			t.Logf("%s: child %d read %.0f B (issued %d, /proc/PID/io read_bytes %d), wrote %.0f B (issued %d), %.0f I/Os, latency mean %v max %v µs",
+				tier, c.PID, rd, reads*ebpftest.DIOBlock, procRead, wr, writes*ebpftest.DIOBlock, ios, got.DiskLatencyMeanUs, got.DiskLatencyMaxUs)
+			near := func(got, want float64) bool { return math.Abs(got-want) <= 0.02*want }
+			if got.DiskSource != model.DiskSourceEBPF || !near(rd, reads*ebpftest.DIOBlock) || !near(wr, writes*ebpftest.DIOBlock) || !near(ios, reads+writes) {
+				t.Errorf("child's disk figures %+v over %.3f s", got, window)
+			}
+			if !near(rd, float64(procRead)) {
+				t.Errorf("read %.0f B, /proc/%d/io read_bytes %d", rd, c.PID, procRead)
+			}
+			if !got.DiskLatencyMeanUs.OK || got.DiskLatencyMeanUs.V <= 0 || got.DiskLatencyMaxUs.V < got.DiskLatencyMeanUs.V {
+				t.Errorf("latency mean %v max %v", got.DiskLatencyMeanUs, got.DiskLatencyMaxUs)
+			}
+			if o := s.Processes[1].ProcessDisk; o.DiskReadBytesPerS != model.Known(0) || o.DiskLatencyMeanUs.OK {
+				t.Errorf("a reused pid inherited the child's I/O: %+v", o)
+			}
+		})
+	}
+}
+
+// procIOField reads one field of /proc/PID/io.
+func procIOField(t *testing.T, pid int32, field string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+": "); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/proc/%d/io has no %s", pid, field)
+	return 0
 }

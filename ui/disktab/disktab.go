@@ -151,20 +151,63 @@ func (t *Tab) join() {
 		if p.IODetail == model.DetailDenied {
 			t.denied++
 		}
-		if _, ok := t.dstate[p.Key()]; ok || diskBytes(p) > 0 || p.CancelledWriteBytesPerS.Or(0) > 0 {
+		if _, ok := t.dstate[p.Key()]; ok || diskBytes(p) > 0 || p.ReadBytesPerS.Or(0)+p.WriteBytesPerS.Or(0)+p.CancelledWriteBytesPerS.Or(0) > 0 {
 			t.rows = append(t.rows, *p)
 		}
 	}
 	t.Table.SetProcesses(t.rows)
 }
 
-// diskBytes is the bytes per second a process read from and dirtied for
-// the block layer; -1 when unknown (so it sorts below every known value).
+// diskBytes is the block I/O bytes per second of a process (eBPF or
+// /proc/PID/io: ProcessDisk); -1 when unknown (so it sorts below every
+// known value).
 func diskBytes(p *model.Process) float64 {
-	if !p.ReadBytesPerS.OK && !p.WriteBytesPerS.OK {
+	if !p.DiskReadBytesPerS.OK && !p.DiskWriteBytesPerS.OK {
 		return -1
 	}
-	return p.ReadBytesPerS.Or(0) + p.WriteBytesPerS.Or(0)
+	return p.DiskReadBytesPerS.Or(0) + p.DiskWriteBytesPerS.Or(0)
+}
+
+// diskColumn is a ProcessDisk byte rate: n/a where it comes from a
+// /proc/PID/io that may not be read.
+func diskColumn(id, title string, get func(*model.Process) model.Float, help string) proctable.Column {
+	c := ioColumn(id, title, get, help)
+	c.Value = func(p *model.Process) string {
+		if p.DiskSource != model.DiskSourceEBPF && p.IODetail == model.DetailDenied {
+			return "n/a"
+		}
+		v := get(p)
+		if !v.OK {
+			return common.Dash
+		}
+		return common.Bytes(uint64(v.V))
+	}
+	return c
+}
+
+// latColumn is a latency in µs shown as µs or ms.
+func latColumn(id, title string, get func(*model.Process) model.Float, help string) proctable.Column {
+	return proctable.Column{ID: id, Title: title, Width: 7, Align: proctable.AlignRight, DescendingFirst: true,
+		Value: func(p *model.Process) string {
+			v := get(p)
+			if !v.OK {
+				return common.Dash
+			}
+			return latValue(v.V)
+		},
+		Less: func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
+		Help: help + "; – without eBPF or without I/O"}
+}
+
+// latValue is a latency in µs, short.
+func latValue(us float64) string {
+	switch {
+	case us < 1000:
+		return strconv.FormatFloat(us, 'f', 0, 64) + "µs"
+	case us < 10000:
+		return strconv.FormatFloat(us/1000, 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatFloat(us/1000, 'f', 0, 64) + "ms"
 }
 
 // Demand implements common.DemandReporter: /proc/PID/io of every process
@@ -379,10 +422,10 @@ func (t *Tab) View() string {
 	}
 	if rest := h - len(lines); rest > 0 {
 		if len(t.rows) == 0 {
-			lines = append(lines, t.Label("no process did disk I/O this interval (/proc/PID/io read_bytes, write_bytes) or is in D state"+t.deniedNote()))
+			lines = append(lines, t.Label("no process did disk I/O this interval ("+t.sourceNote(d)+") or is in D state"+t.kernelNote(d)+t.deniedNote()))
 		} else {
 			if rest >= 4 {
-				lines = append(lines, t.Label("processes doing disk I/O or in D state, from /proc/PID/io (D: sort by DISK/s)"+t.deniedNote()))
+				lines = append(lines, t.Label("processes doing disk I/O or in D state, "+t.sourceNote(d)+t.kernelNote(d)+t.deniedNote()))
 			}
 			lines = append(lines, t.TableLines(len(lines), h-len(lines))...)
 		}
@@ -590,16 +633,26 @@ func (t *Tab) columns() []proctable.Column {
 		proctable.PIDColumn(),
 		proctable.UserColumn(),
 		proctable.StateColumn().WithPriority(4),
-		ioColumn(sortDisk, "DISK/s", func(p *model.Process) model.Float {
+		diskColumn(sortDisk, "DISK/s", func(p *model.Process) model.Float {
 			if v := diskBytes(p); v >= 0 {
 				return model.Known(v)
 			}
 			return model.Unknown
-		}, "bytes per second the process read from the block layer plus bytes it dirtied for writing (read_bytes + write_bytes of /proc/PID/io); D sorts by it").WithPriority(1),
-		ioColumn("rd", "READ/s", func(p *model.Process) model.Float { return p.ReadBytesPerS },
-			"read_bytes of /proc/PID/io per second: what the process made the block layer fetch (page-cache hits do not count)").WithPriority(2),
-		ioColumn("wr", "WRITE/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
-			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(2),
+		}, "block I/O bytes per second for the process, read plus written: with eBPF the requests it submitted that completed (block_io_start → block_rq_complete); without, read_bytes + write_bytes of /proc/PID/io (write_bytes is charged when pages are dirtied, so the disk write comes later, by the flusher); D sorts by it").WithPriority(1),
+		diskColumn("rd", "READ/s", func(p *model.Process) model.Float { return p.DiskReadBytesPerS },
+			"bytes per second the block layer read for the process (eBPF: its completed read requests; procfs: read_bytes of /proc/PID/io — page-cache hits do not count)").WithPriority(2),
+		diskColumn("wr", "WRITE/s", func(p *model.Process) model.Float { return p.DiskWriteBytesPerS },
+			"bytes per second written for the process (eBPF: its completed write requests — buffered writes reach the disk later by writeback, shown as kernel workers; procfs: write_bytes of /proc/PID/io, bytes it dirtied)").WithPriority(2),
+		proctable.OptNumeric("iops", "IO/s", 6, 0, func(p *model.Process) model.Float { return p.DiskIOsPerS },
+			"block requests per second submitted by the process that completed (eBPF; – without)").WithPriority(4),
+		latColumn("lat", "LAT", func(p *model.Process) model.Float { return p.DiskLatencyMeanUs },
+			"mean latency of the process's block requests this interval, issue to completion (eBPF): something no /proc file says").WithPriority(4),
+		latColumn("maxlat", "MAXLAT", func(p *model.Process) model.Float { return p.DiskLatencyMaxUs },
+			"slowest of the process's block requests this interval (eBPF)").WithPriority(5),
+		proctable.OptNumeric("iodelay", "IODLY%", 6, 1, func(p *model.Process) model.Float { return p.IODelayPct },
+			"time the process's threads waited for block I/O (delayacct_blkio_ticks, field 42 of /proc/PID/stat) as % of the interval, summed over threads: pidstat -d's iodelay; – when kernel.task_delayacct is off (the footer says)").WithPriority(5),
+		ioColumn("dirty", "DIRTY/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
+			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(5),
 		ioColumn("cwr", "CWR/s", func(p *model.Process) model.Float { return p.CancelledWriteBytesPerS },
 			"cancelled_write_bytes of /proc/PID/io per second: dirtied data truncated before it reached the disk (a temporary file deleted), so WRITE/s − CWR/s is what will be written").WithPriority(5),
 		ioColumn("lrd", "LREAD/s", func(p *model.Process) model.Float { return p.RcharPerS },
@@ -630,8 +683,36 @@ func (t *Tab) columns() []proctable.Column {
 // deniedReason is why a process's I/O reads n/a.
 const deniedReason = "/proc/PID/io is readable only for one's own processes unless root"
 
+// sourceNote says where the per-process disk figures come from.
+func (t *Tab) sourceNote(d *model.Disk) string {
+	if pp := d.PerProcess; pp != nil {
+		if pp.Attribution == "issuer" {
+			return "from block events by issuer (" + d.Tier.Tier + ": no block_io_start)"
+		}
+		return "from block events by submitter (" + d.Tier.Tier + ")"
+	}
+	return "from /proc/PID/io"
+}
+
+// kernelNote is the kernel workers' I/O (writeback, loop), kept out of
+// the process rows, and what could not be attributed.
+func (t *Tab) kernelNote(d *model.Disk) string {
+	pp := d.PerProcess
+	if pp == nil {
+		return ""
+	}
+	var s string
+	if k := pp.KernelWorkers; k != nil {
+		s = "; writeback/kworkers R " + common.Bytes(uint64(k.ReadBytesPerS)) + "/s W " + common.Bytes(uint64(k.WriteBytesPerS)) + "/s"
+	}
+	if pp.UnattributedIOs > 0 {
+		s += "; " + strconv.FormatUint(pp.UnattributedIOs, 10) + " I/Os unattributed (per-process map full)"
+	}
+	return s
+}
+
 func (t *Tab) deniedNote() string {
-	if t.denied == 0 {
+	if t.denied == 0 || (t.disk() != nil && t.disk().PerProcess != nil) {
 		return ""
 	}
 	return "; n/a for " + strconv.Itoa(t.denied) + " processes: " + deniedReason

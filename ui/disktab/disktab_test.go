@@ -117,6 +117,7 @@ func fixtureSnapshot() *model.Snapshot {
 			denied(proc(402, 7, "S", "sshd", "sshd: alice", "alice")),
 		}
 		next.Processes[0].ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{ReadBytesPerS: k(2 << 20), WriteBytesPerS: k(0), RcharPerS: k(3 << 20)}}
+		model.JoinFrame(next) // the disk_* figures, from /proc/PID/io here
 		for i := 0; i < 90; i++ {
 			ts := now.Add(time.Duration(i-90) * time.Second)
 			h.Record(model.SeriesDiskRead("sda"), ts, float64(i%30)*1e6)
@@ -477,6 +478,38 @@ func TestSlowIOs(t *testing.T) {
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+}
+
+// With eBPF the table's disk figures are the block events', with latency,
+// and writeback is the kernel workers', not a process's.
+func TestProcessDiskEBPF(t *testing.T) {
+	st := model.NewStore(model.Host{}, 1, 10)
+	st.Update(func(next *model.Sample, _ *model.History) {
+		next.Time = now
+		next.Disk = fixtureDisk()
+		next.Disk.Tier = model.Feature{Name: "disk", Tier: "tp_btf"}
+		next.Disk.PerProcess = &model.DiskProcesses{Attribution: "submitter", UnattributedIOs: 5,
+			Processes:     []model.DiskProcess{{PID: 400, StartTicks: 5, Comm: "dd", WriteBytesPerS: 32 << 20, WriteIOsPerS: 512, LatencyMeanUs: 850, LatencyMaxUs: 12500}},
+			KernelWorkers: &model.DiskProcess{Writeback: true, WriteBytesPerS: 3 << 20}}
+		next.Processes = []model.Process{
+			withIO(proc(400, 5, "R", "dd", "dd if=/dev/zero of=/data/x oflag=direct", "root"), 0, 64<<20, 0),
+			withIO(proc(401, 6, "S", "cp", "cp big /data/", "root"), 0, 8<<20, 0), // buffered: dirtied, written back later
+		}
+		model.JoinFrame(next)
+	})
+	tab := New(common.NewContext(false), nil)
+	tab.SetSize(200, 45)
+	tab.Update(common.SnapshotMsg{Snap: st.Snapshot()})
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"from block events by submitter (tp_btf); writeback/kworkers R 0B/s W 3.0M/s; 5 I/Os unattributed (per-process map full)",
+		"    400 root      R      32M       0B      32M    512   850µs    12ms",
+		"    401 root      S       0B       0B       0B      0       –", // in the list for its dirtied bytes
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
 		}
 	}
 }
