@@ -59,9 +59,9 @@ type ProcessDiskRates struct {
 	DiskIOsPerS        Float `json:"disk_ios_per_s"`
 }
 
-// ProcessIODelayRates is the time the process's threads waited for block
-// I/O over the interval (delayacct_blkio_ticks, field 42 of
-// /proc/PID/stat), as % of the interval summed over threads: pidstat -d's
+// ProcessIODelayRates is the time the process's main thread waited for
+// block I/O over the interval (delayacct_blkio_ticks, field 42 of
+// /proc/PID/stat, the leader's only), as % of the interval: pidstat -d's
 // iodelay, in %. Null (IODelayReason) when the kernel does not account it.
 type ProcessIODelayRates struct {
 	IODelayPct Float `json:"iodelay_pct"`

@@ -425,7 +425,7 @@ func (t *Tab) View() string {
 			lines = append(lines, t.Label("no process did disk I/O this interval ("+t.sourceNote(d)+") or is in D state"+t.kernelNote(d)+t.deniedNote()))
 		} else {
 			if rest >= 4 {
-				lines = append(lines, t.Label("processes doing disk I/O or in D state, "+t.sourceNote(d)+t.kernelNote(d)+t.deniedNote()))
+				lines = append(lines, t.Label("processes doing disk I/O or in D state, "+t.sourceNote(d)+t.kernelNote(d)+t.deniedNote()+t.delayNote()))
 			}
 			lines = append(lines, t.TableLines(len(lines), h-len(lines))...)
 		}
@@ -649,8 +649,15 @@ func (t *Tab) columns() []proctable.Column {
 			"mean latency of the process's block requests this interval, issue to completion (eBPF): something no /proc file says").WithPriority(4),
 		latColumn("maxlat", "MAXLAT", func(p *model.Process) model.Float { return p.DiskLatencyMaxUs },
 			"slowest of the process's block requests this interval (eBPF)").WithPriority(5),
-		proctable.OptNumeric("iodelay", "IODLY%", 6, 1, func(p *model.Process) model.Float { return p.IODelayPct },
-			"time the process's threads waited for block I/O (delayacct_blkio_ticks, field 42 of /proc/PID/stat) as % of the interval, summed over threads: pidstat -d's iodelay; – when kernel.task_delayacct is off (the footer says)").WithPriority(5),
+		{ID: "iodelay", Title: "IODLY%", Width: 6, Align: proctable.AlignRight, DescendingFirst: true, Priority: 5,
+			Value: func(p *model.Process) string {
+				if p.IODelayReason != "" {
+					return "n/a"
+				}
+				return common.OptFloat(p.IODelayPct, 1)
+			},
+			Less: func(a, b *model.Process) bool { return a.IODelayPct.Or(-1) < b.IODelayPct.Or(-1) },
+			Help: "time the process's main thread waited for block I/O (delayacct_blkio_ticks, field 42 of /proc/PID/stat, as pidstat -d's iodelay) as % of the interval; n/a when the kernel does not account it (kernel.task_delayacct is 0: the line above the table says why)"},
 		ioColumn("dirty", "DIRTY/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
 			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(5),
 		ioColumn("cwr", "CWR/s", func(p *model.Process) model.Float { return p.CancelledWriteBytesPerS },
@@ -682,6 +689,17 @@ func (t *Tab) columns() []proctable.Column {
 
 // deniedReason is why a process's I/O reads n/a.
 const deniedReason = "/proc/PID/io is readable only for one's own processes unless root"
+
+// delayNote says why IODLY% is n/a (the first row's reason: they share
+// it).
+func (t *Tab) delayNote() string {
+	for i := range t.rows {
+		if r := t.rows[i].IODelayReason; r != "" {
+			return "; IODLY% n/a: " + r
+		}
+	}
+	return ""
+}
 
 // sourceNote says where the per-process disk figures come from.
 func (t *Tab) sourceNote(d *model.Disk) string {

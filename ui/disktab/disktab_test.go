@@ -497,6 +497,8 @@ func TestProcessDiskEBPF(t *testing.T) {
 			withIO(proc(400, 5, "R", "dd", "dd if=/dev/zero of=/data/x oflag=direct", "root"), 0, 64<<20, 0),
 			withIO(proc(401, 6, "S", "cp", "cp big /data/", "root"), 0, 8<<20, 0), // buffered: dirtied, written back later
 		}
+		next.Processes[0].IODelayReason = "kernel.task_delayacct is 0"
+		next.Processes[1].IODelayPct = k(12.5)
 		model.JoinFrame(next)
 	})
 	tab := New(common.NewContext(false), nil)
@@ -505,7 +507,8 @@ func TestProcessDiskEBPF(t *testing.T) {
 	v := ansi.Strip(tab.View())
 	for _, want := range []string{
 		"from block events by submitter (tp_btf); writeback/kworkers R 0B/s W 3.0M/s; 5 I/Os unattributed (per-process map full)",
-		"    400 root      R      32M       0B      32M    512   850µs    12ms",
+		"    400 root      R      32M       0B      32M    512   850µs    12ms    n/a", "IODLY% n/a: kernel.task_delayacct is 0",
+		"0       –       –   12.5",
 		"    401 root      S       0B       0B       0B      0       –", // in the list for its dirtied bytes
 	} {
 		if !strings.Contains(v, want) {
