@@ -66,12 +66,13 @@ func parseDelayacct(b []byte, ok bool) (bool, string) {
 	switch {
 	case !ok || len(b) == 0:
 		return false, delayacctUnknown
-	case len(b) == 1 && b[0] == '0':
-		return false, delayacctOff
 	}
 	v, isNum := parseUint(b)
-	if !isNum {
+	switch {
+	case !isNum:
 		return false, delayacctUnknown
+	case v == 0:
+		return false, delayacctOff
 	}
-	return v != 0, ""
+	return true, ""
 }

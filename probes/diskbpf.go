@@ -173,8 +173,8 @@ func (s diskEventSource) Loss() model.EventLoss {
 // in collect, where the device table is.
 func decodeSlowIO(raw []byte, ev *model.Event) bool {
 	var s ebpf.SlowIO
-	if !ebpf.DecodeSlowIO(raw, &s) {
-		return false
+	if !ebpf.DecodeSlowIO(raw, &s) || s.Op > ebpf.BioLatWrite {
+		return false // the BPF side sends reads and writes only
 	}
 	major, minor := ebpf.DevT(s.Dev)
 	op := "R"

@@ -12,16 +12,26 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vitals-dev/vitals/model"
 )
 
 func FuzzParseProcStat(f *testing.F) {
 	f.Add([]byte("1234 (bash) S 1 1234 1234 34816 1234 4194560 1000 2000 3 4 50 60 70 80 20 0 1 0 12345 10000000 500 18446744073709551615 1 1 0 0 0 0 65536 3670020 1266777851 0 0 0 17 1 0 0 0 0 0\n"))
 	f.Add([]byte("7 (a) b)) R 1 2 3"))
 	f.Add([]byte("9 (\n) Z 1"))
+	f.Add([]byte("5 (d) D 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 1000 10 1 1 1 1 1 1 0 0 0 0 0 0 0 17 1 0 0 4242 0 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st procStat
 		if !parseProcStat(b, &st) {
 			return
+		}
+		if st.BlkioOK {
+			// Field 42 read: it is the 40th token after the comm.
+			f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+			if v, err := strconv.ParseUint(string(f[min(39, len(f)-1)]), 10, 64); len(f) < 40 || err != nil || v != st.BlkioTicks {
+				t.Fatalf("%q: field 42 %d", b, st.BlkioTicks)
+			}
 		}
 		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 		if !bytes.Equal(st.Comm, b[open+1:closing]) {
@@ -293,6 +303,46 @@ func FuzzParseDecimal(f *testing.F) {
 			if w, err := strconv.ParseInt(string(b), 10, 64); err != nil || w != v {
 				t.Fatalf("%q: signed %d, strconv says %d (%v)", b, v, w, err)
 			}
+		}
+	})
+}
+
+func FuzzParseDelayacct(f *testing.F) {
+	for _, s := range []string{"0\n", "1\n", "", "2", " 1 ", "x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		on, why := parseDelayacct(b, true)
+		if on == (why != "") {
+			t.Fatalf("%q: on %v with reason %q", b, on, why)
+		}
+		if on && len(bytes.TrimSpace(b)) == 0 {
+			t.Fatalf("%q: on from nothing", b)
+		}
+	})
+}
+
+// FuzzDecodeSlowIO: any ring-buffer record decodes into a slow_io event
+// or is refused, never a panic; a short one is refused.
+func FuzzDecodeSlowIO(f *testing.F) {
+	rec := make([]byte, 56)
+	rec[24], rec[26] = 0x01, 0x70 // dev 7:1
+	copy(rec[40:], "postgres")
+	f.Add(rec)
+	f.Add(rec[:55])
+	f.Add(append(rec, 1, 2, 3))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ev model.Event
+		ok := decodeSlowIO(b, &ev)
+		if ok != (len(b) >= 56 && binary.LittleEndian.Uint32(b[36:]) <= 1) {
+			t.Fatalf("%d bytes: decoded %v", len(b), ok)
+		}
+		if !ok {
+			return
+		}
+		d, isSlow := ev.Data.(model.SlowIOData)
+		if !isSlow || ev.Kind != model.EventSlowIO || (d.Op != "R" && d.Op != "W") || len(ev.Comm) > 16 {
+			t.Fatalf("%x: %+v", b, ev)
 		}
 	})
 }
