@@ -92,6 +92,8 @@ func Verdict(d *model.DiskDevice, hist []float64) string {
 	switch {
 	case util >= busyPct && d.Parallel():
 		parts = append(parts, "%util near 100 is not saturation here: "+parallelWhy(d)+" serves requests in parallel; judge by await and aqu-sz")
+	case util >= busyPct && d.Kind == model.DiskKindLoop:
+		parts = append(parts, "busy %util "+common.Pct(util)+": a loop device's limits are those of the disk under its backing file; judge by await")
 	case util >= busyPct && d.Rotational != nil && *d.Rotational:
 		parts = append(parts, "busy: a rotational disk at %util "+common.Pct(util)+" is near saturation")
 	case util >= busyPct:
@@ -156,7 +158,7 @@ func Alerts(d *model.Disk, awaitHist func(name string) []float64) []common.Alert
 			add(common.Warn, deviceName(dev)+" queueing: aqu-sz "+common.Fixed2(dev.AquSz.V)+", await "+ms(dev.AwaitMS.V)+" (was "+ms(mean)+")")
 		case dev.AwaitMS.V > slowAwait(dev) && dev.UtilPct.V < lowUtilPct:
 			add(common.Warn, deviceName(dev)+" slow: await "+ms(dev.AwaitMS.V)+" at %util "+common.Pct(dev.UtilPct.V))
-		case dev.UtilPct.V >= busyPct && dev.Rotational != nil && *dev.Rotational && !dev.Parallel():
+		case dev.UtilPct.V >= busyPct && dev.Rotational != nil && *dev.Rotational && !dev.Parallel() && dev.Kind != model.DiskKindLoop:
 			add(common.Warn, deviceName(dev)+" busy: %util "+common.Pct(dev.UtilPct.V)+", await "+ms(dev.AwaitMS.V))
 		}
 	}

@@ -517,11 +517,20 @@ func (t *Tab) filesystems(d *model.Disk, rows int) []string {
 		head += t.Label("  (p: pseudo)")
 	}
 	out := []string{s.TableHeader.Render(head)}
-	for i := range d.Filesystems {
+	// The full ones first: in a short pane they are the rows that matter.
+	order := make([]*model.Filesystem, 0, len(d.Filesystems))
+	for pass := 0; pass < 2; pass++ {
+		for i := range d.Filesystems {
+			fs := &d.Filesystems[i]
+			if full := fs.UsePct.Or(0) > fsFullPct || fs.InodesUsedPct.Or(0) > fsFullPct; full == (pass == 0) {
+				order = append(order, fs)
+			}
+		}
+	}
+	for _, fs := range order {
 		if len(out) >= rows {
 			break
 		}
-		fs := &d.Filesystems[i]
 		if fs.Pseudo && !t.pseudo {
 			continue
 		}
