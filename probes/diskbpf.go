@@ -331,7 +331,7 @@ func perProcess(procs []ebpf.BioLatProc, atStart bool, seconds float64, drops, p
 			row.LatencyMeanUs = float64(bp.LatNs) / float64(ios) / 1e3
 		}
 		if bp.Flags&ebpf.BioLatKworker != 0 {
-			row.Writeback, row.Comm = true, "kernel workers (writeback, loop)"
+			row.Writeback, row.Comm = true, "kernel workers (writeback, loop, throttled I/O)"
 			pp.KernelWorkers = &row
 			continue
 		}

@@ -135,7 +135,7 @@ cgroup)
     (IO/s, READ/s and WRITE/s in the table; r/s and w/s of $name);
   - io PSI rises: tasks stall on I/O although no device is busy.
   - Requests the throttle held are submitted later by its dispatch worker
-    (a kworker): part of the I/O shows as "writeback/kworkers" above the
+    (a kworker): part of the I/O shows as "kworkers (…)" above the
     table, not under demo-slowio (/proc/PID/io, the procfs view, counts it
     all for demo-slowio).
 EOF

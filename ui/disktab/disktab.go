@@ -730,7 +730,7 @@ func (t *Tab) kernelNote(d *model.Disk) string {
 	}
 	var s string
 	if k := pp.KernelWorkers; k != nil {
-		s = "; writeback/kworkers R " + common.Bytes(uint64(k.ReadBytesPerS)) + "/s W " + common.Bytes(uint64(k.WriteBytesPerS)) + "/s"
+		s = "; kworkers (writeback, loop, throttle) R " + common.Bytes(uint64(k.ReadBytesPerS)) + "/s W " + common.Bytes(uint64(k.WriteBytesPerS)) + "/s"
 	}
 	if pp.UnattributedIOs > 0 {
 		s += "; " + strconv.FormatUint(pp.UnattributedIOs, 10) + " I/Os unattributed (per-process map full)"

@@ -502,11 +502,11 @@ func TestProcessDiskEBPF(t *testing.T) {
 		model.JoinFrame(next)
 	})
 	tab := New(common.NewContext(false), nil)
-	tab.SetSize(200, 45)
+	tab.SetSize(260, 45)
 	tab.Update(common.SnapshotMsg{Snap: st.Snapshot()})
 	v := ansi.Strip(tab.View())
 	for _, want := range []string{
-		"from block events by submitter (tp_btf); writeback/kworkers R 0B/s W 3.0M/s; 5 I/Os unattributed (per-process map full)",
+		"from block events by submitter (tp_btf); kworkers (writeback, loop, throttle) R 0B/s W 3.0M/s; 5 I/Os unattributed (per-process map full)",
 		"    400 root      R      32M       0B      32M    512   850µs    12ms    n/a", "IODLY% n/a: kernel.task_delayacct is 0",
 		"0       –       –   12.5",
 		"    401 root      S       0B       0B       0B      0       –", // in the list for its dirtied bytes
