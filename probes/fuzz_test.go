@@ -28,7 +28,9 @@ func FuzzParseProcStat(f *testing.F) {
 		}
 		if st.BlkioOK {
 			// Field 42 read: it is the 40th token after the comm.
-			f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+			// Split as the kernel separates fields (nextField): space, tab,
+			// newline; not bytes.Fields' wider set.
+			f := bytes.FieldsFunc(b[bytes.LastIndexByte(b, ')')+1:], func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' })
 			if v, err := strconv.ParseUint(string(f[min(39, len(f)-1)]), 10, 64); len(f) < 40 || err != nil || v != st.BlkioTicks {
 				t.Fatalf("%q: field 42 %d", b, st.BlkioTicks)
 			}
