@@ -223,3 +223,42 @@ func procIOField(t *testing.T, pid int32, field string) uint64 {
 	t.Fatalf("/proc/%d/io has no %s", pid, field)
 	return 0
 }
+
+// TestDiskDeferredLoad: made with DeferBPF the probe starts on procfs with
+// that reason, LoadBPF switches it over at the next Collect, whose
+// interval (part of which ran before the attach) has no histogram; the
+// one after has.
+func TestDiskDeferredLoad(t *testing.T) {
+	ebpftest.RequirePrivileged(t, ebpf.Privileged())
+	p, err := NewDiskProbe(DiskProbeConfig{EBPF: true, DeferBPF: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	diskFrame(t, p)
+	if d := diskFrame(t, p); d.Tier.Tier != model.TierProcfs || d.Tier.Reason != "loading after the first frame" || d.PerProcess != nil {
+		t.Fatalf("before LoadBPF: %s", d.Tier)
+	}
+	if err := p.LoadBPF(ebpf.NewSession()); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Features()[0]; !f.EBPF() {
+		t.Fatalf("after LoadBPF: %s", f)
+	}
+	d := diskFrame(t, p)
+	for _, dev := range d.Devices {
+		if dev.LatencyHist != nil {
+			t.Errorf("%s: a histogram over an interval the programs saw only part of", dev.Name)
+		}
+	}
+	d = diskFrame(t, p)
+	n := 0
+	for _, dev := range d.Devices {
+		if dev.LatencyHist != nil {
+			n++
+		}
+	}
+	if n == 0 || d.PerProcess == nil || !d.Tier.EBPF() {
+		t.Errorf("second frame after LoadBPF: %d histograms, per-process %v, tier %s", n, d.PerProcess != nil, d.Tier)
+	}
+}
