@@ -1,8 +1,10 @@
 package model
 
 import (
+	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Disk is the block-device part of a Sample: iostat -x per device, df per
@@ -22,6 +24,26 @@ type Disk struct {
 	// DState lists the processes in state D in this frame's scan, longest
 	// in D first. Nil until the D-state probe has run once.
 	DState []DStateProcess `json:"d_state"`
+	// Tier is the block-latency feature's report (tier, tiers, reason):
+	// the eBPF tier behind latency_hist, slow_ios and the per-process
+	// disk_* figures, or "procfs" with the reason when none runs.
+	Tier Feature `json:"disk_tier"`
+	// SlowThresholdMS is the latency at which an I/O is slow (a slow_io
+	// event, LatencyHist.SlowIOs); SlowIOs are the slowest recent ones,
+	// slowest first (at most MaxSlowIOs, from the last minute); null
+	// without eBPF. SlowIOLoss counts slow I/Os that did not reach the
+	// event log (ring buffer full, queue full).
+	SlowThresholdMS float64    `json:"slow_io_threshold_ms"`
+	SlowIOs         []SlowIO   `json:"slow_ios"`
+	SlowIOLoss      *EventLoss `json:"slow_io_loss"`
+	// PerProcess is the interval's block I/O by the process it was for
+	// (eBPF); nil without eBPF, when processes[].disk_* come from
+	// /proc/PID/io. Joined into Process by ProcKey (JoinFrame).
+	PerProcess *DiskProcesses `json:"per_process"`
+	// LatencyMissed counts requests since vitals attached that the
+	// kernel's in-flight map had no room for: in no histogram. Null
+	// without eBPF.
+	LatencyMissed *uint64 `json:"latency_missed"`
 	// Unavailable maps a field ("psi", "filesystems", "d_state") to why it
 	// could not be read.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
@@ -215,6 +237,11 @@ type DiskDevice struct {
 	// Reason says why the rates are null: the first interval of a device,
 	// or its counters going backwards.
 	Reason string `json:"reason,omitempty"`
+	// LatencyHist is the interval's block latency (eBPF); null without
+	// eBPF (Disk.Tier says why), on the first interval, and for
+	// partitions (counted on the whole disk: LatencyReason).
+	LatencyHist   *DiskLatencyHist `json:"latency_hist"`
+	LatencyReason string           `json:"latency_reason,omitempty"`
 }
 
 // Parallel is true for devices that serve many requests at once (SSD,
@@ -337,6 +364,21 @@ func recordDiskHistory(h *History, s *Sample) {
 		}
 		n++
 		keep = append(keep, dev.Name)
+		if lh := dev.LatencyHist; lh != nil {
+			r := h.diskLat[dev.Name]
+			if r == nil {
+				r = &ring[DiskLatPoint]{capacity: DiskLatHistoryLen}
+				h.diskLat[dev.Name] = r
+			}
+			p := DiskLatPoint{UnixMilli: s.Time.UnixMilli()}
+			for j := range min(len(lh.Read.Counts), DiskLatSlots) {
+				p.Read[j] = uint32(min(lh.Read.Counts[j], math.MaxUint32))
+			}
+			for j := range min(len(lh.Write.Counts), DiskLatSlots) {
+				p.Write[j] = uint32(min(lh.Write.Counts[j], math.MaxUint32))
+			}
+			r.append(p)
+		}
 		if !dev.ReadBytesPerS.OK { // first interval or a reset: no point
 			continue
 		}
@@ -348,6 +390,11 @@ func recordDiskHistory(h *History, s *Sample) {
 		}
 	}
 	h.diskKeep = keep
+	for name := range h.diskLat {
+		if !slices.Contains(keep, name) {
+			delete(h.diskLat, name)
+		}
+	}
 	for name := range h.series {
 		rest, ok := strings.CutPrefix(name, seriesDiskPrefix)
 		if !ok {
@@ -357,5 +404,232 @@ func recordDiskHistory(h *History, s *Sample) {
 		if dot < 0 || !slices.Contains(keep, rest[:dot]) {
 			delete(h.series, name)
 		}
+	}
+}
+
+// DiskLatSlots is the number of log2 slots of a block-latency histogram
+// (bpf/biolat): slot 0 is [0, 2) µs, slot k ≥ 1 is [2^k, 2^(k+1)) µs, the
+// last one open-ended.
+const DiskLatSlots = 27
+
+// DiskLatBucketsUs are the slots' lower bounds in µs. Shared and never
+// written: every histogram's BucketsUs is this slice.
+var DiskLatBucketsUs = func() []float64 {
+	b := make([]float64, DiskLatSlots)
+	for i := 1; i < DiskLatSlots; i++ {
+		b[i] = math.Ldexp(1, i)
+	}
+	return b
+}()
+
+// DiskLatUpperUs is the upper bound of slot i in µs (the last slot's is
+// its lower bound: it is open-ended).
+func DiskLatUpperUs(i int) float64 {
+	if i >= DiskLatSlots-1 {
+		return DiskLatBucketsUs[DiskLatSlots-1]
+	}
+	return math.Ldexp(1, i+1)
+}
+
+// DiskLatencyHist is biolatency for one device over one interval, reads
+// and writes apart (discards and flushes are not counted).
+type DiskLatencyHist struct {
+	Read  LatencyHist `json:"read"`
+	Write LatencyHist `json:"write"`
+}
+
+// LatencyHist is one direction's I/Os of an interval: the time from the
+// request's issue to the driver (block_rq_issue) to its completion, the
+// device's service time without the time queued in the scheduler (iostat's
+// await includes that).
+type LatencyHist struct {
+	// BucketsUs are the slots' lower bounds (DiskLatBucketsUs); Counts the
+	// I/Os per slot.
+	BucketsUs []float64 `json:"buckets_us"`
+	Counts    []uint64  `json:"counts"`
+	IOs       uint64    `json:"ios"`
+	// SlowIOs are those at or above Disk.SlowThresholdMS.
+	SlowIOs uint64 `json:"slow_ios"`
+	// MeanUs is exact (summed latency ÷ I/Os); P50Us and P99Us are the
+	// upper bound of the slot holding that quantile. Unknown without I/O.
+	MeanUs Float `json:"mean_us"`
+	P50Us  Float `json:"p50_us"`
+	P99Us  Float `json:"p99_us"`
+}
+
+// NewLatencyHist makes a histogram from an interval's slot counts (at most
+// DiskLatSlots of them; counts is kept) and summed latency.
+func NewLatencyHist(counts []uint64, totalNs, slow uint64) LatencyHist {
+	h := LatencyHist{BucketsUs: DiskLatBucketsUs, Counts: counts, SlowIOs: slow}
+	for _, c := range counts {
+		h.IOs += c
+	}
+	if h.IOs > 0 {
+		h.MeanUs = Known(float64(totalNs) / float64(h.IOs) / 1e3)
+	}
+	h.P50Us = DiskLatPercentile(counts, 0.50)
+	h.P99Us = DiskLatPercentile(counts, 0.99)
+	return h
+}
+
+// DiskLatPercentile is the upper bound (µs) of the slot holding the q-th
+// quantile (0 < q ≤ 1) of counts; unknown when they are all zero.
+func DiskLatPercentile(counts []uint64, q float64) Float {
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 {
+		return Unknown
+	}
+	want := uint64(math.Ceil(q * float64(total)))
+	var seen uint64
+	for i, c := range counts {
+		if seen += c; seen >= want {
+			return Known(DiskLatUpperUs(i))
+		}
+	}
+	return Known(DiskLatUpperUs(len(counts) - 1))
+}
+
+// SlowIO is one I/O at or above the slow threshold: a row of
+// Disk.SlowIOs.
+type SlowIO struct {
+	Time time.Time `json:"time"` // completion
+	// PID is the owner's (the submitter with block_io_start, else the
+	// issuer); 0 for the kernel workers (writeback flusher, loop).
+	PID  int32  `json:"pid"`
+	Comm string `json:"comm"` // untrusted
+	SlowIOData
+}
+
+// SlowIOData is a slow_io event's payload (the event has the time, pid
+// and comm).
+type SlowIOData struct {
+	// Device is the whole disk's name in disks[] ("" when not listed),
+	// Major and Minor its number.
+	Device    string  `json:"device"`
+	Major     uint32  `json:"major"`
+	Minor     uint32  `json:"minor"`
+	Op        string  `json:"op"` // "R" or "W"
+	Bytes     uint32  `json:"bytes"`
+	Sector    uint64  `json:"sector"`
+	LatencyMS float64 `json:"latency_ms"`
+}
+
+// Event kind and source of slow I/Os.
+const (
+	EventSlowIO = "slow_io"
+	SourceDisk  = "disk"
+)
+
+// MaxSlowIOs is how many recent slow I/Os Disk.SlowIOs keeps (the slowest
+// of the last minute).
+const MaxSlowIOs = 20
+
+// DiskLatHistoryLen is how many frames of latency histograms a device
+// keeps for the heatmap (one column per frame: wider than any terminal).
+const DiskLatHistoryLen = 512
+
+// DiskLatPoint is one frame's latency histograms of one device (counts
+// per slot, capped at 2^32-1).
+type DiskLatPoint struct {
+	UnixMilli   int64
+	Read, Write [DiskLatSlots]uint32
+}
+
+// DiskLatView is an immutable copy of a device's latency history.
+type DiskLatView struct{ ringView[DiskLatPoint] }
+
+func (h *History) diskLatView() map[string]DiskLatView {
+	if len(h.diskLat) == 0 {
+		return nil
+	}
+	m := make(map[string]DiskLatView, len(h.diskLat))
+	for name, r := range h.diskLat {
+		m[name] = DiskLatView{r.view()}
+	}
+	return m
+}
+
+// DiskProcesses is block I/O attributed to processes over one interval:
+// each completed request is the process's that submitted it (the task
+// running at block_io_start), or, on the tier without that tracepoint,
+// the task that issued it to the driver.
+type DiskProcesses struct {
+	// Attribution is "submitter" (block_io_start) or "issuer"
+	// (block_rq_issue: usually, not always, the submitter).
+	Attribution string        `json:"attribution"`
+	Processes   []DiskProcess `json:"processes"`
+	// KernelWorkers is the I/O submitted by kworker threads: page-cache
+	// writeback by the flusher (the dirtying processes' data, written
+	// later), loop devices' backing-file I/O and the like. Not an
+	// application's; nil when there was none.
+	KernelWorkers *DiskProcess `json:"kernel_workers"`
+	// UnattributedIOs and UnattributedBytes are the interval's completed
+	// I/Os that found no room in the kernel's per-process map (8,192
+	// processes): in no row, but in the device figures.
+	UnattributedIOs   uint64 `json:"unattributed_ios"`
+	UnattributedBytes uint64 `json:"unattributed_bytes"`
+}
+
+// DiskProcess is one process's completed block I/O of an interval.
+type DiskProcess struct {
+	PID        int32  `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+	Comm       string `json:"comm"` // untrusted
+	// Writeback marks the kernel workers' row.
+	Writeback      bool    `json:"writeback,omitempty"`
+	ReadBytesPerS  float64 `json:"read_bytes_per_s"`
+	WriteBytesPerS float64 `json:"write_bytes_per_s"`
+	ReadIOsPerS    float64 `json:"read_ios_per_s"`
+	WriteIOsPerS   float64 `json:"write_ios_per_s"`
+	LatencyMeanUs  float64 `json:"latency_mean_us"`
+	LatencyMaxUs   float64 `json:"latency_max_us"`
+}
+
+// Disk sources of ProcessDiskRates.DiskSource.
+const (
+	DiskSourceEBPF   = "ebpf"
+	DiskSourceProcfs = "procfs"
+)
+
+// joinProcessDisk fills each process's disk part: from the eBPF rows by
+// ProcKey (a process without a row did no block I/O: zero), or, without
+// eBPF, from its /proc/PID/io (null where not read or not permitted).
+func joinProcessDisk(s *Sample) {
+	if len(s.Processes) == 0 {
+		return
+	}
+	var rows *DiskProcesses
+	if s.Disk != nil && !s.stale("disk") {
+		rows = s.Disk.PerProcess
+	}
+	var byKey map[ProcKey]int
+	if rows != nil {
+		byKey = make(map[ProcKey]int, len(rows.Processes))
+		for i := range rows.Processes {
+			r := &rows.Processes[i]
+			byKey[ProcKey{PID: r.PID, StartTicks: r.StartTicks}] = i
+		}
+	}
+	for i := range s.Processes {
+		p := &s.Processes[i]
+		d := ProcessDisk{ProcessIODelayRates: p.ProcessIODelayRates, IODelayReason: p.IODelayReason}
+		switch j, ok := byKey[p.Key()]; {
+		case rows == nil:
+			d.DiskSource = DiskSourceProcfs
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS = p.ReadBytesPerS, p.WriteBytesPerS
+		case ok:
+			r := &rows.Processes[j]
+			d.DiskSource = DiskSourceEBPF
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS = Known(r.ReadBytesPerS), Known(r.WriteBytesPerS)
+			d.DiskIOsPerS = Known(r.ReadIOsPerS + r.WriteIOsPerS)
+			d.DiskLatencyMeanUs, d.DiskLatencyMaxUs = Known(r.LatencyMeanUs), Known(r.LatencyMaxUs)
+		default:
+			d.DiskSource = DiskSourceEBPF
+			d.DiskReadBytesPerS, d.DiskWriteBytesPerS, d.DiskIOsPerS = Known(0), Known(0), Known(0)
+		}
+		p.ProcessDisk = d
 	}
 }

@@ -82,6 +82,9 @@ type History struct {
 	capacity int
 	series   map[string]*series
 	diskKeep []string // reused by recordDiskHistory
+	// diskLat is each device's latency histograms, one point per frame,
+	// for the Disk tab's heatmap (recordDiskHistory).
+	diskLat map[string]*ring[DiskLatPoint]
 }
 
 // NewHistory makes a history whose series each keep capacity points.
@@ -89,7 +92,7 @@ func NewHistory(capacity int) *History {
 	if capacity <= 0 {
 		capacity = DefaultHistoryCapacity
 	}
-	return &History{capacity: capacity, series: map[string]*series{}}
+	return &History{capacity: capacity, series: map[string]*series{}, diskLat: map[string]*ring[DiskLatPoint]{}}
 }
 
 // Record appends a point to a series, creating it on first use.

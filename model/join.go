@@ -20,6 +20,7 @@ const cachePageSize = 4096
 // it, so a replay joins recorded samples through the same code.
 func JoinFrame(s *Sample) {
 	joinProcessNet(s)
+	joinProcessDisk(s)
 	if s.Cache == nil {
 		return
 	}

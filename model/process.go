@@ -32,6 +32,39 @@ type Process struct {
 	ProcessIO
 	ProcessCacheRates
 	ProcessNetRates
+	ProcessDisk
+}
+
+// ProcessDisk is the process's block I/O over the interval, joined from
+// Disk.PerProcess by ProcKey (JoinFrame): bytes and requests it submitted
+// that completed, and their latency (issue to completion), from eBPF;
+// without eBPF, bytes from /proc/PID/io (read_bytes, write_bytes:
+// write_bytes is charged when pages are dirtied, not when they reach the
+// disk), the rest null. The iodelay is the scanner's.
+type ProcessDisk struct {
+	ProcessDiskRates
+	// DiskSource is "ebpf" or "procfs".
+	DiskSource        string `json:"disk_source"`
+	DiskLatencyMeanUs Float  `json:"disk_latency_mean_us"`
+	DiskLatencyMaxUs  Float  `json:"disk_latency_max_us"`
+	ProcessIODelayRates
+	// IODelayReason says why iodelay_pct is null.
+	IODelayReason string `json:"iodelay_reason,omitempty"`
+}
+
+// ProcessDiskRates is ProcessDisk's bytes and I/Os per second.
+type ProcessDiskRates struct {
+	DiskReadBytesPerS  Float `json:"disk_read_bytes_per_s"`
+	DiskWriteBytesPerS Float `json:"disk_write_bytes_per_s"`
+	DiskIOsPerS        Float `json:"disk_ios_per_s"`
+}
+
+// ProcessIODelayRates is the time the process's main thread waited for
+// block I/O over the interval (delayacct_blkio_ticks, field 42 of
+// /proc/PID/stat, the leader's only), as % of the interval: pidstat -d's
+// iodelay, in %. Null (IODelayReason) when the kernel does not account it.
+type ProcessIODelayRates struct {
+	IODelayPct Float `json:"iodelay_pct"`
 }
 
 // ProcessNetRates is the process's network traffic over the interval,
@@ -200,6 +233,8 @@ func (p *Process) ZeroRates() {
 	p.ProcessIORates = ProcessIORates{}
 	p.ProcessCacheRates = ProcessCacheRates{}
 	p.ProcessNetRates = ProcessNetRates{}
+	p.ProcessDiskRates = ProcessDiskRates{}
+	p.ProcessIODelayRates = ProcessIODelayRates{}
 }
 
 // Key is the process's identity.

@@ -48,7 +48,9 @@ func TestProcessJSONCompatible(t *testing.T) {
 		const ioKeys = `,"read_bytes_per_s":null,"write_bytes_per_s":null,"cancelled_write_bytes_per_s":null,` +
 			`"rchar_per_s":null,"wchar_per_s":null,"syscr_per_s":null,"syscw_per_s":null,"io_detail":"",` +
 			`"cache_hits":null,"cache_misses":null,"cache_read_hit_pct":null,` +
-			`"net_tx_bytes_per_s":null,"net_rx_bytes_per_s":null,"net_retransmits_per_s":null}`
+			`"net_tx_bytes_per_s":null,"net_rx_bytes_per_s":null,"net_retransmits_per_s":null,` +
+			`"disk_read_bytes_per_s":null,"disk_write_bytes_per_s":null,"disk_ios_per_s":null,"disk_source":"",` +
+			`"disk_latency_mean_us":null,"disk_latency_max_us":null,"iodelay_pct":null}`
 		if want := string(old) + ioKeys; string(got) != want {
 			t.Errorf("%s:\n got %s\nwant %s", c.file, got, want)
 		}

@@ -12,7 +12,11 @@ type Snapshot struct {
 	Seq     uint64
 	Sample  *Sample
 	history map[string]SeriesView
+	diskLat map[string]DiskLatView
 }
+
+// DiskLat returns a device's latency-histogram history (empty if none).
+func (s *Snapshot) DiskLat(dev string) DiskLatView { return s.diskLat[dev] }
 
 // Series returns the named history (empty if never recorded).
 func (s *Snapshot) Series(name string) SeriesView { return s.history[name] }
@@ -97,7 +101,7 @@ func (s *Store) SetError(probe string, err error) {
 func (s *Store) publishLocked() {
 	s.seq++
 	sample := s.sample // a shallow copy: parts are never mutated after publication
-	s.current.Store(&Snapshot{Seq: s.seq, Sample: &sample, history: s.history.view()})
+	s.current.Store(&Snapshot{Seq: s.seq, Sample: &sample, history: s.history.view(), diskLat: s.history.diskLatView()})
 	select {
 	case s.changed <- struct{}{}:
 	default: // a reader has not caught up yet; it will see the newest snapshot

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf"
 )
 
 // The disk probe: iostat -x per block device from /proc/diskstats, what
@@ -38,6 +39,17 @@ type DiskProbeConfig struct {
 	// StatfsTimeout bounds statfs on network and FUSE filesystems
 	// (default 200 ms).
 	StatfsTimeout time.Duration
+
+	// EBPF loads the block-latency programs (bpf/biolat) through Session
+	// with ForceTier ("procfs": none); NoEBPFReason, when set, says why
+	// not. DeferBPF leaves loading to LoadBPF. SlowIO is the slow-I/O
+	// threshold (DefaultSlowIO when 0).
+	EBPF         bool
+	Session      *ebpf.Session
+	ForceTier    string
+	NoEBPFReason string
+	DeferBPF     bool
+	SlowIO       time.Duration
 }
 
 // diskKey identifies a device between readings: the name and the number
@@ -64,6 +76,9 @@ type DiskProbe struct {
 	info  map[diskKey]*diskInfo
 	fs    *filesystems
 	lines []parsedDisk // reused
+	bpf   *diskBPF
+	// window is the last Read's interval, the eBPF rates' divisor.
+	window float64
 }
 
 // packedCounters are the 16 cumulative counters of a reading: 128 bytes,
@@ -128,20 +143,48 @@ func NewDiskProbe(cfg DiskProbeConfig) (*DiskProbe, error) {
 		names: map[string]string{},
 		info:  map[diskKey]*diskInfo{},
 		fs:    newFilesystems(cfg),
+		bpf:   openDiskBPF(&cfg),
 	}, nil
+}
+
+func openDiskBPF(cfg *DiskProbeConfig) *diskBPF {
+	reason := cfg.NoEBPFReason
+	switch {
+	case reason != "":
+	case !cfg.EBPF:
+		reason = "eBPF not requested"
+	case cfg.CopiedTree:
+		reason = "reading a copied tree (--proc-root, --sys-root): eBPF would measure this kernel, not the copy"
+	case cfg.DeferBPF && cfg.ForceTier != model.TierProcfs:
+		b := newDiskBPF(cfg.Session, cfg.ForceTier, "loading after the first frame", cfg.SlowIO)
+		b.deferred, b.deferTier = true, cfg.ForceTier
+		return b
+	}
+	return newDiskBPF(cfg.Session, cfg.ForceTier, reason, cfg.SlowIO)
 }
 
 func init() {
 	Register(Family{Name: "disk", New: func(env *Env) (Probe, error) {
-		return NewDiskProbe(DiskProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, CopiedTree: env.CopiedTree})
+		return NewDiskProbe(DiskProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, CopiedTree: env.CopiedTree,
+			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier, DeferBPF: env.DeferBPF})
 	}})
 }
+
+// Features is the block-latency feature's tier report.
+func (p *DiskProbe) Features() []model.Feature { return []model.Feature{p.bpf.report()} }
+
+// EventSources is the slow I/Os.
+func (p *DiskProbe) EventSources() []EventSource { return []EventSource{p.bpf.source()} }
+
+// LoadBPF implements BPFLoader (Env.DeferBPF).
+func (p *DiskProbe) LoadBPF(sess *ebpf.Session) error { return p.bpf.loadDeferred(sess) }
 
 // Name implements Probe.
 func (p *DiskProbe) Name() string { return "disk" }
 
-// Close closes the kept diskstats fd.
+// Close closes the kept diskstats fd and detaches the eBPF programs.
 func (p *DiskProbe) Close() error {
+	p.bpf.close()
 	if p.fd >= 0 {
 		err := syscall.Close(p.fd)
 		p.fd = -1
@@ -153,8 +196,14 @@ func (p *DiskProbe) Close() error {
 // Collect implements Probe.
 func (p *DiskProbe) Collect(t *Tick) (Part, error) {
 	d, err := p.Read(t.Now)
-	if err != nil || d == nil {
+	if err != nil {
 		return nil, err
+	}
+	if err := p.bpf.collect(d, t.Now, p.window); err != nil && d != nil {
+		setDiskUnavailable(d, "latency_hist", err.Error())
+	}
+	if d == nil {
+		return nil, nil
 	}
 	return func(s *model.Sample) {
 		// The D-state probe's piece is kept: it may have been applied
@@ -197,6 +246,7 @@ func (p *DiskProbe) Read(now time.Time) (*model.Disk, error) {
 		p.lines = append(p.lines, parsedDisk{key: diskKey{name: p.intern(name), major: c.Major, minor: c.Minor}, c: c})
 	}
 	seconds := now.Sub(p.prevTime).Seconds()
+	p.window = seconds
 	first := !p.baseline
 	p.baseline, p.prevTime = true, now
 

@@ -331,3 +331,43 @@ func FuzzKmsgOOMRecord(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDelayacct(f *testing.F) {
+	for _, s := range []string{"0\n", "1\n", "", "2", " 1 ", "x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		on, why := parseDelayacct(b, true)
+		if on == (why != "") {
+			t.Fatalf("%q: on %v with reason %q", b, on, why)
+		}
+		if on && len(bytes.TrimSpace(b)) == 0 {
+			t.Fatalf("%q: on from nothing", b)
+		}
+	})
+}
+
+// FuzzDecodeSlowIO: any ring-buffer record decodes into a slow_io event
+// or is refused, never a panic; a short one is refused.
+func FuzzDecodeSlowIO(f *testing.F) {
+	rec := make([]byte, 56)
+	rec[24], rec[26] = 0x01, 0x70 // dev 7:1
+	copy(rec[40:], "postgres")
+	f.Add(rec)
+	f.Add(rec[:55])
+	f.Add(append(rec, 1, 2, 3))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ev model.Event
+		ok := decodeSlowIO(b, &ev)
+		if ok != (len(b) >= 56 && binary.LittleEndian.Uint32(b[36:]) <= 1) {
+			t.Fatalf("%d bytes: decoded %v", len(b), ok)
+		}
+		if !ok {
+			return
+		}
+		d, isSlow := ev.Data.(model.SlowIOData)
+		if !isSlow || ev.Kind != model.EventSlowIO || (d.Op != "R" && d.Op != "W") || len(ev.Comm) > 16 {
+			t.Fatalf("%x: %+v", b, ev)
+		}
+	})
+}

@@ -56,6 +56,7 @@ type ProcessScanner struct {
 	bootClock bool   // ProcRoot is a live procfs: process ages come from CLOCK_BOOTTIME
 	memTotal  uint64 // bytes, for %MEM; 0 when unknown
 	demand    demandLookup
+	delay     *delayacct
 
 	procs map[model.ProcKey]*procState
 	byPID map[int32]*procState // the newest process seen with each pid
@@ -121,6 +122,8 @@ type procState struct {
 	vcsw, nvcsw    uint64
 	runDelay       uint64
 	runDelayOK     bool
+	blkio          uint64 // field 42 at the last reading, ticks
+	blkioOK        bool
 	// The leader's schedstat run time and switch-in count, which tell
 	// whether status can have changed.
 	runTime, switchIns uint64
@@ -223,6 +226,9 @@ func (s *ProcessScanner) Name() string { return "process" }
 
 // Close releases the fd of the proc root and the task iterator.
 func (s *ProcessScanner) Close() error {
+	if s.delay != nil {
+		s.delay.close()
+	}
 	s.tierMu.Lock()
 	if s.incoming != nil {
 		s.incoming.Close()
@@ -302,6 +308,10 @@ func (s *ProcessScanner) scan(now time.Time, baselineRows bool) ([]model.Process
 	}
 	s.demand.reset(demand)
 	c.wantIO = demand.WantsIO()
+	if s.delay == nil {
+		s.delay = newDelayacct(s.cfg.ProcRoot)
+	}
+	s.delay.refresh()
 	if !c.baseline {
 		c.interval = now.Sub(s.prevNow).Seconds()
 		// A process the previous scan did not list is new unless it
@@ -641,6 +651,7 @@ func (s *ProcessScanner) fillProcess(p *model.Process, pid int32, ps *procState,
 		}
 	}
 
+	s.ioDelay(p, ps, st, dt, isNew)
 	ps.gen = c.gen
 	ps.utime, ps.stime = st.UTime, st.STime
 	ps.minflt, ps.majflt = st.MinFlt, st.MajFlt
@@ -650,6 +661,21 @@ func (s *ProcessScanner) fillProcess(p *model.Process, pid int32, ps *procState,
 	ps.groupRun, ps.groupRunOK = groupRun, groupRunOK
 	ps.noUserMemory = hasNoUserMemory(st)
 	s.byPID[pid] = ps
+}
+
+// ioDelay is pidstat -d's iodelay as % of the interval: the main
+// thread's field 42 delta (what /proc/PID/stat and pidstat report),
+// unknown with the reason when the kernel does not account it.
+func (s *ProcessScanner) ioDelay(p *model.Process, ps *procState, st *procStat, dt float64, isNew bool) {
+	switch {
+	case !s.delay.on:
+		p.IODelayReason = s.delay.reason
+	case !st.BlkioOK:
+		p.IODelayReason = "no delayacct_blkio_ticks (field 42 of /proc/PID/stat) on this kernel"
+	case dt > 0 && (isNew || ps.blkioOK):
+		p.IODelayPct = model.Known(float64(model.ClampedDelta(ps.blkio, st.BlkioTicks)) / float64(s.cfg.ClockTicks) / dt * 100)
+	}
+	ps.blkio, ps.blkioOK = st.BlkioTicks, st.BlkioOK && s.delay.on
 }
 
 // setLast remembers where p goes in this scan's output.
@@ -730,6 +756,10 @@ func (s *ProcessScanner) idleSinceLastScan(pid int32, c *scanContext, p *model.P
 	p.ZeroRates()
 	if ps.runDelayOK {
 		p.WaitPct = model.Known(0)
+	}
+	p.IODelayReason = s.delay.reason
+	if s.delay.on && ps.blkioOK {
+		p.IODelayPct = model.Known(0)
 	}
 	p.MemPct = s.memPct(p.RSSBytes) // MemTotal may have changed (memory hotplug, a balloon)
 	ps.gen = c.gen

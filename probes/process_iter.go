@@ -223,6 +223,7 @@ func (s *ProcessScanner) scanIterProcess(recs []ebpf.TaskRecord, g *iterGroup, c
 	stat.StartTicks = lr.StartNs / perTick
 	stat.VSize = lr.VmPages * s.pageSize
 	stat.Processor = int32(lr.Cpu)
+	stat.BlkioTicks, stat.BlkioOK = lr.BlkioDelay/perTick, lr.Flags&ebpf.RecDelay != 0
 	status := procStatus{UID: lr.Uid, VoluntaryCS: lr.Nvcsw, InvoluntaryCS: lr.Nivcsw}
 	sched := schedstat{runTime: lr.OwnRuntime, runDelay: lr.RunDelay, switchIns: lr.Pcount}
 	schedOK := lr.Flags&ebpf.RecSched != 0

@@ -508,6 +508,11 @@ type procStat struct {
 	VSize      uint64 // bytes
 	RSSPages   uint64
 	Processor  int32
+	// BlkioTicks is field 42, delayacct_blkio_ticks: the main thread's
+	// time waiting for block I/O, clock ticks (0 unless the kernel
+	// accounts delays). BlkioOK: the field was there.
+	BlkioTicks uint64
+	BlkioOK    bool
 }
 
 // parseProcStat parses /proc/PID/stat (proc(5)). Comm is the text between the
@@ -527,12 +532,13 @@ func parseProcStat(b []byte, st *procStat) bool {
 	st.PID = int32(pid)
 	st.Comm = b[open+1 : closing]
 	rest := b[closing+1:]
-	// Fields after comm are numbered from 3 (state) as in proc(5).
+	// Fields after comm are numbered from 3 (state) as in proc(5); up
+	// to 39 they exist on every kernel we run on, 40 to 42 since 2.6.18.
 	var f []byte
-	for n := 3; n <= 39; n++ {
+	for n := 3; n <= 42; n++ {
 		f, rest = nextField(rest)
 		if len(f) == 0 {
-			return false
+			return n > 39
 		}
 		switch n {
 		case 3:
@@ -554,7 +560,7 @@ func parseProcStat(b []byte, st *procStat) bool {
 			case 39:
 				st.Processor = int32(v)
 			}
-		case 10, 12, 14, 15, 22, 23, 24:
+		case 10, 12, 14, 15, 22, 23, 24, 42:
 			v, ok := parseDecimal(f)
 			if !ok {
 				return false
@@ -574,6 +580,8 @@ func parseProcStat(b []byte, st *procStat) bool {
 				st.VSize = v
 			case 24:
 				st.RSSPages = v
+			case 42:
+				st.BlkioTicks, st.BlkioOK = v, true
 			}
 		}
 	}

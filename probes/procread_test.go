@@ -28,14 +28,14 @@ func TestParseProcStatReal(t *testing.T) {
 		t.Fatal("parse failed")
 	}
 	want := procStat{PID: 14240, Comm: []byte("sleep"), State: 'S', PPID: 14237, MinFlt: 99, Priority: 20,
-		NumThreads: 1, StartTicks: 61644, VSize: 2990080, RSSPages: 391}
+		NumThreads: 1, StartTicks: 61644, VSize: 2990080, RSSPages: 391, BlkioOK: true} // field 42 present, 0
 	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got  %+v\nwant %+v", st, want)
 	}
 	if !parseProcStat(readTestdata(t, "proc-scan-real/2/stat"), &st) {
 		t.Fatal("parse failed")
 	}
-	want = procStat{PID: 2, Comm: []byte("kthreadd"), State: 'S', Priority: 20, NumThreads: 1, StartTicks: 22}
+	want = procStat{PID: 2, Comm: []byte("kthreadd"), State: 'S', Priority: 20, NumThreads: 1, StartTicks: 22, BlkioOK: true}
 	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got  %+v\nwant %+v", st, want)
 	}

@@ -321,6 +321,32 @@ func TestOOMKillInEveryHeaderUntilAcknowledged(t *testing.T) {
 	}
 }
 
+// Issue 8: a slow I/O is in the header strip until acknowledged, and in
+// the event log.
+func TestSlowIOInHeaderStrip(t *testing.T) {
+	ctx := common.NewContext(true)
+	ctx.Now = func() time.Time { return fixedNow }
+	store := fixtureStore(t)
+	a := New(ctx, store, Options{Interval: time.Second})
+	a.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	log := model.NewEventLog(0)
+	log.Append(model.Event{Time: fixedNow.Add(-5 * time.Second), Source: model.SourceDisk, Kind: model.EventSlowIO, PID: 777, Comm: "postgres\x1b[2J",
+		Data: model.SlowIOData{Device: "sda", Major: 8, Op: "W", Bytes: 4096, Sector: 123, LatencyMS: 812.4}})
+	publishOOM(a, log, 0, time.Time{})
+	press(a, "4")
+	if h := strings.SplitN(screen(a), "\n", 2)[0]; !strings.Contains(h, "! slow I/O 10:29:55 sda W 4.0K 812 ms postgres\\e[2J pid 777") {
+		t.Errorf("header: %q", h)
+	}
+	press(a, "e")
+	if s := screen(a); !strings.Contains(s, "slow I/O: sda W 4.0K 812.4 ms (sector 123)") {
+		t.Errorf("event log:\n%s", s)
+	}
+	press(a, "esc", "A")
+	if h := strings.SplitN(screen(a), "\n", 2)[0]; strings.Contains(h, "slow I/O") {
+		t.Errorf("A did not acknowledge: %q", h)
+	}
+}
+
 // Item 3: the Memory tab's "ok: … no OOM kill" never sits beside a
 // non-zero kill count.
 func TestMemoryOKLineNeverDeniesKills(t *testing.T) {

@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "../common.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -40,13 +41,50 @@ struct start_key {
 	u32 pad;
 };
 
+// Who a request is for: the task that submitted it (block_io_start runs
+// in the submitter's context), or, in the tier without block_io_start, the
+// task that issued it. Kernel workers (the writeback flusher, loop's
+// workers) are one row, pid 0 with OWNER_KWORKER: not an application.
+#define OWNER_KWORKER 1
+#define OWNER_AT_ISSUE 2
+#define PF_KTHREAD_ 0x00200000
+
+struct owner {
+	u64 start_ns; // the process's start (common.h proc_start_ns), 0 for kworkers
+	u32 pid;      // tgid
+	u32 flags;    // OWNER_*
+	char comm[16];
+};
+
 struct start_val {
 	u64 ts;
 	u64 sector;
 	u32 dev;
 	u32 bytes;
-	u32 pid; // tgid of the task that issued the request
+	u32 pid; // tgid of the owner (struct owner)
 	u32 op;
+	char comm[16];
+	u64 start_ns;
+	u32 flags;
+	u32 pad;
+};
+
+// Per process (owner) totals since the last drain: user space reads and
+// deletes them once per frame (an I/O completing between the read and the
+// delete of its row is lost; the histograms, cumulative, are exact).
+struct proc_key {
+	u64 start_ns;
+	u32 pid;
+	u32 pad;
+};
+
+struct proc_io {
+	u64 bytes[2]; // OP_READ, OP_WRITE
+	u64 ios[2];
+	u64 lat_ns;     // summed latency of those I/Os
+	u64 lat_max_ns; // the slowest one
+	u32 flags;
+	u32 pad;
 	char comm[16];
 };
 
@@ -85,6 +123,22 @@ struct {
 	__type(value, struct start_val);
 } starts SEC(".maps");
 
+// Owners of requests started but not yet issued (tp_btf, raw_tp): LRU so
+// a start whose issue we never see cannot fill it for good.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct start_key);
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct proc_key);
+	__type(value, struct proc_io);
+} procs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -105,10 +159,13 @@ struct {
 } slow_events SEC(".maps");
 
 // drop_counts[0]: slow I/Os whose ring-buffer reservation failed; the
-// starts map being full is counted separately (missed).
+// starts map being full is counted separately (missed); completed I/Os the
+// procs map had no room for (proc_ios, proc_bytes: not attributed).
 struct drops {
 	u64 ring;
 	u64 missed;
+	u64 proc_ios;
+	u64 proc_bytes;
 };
 
 struct {
@@ -148,19 +205,85 @@ static __always_inline struct start_key start_key(u64 id, u32 dev, u64 sector)
 	return k;
 }
 
+// current_owner is the running task as a request's owner.
+static __always_inline void current_owner(struct owner *o)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	bpf_get_current_comm(&o->comm, sizeof(o->comm));
+	u32 flags = BPF_CORE_READ(task, flags);
+	if ((flags & PF_KTHREAD_) && o->comm[0] == 'k' && o->comm[1] == 'w' && o->comm[2] == 'o' &&
+	    o->comm[3] == 'r' && o->comm[4] == 'k' && o->comm[5] == 'e' && o->comm[6] == 'r') {
+		o->flags |= OWNER_KWORKER;
+		return; // pid 0, start 0: the kernel workers' row
+	}
+	// The pid of vitals' /proc (common.h); outside its PID namespace a
+	// process has none there: PID_OUTSIDE, start 0, one row user space
+	// counts as unattributed.
+	o->pid = current_tgid_vitals();
+	if (o->pid != PID_OUTSIDE)
+		o->start_ns = proc_start_ns(task);
+}
+
+// on_start records the submitter of a request (block_io_start).
+static __always_inline void on_start(u64 id, u32 dev, u64 sector)
+{
+	struct start_key k = start_key(id, dev, sector);
+	struct owner o = {};
+	current_owner(&o);
+	bpf_map_update_elem(&owners, &k, &o, BPF_ANY);
+}
+
 static __always_inline void on_issue(u64 id, u32 dev, u64 sector, u32 bytes, u32 op)
 {
 	if (op == OP_OTHER)
 		return;
 	struct start_key k = start_key(id, dev, sector);
 	struct start_val v = {.ts = bpf_ktime_get_ns(), .sector = sector, .dev = dev, .bytes = bytes, .op = op};
-	v.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(&v.comm, sizeof(v.comm));
+	struct owner *src = bpf_map_lookup_elem(&owners, &k);
+	struct owner o = {};
+	if (src) {
+		o = *src;
+		bpf_map_delete_elem(&owners, &k);
+	} else {
+		current_owner(&o);
+		o.flags |= OWNER_AT_ISSUE;
+	}
+	v.pid = o.pid;
+	v.start_ns = o.start_ns;
+	v.flags = o.flags;
+	__builtin_memcpy(v.comm, o.comm, sizeof(v.comm));
 	if (bpf_map_update_elem(&starts, &k, &v, BPF_ANY) != 0) {
 		struct drops *d = drops();
 		if (d)
 			d->missed++;
 	}
+}
+
+// account_proc adds a completed I/O to its owner's totals.
+static __always_inline void account_proc(struct start_val *v, u64 lat)
+{
+	struct proc_key pk = {.start_ns = v->start_ns, .pid = v->pid};
+	struct proc_io *p = bpf_map_lookup_elem(&procs, &pk);
+	if (!p) {
+		struct proc_io zero = {.flags = v->flags};
+		__builtin_memcpy(zero.comm, v->comm, sizeof(zero.comm));
+		bpf_map_update_elem(&procs, &pk, &zero, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&procs, &pk);
+		if (!p) {
+			struct drops *d = drops();
+			if (d) {
+				d->proc_ios++;
+				d->proc_bytes += v->bytes;
+			}
+			return;
+		}
+	}
+	u32 op = v->op & 1;
+	__sync_fetch_and_add(&p->bytes[op], v->bytes);
+	__sync_fetch_and_add(&p->ios[op], 1);
+	__sync_fetch_and_add(&p->lat_ns, lat);
+	if (lat > p->lat_max_ns)
+		p->lat_max_ns = lat; // racy between CPUs: a max, not a sum
 }
 
 static __always_inline void on_complete(u64 id, u32 dev, u64 sector)
@@ -180,6 +303,7 @@ static __always_inline void on_complete(u64 id, u32 dev, u64 sector)
 		if (!h)
 			goto out;
 	}
+	account_proc(v, lat);
 	u32 slot = log2_slot(lat / 1000);
 	if (slot < MAX_SLOTS)
 		__sync_fetch_and_add(&h->slots[slot], 1);
@@ -230,7 +354,14 @@ static __always_inline u32 rq_dev(struct request *rq)
 	return major << MINORBITS | minor;
 }
 
-// ---- tier tp_btf (5.5+)
+// ---- tier tp_btf (6.5+ for block_io_start)
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(tpbtf_start, struct request *rq)
+{
+	on_start((u64)rq, 0, 0);
+	return 0;
+}
 
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(tpbtf_issue, struct request *rq)
@@ -246,7 +377,14 @@ int BPF_PROG(tpbtf_complete, struct request *rq, blk_status_t error, unsigned in
 	return 0;
 }
 
-// ---- tier raw_tp (4.17+): the same, memory read through probe_read
+// ---- tier raw_tp: the same, memory read through probe_read
+
+SEC("raw_tp/block_io_start")
+int BPF_PROG(rawtp_start, struct request *rq)
+{
+	on_start((u64)rq, 0, 0);
+	return 0;
+}
 
 SEC("raw_tp/block_rq_issue")
 int BPF_PROG(rawtp_issue, struct request *rq)
@@ -262,7 +400,10 @@ int BPF_PROG(rawtp_complete, struct request *rq, int error, unsigned int nr_byte
 	return 0;
 }
 
-// ---- tier tracepoint: the classic records, keyed by (dev, sector)
+// ---- tier tracepoint: the classic records, keyed by (dev, sector). No
+// block_io_start here (older kernels lack it): the owner is the task that
+// issued the request (OWNER_AT_ISSUE), usually but not always the
+// submitter.
 
 static __always_inline u32 rwbs_op(const char *ctx_rwbs)
 {

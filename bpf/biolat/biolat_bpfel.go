@@ -19,9 +19,11 @@ type BioLatConfig struct {
 }
 
 type BioLatDrops struct {
-	_      structs.HostLayout
-	Ring   uint64
-	Missed uint64
+	_         structs.HostLayout
+	Ring      uint64
+	Missed    uint64
+	ProcIos   uint64
+	ProcBytes uint64
 }
 
 type BioLatHist struct {
@@ -37,6 +39,32 @@ type BioLatHistKey struct {
 	Op  uint32
 }
 
+type BioLatOwner struct {
+	_       structs.HostLayout
+	StartNs uint64
+	Pid     uint32
+	Flags   uint32
+	Comm    [16]int8
+}
+
+type BioLatProcIo struct {
+	_        structs.HostLayout
+	Bytes    [2]uint64
+	Ios      [2]uint64
+	LatNs    uint64
+	LatMaxNs uint64
+	Flags    uint32
+	Pad      uint32
+	Comm     [16]int8
+}
+
+type BioLatProcKey struct {
+	_       structs.HostLayout
+	StartNs uint64
+	Pid     uint32
+	Pad     uint32
+}
+
 type BioLatStartKey struct {
 	_      structs.HostLayout
 	Id     uint64
@@ -46,14 +74,17 @@ type BioLatStartKey struct {
 }
 
 type BioLatStartVal struct {
-	_      structs.HostLayout
-	Ts     uint64
-	Sector uint64
-	Dev    uint32
-	Bytes  uint32
-	Pid    uint32
-	Op     uint32
-	Comm   [16]int8
+	_       structs.HostLayout
+	Ts      uint64
+	Sector  uint64
+	Dev     uint32
+	Bytes   uint32
+	Pid     uint32
+	Op      uint32
+	Comm    [16]int8
+	StartNs uint64
+	Flags   uint32
+	Pad     uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -63,14 +94,19 @@ const (
 	BioLatMapCfg            = "cfg"
 	BioLatMapDropCounts     = "drop_counts"
 	BioLatMapHists          = "hists"
+	BioLatMapOwners         = "owners"
+	BioLatMapProcs          = "procs"
 	BioLatMapSlowEvents     = "slow_events"
 	BioLatMapStarts         = "starts"
 	BioLatProgRawtpComplete = "rawtp_complete"
 	BioLatProgRawtpIssue    = "rawtp_issue"
+	BioLatProgRawtpStart    = "rawtp_start"
 	BioLatProgTpComplete    = "tp_complete"
 	BioLatProgTpIssue       = "tp_issue"
 	BioLatProgTpbtfComplete = "tpbtf_complete"
 	BioLatProgTpbtfIssue    = "tpbtf_issue"
+	BioLatProgTpbtfStart    = "tpbtf_start"
+	BioLatVarVitalsPidnsIno = "vitals_pidns_ino"
 )
 
 // LoadBioLat returns the embedded CollectionSpec for BioLat.
@@ -117,10 +153,12 @@ type BioLatSpecs struct {
 type BioLatProgramSpecs struct {
 	RawtpComplete *ebpf.ProgramSpec `ebpf:"rawtp_complete"`
 	RawtpIssue    *ebpf.ProgramSpec `ebpf:"rawtp_issue"`
+	RawtpStart    *ebpf.ProgramSpec `ebpf:"rawtp_start"`
 	TpComplete    *ebpf.ProgramSpec `ebpf:"tp_complete"`
 	TpIssue       *ebpf.ProgramSpec `ebpf:"tp_issue"`
 	TpbtfComplete *ebpf.ProgramSpec `ebpf:"tpbtf_complete"`
 	TpbtfIssue    *ebpf.ProgramSpec `ebpf:"tpbtf_issue"`
+	TpbtfStart    *ebpf.ProgramSpec `ebpf:"tpbtf_start"`
 }
 
 // BioLatMapSpecs contains maps before they are loaded into the kernel.
@@ -130,6 +168,8 @@ type BioLatMapSpecs struct {
 	Cfg        *ebpf.MapSpec `ebpf:"cfg"`
 	DropCounts *ebpf.MapSpec `ebpf:"drop_counts"`
 	Hists      *ebpf.MapSpec `ebpf:"hists"`
+	Owners     *ebpf.MapSpec `ebpf:"owners"`
+	Procs      *ebpf.MapSpec `ebpf:"procs"`
 	SlowEvents *ebpf.MapSpec `ebpf:"slow_events"`
 	Starts     *ebpf.MapSpec `ebpf:"starts"`
 }
@@ -138,6 +178,7 @@ type BioLatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BioLatVariableSpecs struct {
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // BioLatObjects contains all objects after they have been loaded into the kernel.
@@ -163,6 +204,8 @@ type BioLatMaps struct {
 	Cfg        *ebpf.Map `ebpf:"cfg"`
 	DropCounts *ebpf.Map `ebpf:"drop_counts"`
 	Hists      *ebpf.Map `ebpf:"hists"`
+	Owners     *ebpf.Map `ebpf:"owners"`
+	Procs      *ebpf.Map `ebpf:"procs"`
 	SlowEvents *ebpf.Map `ebpf:"slow_events"`
 	Starts     *ebpf.Map `ebpf:"starts"`
 }
@@ -172,6 +215,8 @@ func (m *BioLatMaps) Close() error {
 		m.Cfg,
 		m.DropCounts,
 		m.Hists,
+		m.Owners,
+		m.Procs,
 		m.SlowEvents,
 		m.Starts,
 	)
@@ -181,6 +226,7 @@ func (m *BioLatMaps) Close() error {
 //
 // It can be passed to LoadBioLatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BioLatVariables struct {
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // BioLatPrograms contains all programs after they have been loaded into the kernel.
@@ -189,20 +235,24 @@ type BioLatVariables struct {
 type BioLatPrograms struct {
 	RawtpComplete *ebpf.Program `ebpf:"rawtp_complete"`
 	RawtpIssue    *ebpf.Program `ebpf:"rawtp_issue"`
+	RawtpStart    *ebpf.Program `ebpf:"rawtp_start"`
 	TpComplete    *ebpf.Program `ebpf:"tp_complete"`
 	TpIssue       *ebpf.Program `ebpf:"tp_issue"`
 	TpbtfComplete *ebpf.Program `ebpf:"tpbtf_complete"`
 	TpbtfIssue    *ebpf.Program `ebpf:"tpbtf_issue"`
+	TpbtfStart    *ebpf.Program `ebpf:"tpbtf_start"`
 }
 
 func (p *BioLatPrograms) Close() error {
 	return _BioLatClose(
 		p.RawtpComplete,
 		p.RawtpIssue,
+		p.RawtpStart,
 		p.TpComplete,
 		p.TpIssue,
 		p.TpbtfComplete,
 		p.TpbtfIssue,
+		p.TpbtfStart,
 	)
 }
 

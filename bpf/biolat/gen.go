@@ -4,4 +4,4 @@
 // vitals needs no clang. Regenerate with `make generate`.
 package biolat
 
-//go:generate go tool bpf2go -target bpfel -output-stem biolat -type hist_key -type hist -type config -type drops BioLat biolat.bpf.c -- -O2 -g -Wall -Werror -D__TARGET_ARCH_x86
+//go:generate go tool bpf2go -target bpfel -output-stem biolat -type hist_key -type hist -type config -type drops -type proc_key -type proc_io BioLat biolat.bpf.c -- -O2 -g -Wall -Werror -D__TARGET_ARCH_x86

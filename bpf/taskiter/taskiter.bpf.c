@@ -57,6 +57,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define REC_IO_CHARS 0x8   // ioac rchar, wchar, syscr, syscw (CONFIG_TASK_XACCT)
 #define REC_IO_BYTES 0x10  // ioac read/write/cancelled bytes (CONFIG_TASK_IO_ACCOUNTING)
 #define REC_RSS_APPROX 0x20 // rss is the counters' approximate total
+#define REC_DELAY 0x40     // blkio_delay is read (the task has delay accounting)
 
 struct task_rec {
 	u32 tid;
@@ -90,6 +91,8 @@ struct task_rec {
 	// ioac, own (+ signal->ioac on the leader): rchar, wchar, syscr,
 	// syscw, read_bytes, write_bytes, cancelled_write_bytes.
 	u64 io[7];
+	// delays->blkio_delay, ns (leader): /proc/PID/stat field 42 in ns.
+	u64 blkio_delay;
 	char comm[16]; // task->comm, to notice an exec or a rename
 };
 
@@ -254,6 +257,13 @@ int dump_task(struct bpf_iter__task *ctx)
 		r.nice = t->static_prio - 120;
 		r.cpu = t->thread_info.cpu;
 		r.start_ns = t->start_boottime;
+		if (bpf_core_field_exists(t->delays)) {
+			struct task_delay_info *dl = t->delays;
+			if (dl) {
+				r.blkio_delay = dl->blkio_delay;
+				r.flags |= REC_DELAY;
+			}
+		}
 		if (sig) {
 			r.nr_threads = sig->nr_threads;
 			r.utime_ns += sig->utime;

@@ -41,6 +41,7 @@ type TaskIterTaskRec struct {
 	RssPages    uint64
 	VmPages     uint64
 	Io          [7]uint64
+	BlkioDelay  uint64
 	Comm        [16]int8
 }
 

@@ -49,8 +49,8 @@ func BioLatFeature() FeatureSpec {
 		Tiers: []Tier{
 			{Name: TierFentry, Unsupported: notBuilt},
 			{Name: TierKprobe, Unsupported: notBuilt},
-			{Name: TierTpBTF, Programs: []string{"tpbtf_issue", "tpbtf_complete"}},
-			{Name: TierRawTp, Programs: []string{"rawtp_issue", "rawtp_complete"}},
+			{Name: TierTpBTF, Programs: []string{"tpbtf_start", "tpbtf_issue", "tpbtf_complete"}},
+			{Name: TierRawTp, Programs: []string{"rawtp_start", "rawtp_issue", "rawtp_complete"}},
 			{Name: TierTracepoint, Programs: []string{"tp_issue", "tp_complete"}},
 		},
 	}
@@ -61,7 +61,18 @@ type BioLat struct {
 	loaded *Loaded
 	hists  *ebpf.Map
 	prev   map[biolat.BioLatHistKey]biolat.BioLatHist
+	procs  *ebpf.Map
+	// Batch buffers for DrainProcs; noBatch: the kernel lacks batch ops.
+	keys    []biolat.BioLatProcKey
+	vals    []biolat.BioLatProcIo
+	noBatch bool
 }
+
+// AttributedAtStart reports whether the active tier knows the submitter
+// of each request (block_io_start); otherwise I/Os are attributed to the
+// task that issued them to the driver (block_rq_issue), usually but not
+// always the same.
+func (b *BioLat) AttributedAtStart() bool { return b.loaded.Tier != TierTracepoint }
 
 // OpenBioLat loads and attaches the block-latency feature; slowNs is the
 // threshold of the slow-I/O events (0: none). The error is non-nil when no
@@ -71,7 +82,7 @@ func OpenBioLat(sess *Session, opts LoadOptions, slowNs uint64) (*BioLat, model.
 	if l == nil {
 		return nil, rep, fmt.Errorf("disk latency: %s", rep.Reason)
 	}
-	b := &BioLat{loaded: l, hists: l.Maps["hists"], prev: map[biolat.BioLatHistKey]biolat.BioLatHist{}}
+	b := &BioLat{loaded: l, hists: l.Maps["hists"], prev: map[biolat.BioLatHistKey]biolat.BioLatHist{}, procs: l.Maps["procs"]}
 	if err := b.SetSlow(slowNs); err != nil {
 		b.Close()
 		rep.Tier, rep.Reason = "", err.Error()
@@ -164,4 +175,107 @@ func DecodeSlowIO(raw []byte, s *SlowIO) bool {
 	}
 	s.Comm = string(comm)
 	return true
+}
+
+// Owner flags of BioLatProc.
+const (
+	// BioLatKworker: the kernel workers' row (PID 0): the writeback
+	// flusher, loop and other kworker threads; not an application.
+	BioLatKworker = 1
+	// BioLatAtIssue: attributed to the task that issued the request (no
+	// block_io_start in the tier).
+	BioLatAtIssue = 2
+)
+
+// BioLatProc is one owner's completed I/Os since the previous DrainProcs.
+type BioLatProc struct {
+	PID        int32
+	StartTicks uint64 // USER_HZ ticks after boot, as /proc/PID/stat
+	Flags      uint32
+	Comm       string
+	ReadBytes  uint64
+	WriteBytes uint64
+	ReadIOs    uint64
+	WriteIOs   uint64
+	LatNs      uint64 // summed
+	LatMaxNs   uint64
+}
+
+// DrainProcs reads and deletes the per-owner totals, appending to dst.
+func (b *BioLat) DrainProcs(dst []BioLatProc) ([]BioLatProc, error) {
+	emit := func(k *biolat.BioLatProcKey, v *biolat.BioLatProcIo) {
+		dst = append(dst, BioLatProc{
+			PID: int32(k.Pid), StartTicks: k.StartNs / nsPerTick, Flags: v.Flags, Comm: commString(v.Comm[:]),
+			ReadBytes: v.Bytes[BioLatRead], WriteBytes: v.Bytes[BioLatWrite], ReadIOs: v.Ios[BioLatRead], WriteIOs: v.Ios[BioLatWrite],
+			LatNs: v.LatNs, LatMaxNs: v.LatMaxNs,
+		})
+	}
+	if !b.noBatch {
+		const chunk = 512
+		if len(b.keys) < chunk {
+			b.keys = make([]biolat.BioLatProcKey, chunk)
+			b.vals = make([]biolat.BioLatProcIo, chunk)
+		}
+		var cursor ebpf.MapBatchCursor
+		for {
+			n, err := b.procs.BatchLookupAndDelete(&cursor, b.keys, b.vals, nil)
+			for i := 0; i < n; i++ {
+				emit(&b.keys[i], &b.vals[i])
+			}
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				return dst, nil
+			}
+			if errors.Is(err, ebpf.ErrNotSupported) && n == 0 {
+				b.noBatch = true
+				break
+			}
+			if err != nil {
+				return dst, fmt.Errorf("disk latency: drain processes: %w", err)
+			}
+		}
+	}
+	var (
+		k    biolat.BioLatProcKey
+		v    biolat.BioLatProcIo
+		keys []biolat.BioLatProcKey
+	)
+	it := b.procs.Iterate()
+	for it.Next(&k, &v) {
+		emit(&k, &v)
+		keys = append(keys, k)
+	}
+	for i := range keys {
+		_ = b.procs.Delete(&keys[i])
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, ebpf.ErrIterationAborted) {
+		return dst, fmt.Errorf("disk latency: read processes: %w", err)
+	}
+	return dst, nil
+}
+
+// BioLatDrops are the BPF side's losses since attaching, summed over CPUs.
+type BioLatDrops struct {
+	// Ring: slow I/Os the ring buffer had no room for. Missed: requests
+	// the in-flight map could not hold (in no histogram). ProcIOs,
+	// ProcBytes: completed I/Os no per-process row could be made for.
+	Ring, Missed, ProcIOs, ProcBytes uint64
+}
+
+// ReadDrops sums the per-CPU drop counters.
+func (b *BioLat) ReadDrops() (BioLatDrops, error) {
+	var (
+		zero uint32
+		vals []biolat.BioLatDrops
+		out  BioLatDrops
+	)
+	if err := b.loaded.Maps["drop_counts"].Lookup(&zero, &vals); err != nil {
+		return out, fmt.Errorf("disk latency: read drop counters: %w", err)
+	}
+	for _, v := range vals {
+		out.Ring += v.Ring
+		out.Missed += v.Missed
+		out.ProcIOs += v.ProcIos
+		out.ProcBytes += v.ProcBytes
+	}
+	return out, nil
 }

@@ -1,88 +1,16 @@
 package ebpf
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
-	"golang.org/x/sys/unix"
 
 	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
-const dioBlock = 4096
-
-// directIO is the child of TestBioLatHistogramCountsLoopDeviceIOs: writes
-// then reads of dioBlock bytes with O_DIRECT, one at a time, so each is
-// exactly one request (no page cache, no merging, no readahead).
-func directIO(args string) error {
-	parts := strings.Split(args, ":")
-	if len(parts) != 3 {
-		return fmt.Errorf("dio wants DEV:WRITES:READS, got %q", args)
-	}
-	writes, err1 := strconv.Atoi(parts[1])
-	reads, err2 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil {
-		return fmt.Errorf("dio: bad counts %q", args)
-	}
-	fd, err := unix.Open(parts[0], unix.O_RDWR|unix.O_DIRECT, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	buf, err := unix.Mmap(-1, 0, dioBlock, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	if err != nil {
-		return err
-	}
-	defer unix.Munmap(buf)
-	for i := range writes {
-		buf[0] = byte(i)
-		if _, err := unix.Pwrite(fd, buf, int64(i)*dioBlock); err != nil {
-			return fmt.Errorf("write %d: %w", i, err)
-		}
-	}
-	for i := range reads {
-		if _, err := unix.Pread(fd, buf, int64(i)*dioBlock); err != nil {
-			return fmt.Errorf("read %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-// attachLoop attaches a loop device to a new 16 MiB file and returns its
-// path and dev_t (major << 20 | minor, the kernel's encoding).
-func attachLoop(t *testing.T) (string, uint32) {
-	t.Helper()
-	losetup, err := exec.LookPath("losetup")
-	if err != nil {
-		t.Fatalf("losetup: %v (the test needs util-linux)", err)
-	}
-	img := filepath.Join(ebpftest.WorkDir(t), "disk.img")
-	if err := os.WriteFile(img, make([]byte, 16<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(losetup, "-f", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Fatalf("losetup -f --show: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command(losetup, "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
-	var st unix.Stat_t
-	if err := unix.Stat(dev, &st); err != nil {
-		t.Fatal(err)
-	}
-	return dev, unix.Major(st.Rdev)<<20 | unix.Minor(st.Rdev)
-}
+const dioBlock = ebpftest.DIOBlock
 
 // TestBioLatHistogramCountsLoopDeviceIOs: a child issues a known number of
 // O_DIRECT reads and writes to a loop device the test attached; every tier
@@ -90,7 +18,7 @@ func attachLoop(t *testing.T) (string, uint32) {
 // read and write apart.
 func TestBioLatHistogramCountsLoopDeviceIOs(t *testing.T) {
 	requirePrivileged(t)
-	dev, devt := attachLoop(t)
+	dev, devt := ebpftest.AttachLoop(t)
 	// udev and the partition scan read a new device once; let them.
 	time.Sleep(500 * time.Millisecond)
 	const writes, reads = 300, 200
@@ -104,6 +32,9 @@ func TestBioLatHistogramCountsLoopDeviceIOs(t *testing.T) {
 			}
 			defer b.Close()
 			if _, err := b.Drain(); err != nil { // baseline
+				t.Fatal(err)
+			}
+			if _, err := b.DrainProcs(nil); err != nil {
 				t.Fatal(err)
 			}
 			rd, err := ringbuf.NewReader(b.Ring())
@@ -127,6 +58,25 @@ func TestBioLatHistogramCountsLoopDeviceIOs(t *testing.T) {
 				if h.TotalNs == 0 {
 					t.Errorf("op %d: no latency summed", h.Op)
 				}
+			}
+			procs, err := b.DrainProcs(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mine *BioLatProc
+			for i := range procs {
+				if procs[i].PID == pid {
+					mine = &procs[i]
+				}
+			}
+			switch {
+			case mine == nil:
+				t.Errorf("no per-process row for the child %d among %d", pid, len(procs))
+			case mine.ReadIOs != reads || mine.WriteIOs != writes || mine.ReadBytes != reads*dioBlock || mine.WriteBytes != writes*dioBlock:
+				t.Errorf("child's row: %d reads %d bytes, %d writes %d bytes; issued %d and %d of %d bytes",
+					mine.ReadIOs, mine.ReadBytes, mine.WriteIOs, mine.WriteBytes, reads, writes, dioBlock)
+			case mine.LatNs == 0 || mine.LatMaxNs == 0 || mine.StartTicks == 0 || mine.Flags&BioLatKworker != 0:
+				t.Errorf("child's row: latency %d ns, max %d, start %d ticks, flags %#x", mine.LatNs, mine.LatMaxNs, mine.StartTicks, mine.Flags)
 			}
 			var slow [2]int
 			rd.SetDeadline(time.Now().Add(time.Second))

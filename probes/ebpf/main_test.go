@@ -20,8 +20,6 @@ func TestMain(m *testing.M) {
 			}
 			return json.NewEncoder(os.Stdout).Encode(rep)
 		},
-		// dio: DEV:WRITES:READS O_DIRECT 4 KiB writes, then reads.
-		"dio": directIO,
 		// pidns:PATH: cachestat inside a new PID namespace.
 		"pidns": pidnsChild,
 		// pidns-iter: the task iterator inside a new PID namespace.

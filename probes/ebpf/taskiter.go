@@ -36,6 +36,8 @@ const (
 	RecIOChars   = 0x8
 	RecIOBytes   = 0x10
 	RecRSSApprox = 0x20
+	// RecDelay: BlkioDelay is read (the task has delay accounting).
+	RecDelay = 0x40
 )
 
 // maxIterCPUs is MAX_CPUS in taskiter.bpf.c.

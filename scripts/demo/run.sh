@@ -18,6 +18,9 @@ scenarios=(
 	"cache-cold-warm|demo-coldread reads a file cold, then warm: READ_HIT% 0, then 100"
 	"fork-storm|thousands of tiny demo-tiny runs: busy CPUs, nothing in the table"
 	"oom-kill|demo-oomvictim OOM-killed in a 64 MiB cgroup, named on screen (root)"
+	"disk-randio|random 4 KiB O_DIRECT I/O (demo-randio) on a loop device (root)"
+	"slow-disk|demo-slowio on a slow device: dm-delay, else a throttled blkio cgroup (root)"
+	"fs-fill|demo-fill fills a small loop-mounted ext4 to 100 % (root)"
 )
 
 usage() {
@@ -29,7 +32,8 @@ ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SE
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
 for the first three, its Memory tab (key 2) for the next three, its Cache
 tab (key 3, as root) for the cache-* ones; fork-storm for the CPU tab and
-the event log (e), oom-kill for the header strip and the Memory tab.
+the event log (e), oom-kill for the header strip and the Memory tab; the
+last three for the Disk tab (key 4).
 See README.md beside this script for what each scenario teaches.
 EOF
 }

@@ -92,6 +92,8 @@ func Verdict(d *model.DiskDevice, hist []float64) string {
 	switch {
 	case util >= busyPct && d.Parallel():
 		parts = append(parts, "%util near 100 is not saturation here: "+parallelWhy(d)+" serves requests in parallel; judge by await and aqu-sz")
+	case util >= busyPct && d.Kind == model.DiskKindLoop:
+		parts = append(parts, "busy %util "+common.Pct(util)+": a loop device's limits are those of the disk under its backing file; judge by await")
 	case util >= busyPct && d.Rotational != nil && *d.Rotational:
 		parts = append(parts, "busy: a rotational disk at %util "+common.Pct(util)+" is near saturation")
 	case util >= busyPct:
@@ -156,10 +158,11 @@ func Alerts(d *model.Disk, awaitHist func(name string) []float64) []common.Alert
 			add(common.Warn, deviceName(dev)+" queueing: aqu-sz "+common.Fixed2(dev.AquSz.V)+", await "+ms(dev.AwaitMS.V)+" (was "+ms(mean)+")")
 		case dev.AwaitMS.V > slowAwait(dev) && dev.UtilPct.V < lowUtilPct:
 			add(common.Warn, deviceName(dev)+" slow: await "+ms(dev.AwaitMS.V)+" at %util "+common.Pct(dev.UtilPct.V))
-		case dev.UtilPct.V >= busyPct && dev.Rotational != nil && *dev.Rotational && !dev.Parallel():
+		case dev.UtilPct.V >= busyPct && dev.Rotational != nil && *dev.Rotational && !dev.Parallel() && dev.Kind != model.DiskKindLoop:
 			add(common.Warn, deviceName(dev)+" busy: %util "+common.Pct(dev.UtilPct.V)+", await "+ms(dev.AwaitMS.V))
 		}
 	}
+	out = append(out, slowAlerts(d)...)
 	for i := range d.Filesystems {
 		fs := &d.Filesystems[i]
 		if fs.Pseudo {
@@ -192,4 +195,43 @@ func (t *Tab) Warnings() []common.Alert {
 		return Alerts(d, t.awaitHist)
 	}
 	return nil
+}
+
+// slowAlerts are the devices with I/Os at or above the slow threshold this
+// interval (eBPF), each with its slowest recent one, and the slow I/Os lost
+// on the way to the event log.
+func slowAlerts(d *model.Disk) []common.Alert {
+	var out []common.Alert
+	for i := range d.Devices {
+		dev := &d.Devices[i]
+		h := dev.LatencyHist
+		if h == nil || h.Read.SlowIOs+h.Write.SlowIOs == 0 {
+			continue
+		}
+		msg := deviceName(dev) + ": " + strconv.FormatUint(h.Read.SlowIOs+h.Write.SlowIOs, 10) + " I/Os ≥ " + ms(d.SlowThresholdMS) + " this interval"
+		for j := range d.SlowIOs { // slowest first
+			if s := &d.SlowIOs[j]; s.Device == dev.Name {
+				msg += ", slowest " + SlowIOText(s)
+				break
+			}
+		}
+		out = append(out, common.Alert{Severity: common.Warn, Text: msg})
+	}
+	if l := d.SlowIOLoss; l != nil && l.KernelDropped+l.QueueDropped > 0 {
+		out = append(out, common.Alert{Severity: common.Notice, Text: strconv.FormatUint(l.KernelDropped+l.QueueDropped, 10) +
+			" slow I/Os lost since start (" + strconv.FormatUint(l.KernelDropped, 10) + " ring buffer full, " + strconv.FormatUint(l.QueueDropped, 10) + " queue full)"})
+	}
+	return out
+}
+
+// SlowIOText is one slow I/O in a few words: latency, R/W, size, process,
+// time.
+func SlowIOText(s *model.SlowIO) string {
+	who := model.Sanitize(s.Comm)
+	if s.PID != 0 {
+		who += " (" + strconv.Itoa(int(s.PID)) + ")"
+	} else {
+		who += " (kernel worker: writeback or loop)"
+	}
+	return ms(s.LatencyMS) + " " + s.Op + " " + common.Bytes(uint64(s.Bytes)) + " by " + who + " at " + s.Time.Format("15:04:05")
 }

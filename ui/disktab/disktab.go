@@ -33,6 +33,9 @@ type Tab struct {
 	kind     int  // index in kindFilters
 	showIdle bool // devices with no I/O since boot
 	pseudo   bool // pseudo filesystems
+	// history: the charts show throughput and await instead of the
+	// latency histogram and heatmap (l); with room for both, both show.
+	history bool
 
 	// dstate is this frame's D-state list by process, for the table's
 	// columns; rows are the D-state processes.
@@ -40,11 +43,12 @@ type Tab struct {
 	rows   []model.Process
 	denied int // processes whose /proc/PID/io may not be read
 
-	keys  tabKeys
-	chart chartCache
+	keys     tabKeys
+	chart    chartCache
+	latChart chartCache
 }
 
-type tabKeys struct{ prev, next, filter, idle, pseudo, sortDisk key.Binding }
+type tabKeys struct{ prev, next, filter, idle, pseudo, sortDisk, latency key.Binding }
 
 // sortDisk is the column D sorts by.
 const sortDisk = "disk"
@@ -54,6 +58,7 @@ type chartCache struct {
 	newest        int64
 	points        int
 	width, height int
+	history       bool
 	view          string
 }
 
@@ -67,6 +72,7 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 		idle:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show devices idle since boot")),
 		pseudo:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "show pseudo filesystems")),
 		sortDisk: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "sort processes by disk bytes/s")),
+		latency:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "charts: latency histogram and heatmap / throughput and await")),
 	}
 	t.Base = tabbase.New(ctx, t.columns(), sortDisk, kill)
 	return t
@@ -75,7 +81,7 @@ func New(ctx *common.Context, kill common.KillFunc) *Tab {
 // KeyHelp implements common.Component.
 func (t *Tab) KeyHelp() []key.Binding {
 	k := t.keys
-	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo, k.sortDisk)
+	return t.KeyHelpWith(k.prev, k.next, k.filter, k.idle, k.pseudo, k.sortDisk, k.latency, t.ChartsBinding())
 }
 
 // ShortKeyHelp implements common.ShortHelper.
@@ -95,7 +101,13 @@ func (t *Tab) Update(msg tea.Msg) tea.Cmd {
 		if t.Table.Capturing() {
 			break
 		}
+		if t.ToggleCharts(msg) {
+			return nil
+		}
 		switch {
+		case key.Matches(m, t.keys.latency):
+			t.history = !t.history
+			return nil
 		case key.Matches(m, t.keys.prev):
 			t.step(-1)
 			return nil
@@ -139,20 +151,63 @@ func (t *Tab) join() {
 		if p.IODetail == model.DetailDenied {
 			t.denied++
 		}
-		if _, ok := t.dstate[p.Key()]; ok || diskBytes(p) > 0 || p.CancelledWriteBytesPerS.Or(0) > 0 {
+		if _, ok := t.dstate[p.Key()]; ok || diskBytes(p) > 0 || p.ReadBytesPerS.Or(0)+p.WriteBytesPerS.Or(0)+p.CancelledWriteBytesPerS.Or(0) > 0 {
 			t.rows = append(t.rows, *p)
 		}
 	}
 	t.Table.SetProcesses(t.rows)
 }
 
-// diskBytes is the bytes per second a process read from and dirtied for
-// the block layer; -1 when unknown (so it sorts below every known value).
+// diskBytes is the block I/O bytes per second of a process (eBPF or
+// /proc/PID/io: ProcessDisk); -1 when unknown (so it sorts below every
+// known value).
 func diskBytes(p *model.Process) float64 {
-	if !p.ReadBytesPerS.OK && !p.WriteBytesPerS.OK {
+	if !p.DiskReadBytesPerS.OK && !p.DiskWriteBytesPerS.OK {
 		return -1
 	}
-	return p.ReadBytesPerS.Or(0) + p.WriteBytesPerS.Or(0)
+	return p.DiskReadBytesPerS.Or(0) + p.DiskWriteBytesPerS.Or(0)
+}
+
+// diskColumn is a ProcessDisk byte rate: n/a where it comes from a
+// /proc/PID/io that may not be read.
+func diskColumn(id, title string, get func(*model.Process) model.Float, help string) proctable.Column {
+	c := ioColumn(id, title, get, help)
+	c.Value = func(p *model.Process) string {
+		if p.DiskSource != model.DiskSourceEBPF && p.IODetail == model.DetailDenied {
+			return "n/a"
+		}
+		v := get(p)
+		if !v.OK {
+			return common.Dash
+		}
+		return common.Bytes(uint64(v.V))
+	}
+	return c
+}
+
+// latColumn is a latency in µs shown as µs or ms.
+func latColumn(id, title string, get func(*model.Process) model.Float, help string) proctable.Column {
+	return proctable.Column{ID: id, Title: title, Width: 7, Align: proctable.AlignRight, DescendingFirst: true,
+		Value: func(p *model.Process) string {
+			v := get(p)
+			if !v.OK {
+				return common.Dash
+			}
+			return latValue(v.V)
+		},
+		Less: func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
+		Help: help + "; – without eBPF or without I/O"}
+}
+
+// latValue is a latency in µs, short.
+func latValue(us float64) string {
+	switch {
+	case us < 1000:
+		return strconv.FormatFloat(us, 'f', 0, 64) + "µs"
+	case us < 10000:
+		return strconv.FormatFloat(us/1000, 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatFloat(us/1000, 'f', 0, 64) + "ms"
 }
 
 // Demand implements common.DemandReporter: /proc/PID/io of every process
@@ -339,14 +394,21 @@ func (t *Tab) View() string {
 		dRows = 1
 	}
 	fsRows := min(t.fsCount(d)+1, max(0, rest-dRows))
+	slowRows := 0
+	if len(d.SlowIOs) > 0 {
+		slowRows = min(len(d.SlowIOs)+1, 6)
+	}
 	chartH := 0
 	if cur != nil {
 		// The charts take what the D-state list and the filesystems
-		// leave, 5 to 14 lines, and give way to them in a small pane.
+		// leave, 5 to 14 lines, and give way to them in a small pane;
+		// g shows them at the filesystems' and processes' expense.
+		room := 0
 		if ch := min(14, max(5, rest-dRows-fsRows)); rest-dRows-ch >= 3 {
-			chartH = ch
-			fsRows = min(fsRows, rest-dRows-chartH)
+			room = ch
 		}
+		chartH = t.ChartLines(room, rest-dRows-2, 14)
+		fsRows = min(fsRows, max(0, rest-dRows-chartH))
 	}
 	if chartH > 0 {
 		lines = common.AppendLines(lines, t.charts(cur, chartH))
@@ -354,12 +416,16 @@ func (t *Tab) View() string {
 	if fsRows > 0 {
 		lines = append(lines, t.filesystems(d, fsRows)...)
 	}
+	// The slowest recent I/Os, when the process table keeps a few rows.
+	if slowRows > 0 && h-len(lines)-slowRows >= 5 {
+		lines = append(lines, t.slowIOs(d, slowRows)...)
+	}
 	if rest := h - len(lines); rest > 0 {
 		if len(t.rows) == 0 {
-			lines = append(lines, t.Label("no process did disk I/O this interval (/proc/PID/io read_bytes, write_bytes) or is in D state"+t.deniedNote()))
+			lines = append(lines, t.Label("no process did disk I/O this interval ("+t.sourceNote(d)+") or is in D state"+t.kernelNote(d)+t.deniedNote()))
 		} else {
 			if rest >= 4 {
-				lines = append(lines, t.Label("processes doing disk I/O or in D state, from /proc/PID/io (D: sort by DISK/s)"+t.deniedNote()))
+				lines = append(lines, t.Label("processes doing disk I/O or in D state, "+t.sourceNote(d)+t.kernelNote(d)+t.deniedNote()+t.delayNote()))
 			}
 			lines = append(lines, t.TableLines(len(lines), h-len(lines))...)
 		}
@@ -451,11 +517,20 @@ func (t *Tab) filesystems(d *model.Disk, rows int) []string {
 		head += t.Label("  (p: pseudo)")
 	}
 	out := []string{s.TableHeader.Render(head)}
-	for i := range d.Filesystems {
+	// The full ones first: in a short pane they are the rows that matter.
+	order := make([]*model.Filesystem, 0, len(d.Filesystems))
+	for pass := 0; pass < 2; pass++ {
+		for i := range d.Filesystems {
+			fs := &d.Filesystems[i]
+			if full := fs.UsePct.Or(0) > fsFullPct || fs.InodesUsedPct.Or(0) > fsFullPct; full == (pass == 0) {
+				order = append(order, fs)
+			}
+		}
+	}
+	for _, fs := range order {
 		if len(out) >= rows {
 			break
 		}
-		fs := &d.Filesystems[i]
 		if fs.Pseudo && !t.pseudo {
 			continue
 		}
@@ -483,8 +558,47 @@ func (t *Tab) filesystems(d *model.Disk, rows int) []string {
 	return out
 }
 
+// charts are the latency histogram and heatmap (eBPF) or the throughput
+// and await history (l, or without eBPF); both with room for both.
 func (t *Tab) charts(d *model.DiskDevice, h int) string {
-	key := chartCache{dev: d.Name, width: t.Width, height: h}
+	dk := t.disk()
+	latency := (dk != nil && dk.Tier.EBPF()) || d.LatencyHist != nil || (t.Snap != nil && t.Snap.DiskLat(d.Name).Len() > 0)
+	switch {
+	case latency && h >= 10:
+		top := h / 2
+		return t.historyCharts(d, top) + "\n" + t.latencyCharts(d, h-top)
+	case latency && !t.history:
+		return t.latencyCharts(d, h)
+	}
+	return t.historyCharts(d, h)
+}
+
+// latencyCharts is the histogram beside the heatmap, h lines; a
+// partition's are its disk's (the kernel counts them there).
+func (t *Tab) latencyCharts(d *model.DiskDevice, h int) string {
+	if p := t.disk().Device(d.Parent); d.Kind == model.DiskKindPartition && p != nil {
+		d = p
+	}
+	key := chartCache{dev: d.Name, width: t.Width, height: h, history: false}
+	if t.Snap != nil {
+		v := t.Snap.DiskLat(d.Name)
+		if n := v.Len(); n > 0 {
+			key.points, key.newest = n, v.At(n-1).UnixMilli
+		}
+	}
+	if key.view = t.latChart.view; key == t.latChart && key.view != "" {
+		return t.latChart.view
+	}
+	lw := min(t.Width/2, 44)
+	left := common.Block(t.histogramLines(d, lw, h), lw, h)
+	right := common.Block(t.heatmapLines(d, t.Width-lw-1, h), t.Width-lw-1, h)
+	key.view = lipgloss.JoinHorizontal(lipgloss.Top, left, " ", right)
+	t.latChart = key
+	return key.view
+}
+
+func (t *Tab) historyCharts(d *model.DiskDevice, h int) string {
+	key := chartCache{dev: d.Name, width: t.Width, height: h, history: true}
 	if t.Snap != nil {
 		sr := t.Snap.Series(model.SeriesDiskRead(d.Name))
 		if n := sr.Len(); n > 0 {
@@ -528,16 +642,33 @@ func (t *Tab) columns() []proctable.Column {
 		proctable.PIDColumn(),
 		proctable.UserColumn(),
 		proctable.StateColumn().WithPriority(4),
-		ioColumn(sortDisk, "DISK/s", func(p *model.Process) model.Float {
+		diskColumn(sortDisk, "DISK/s", func(p *model.Process) model.Float {
 			if v := diskBytes(p); v >= 0 {
 				return model.Known(v)
 			}
 			return model.Unknown
-		}, "bytes per second the process read from the block layer plus bytes it dirtied for writing (read_bytes + write_bytes of /proc/PID/io); D sorts by it").WithPriority(1),
-		ioColumn("rd", "READ/s", func(p *model.Process) model.Float { return p.ReadBytesPerS },
-			"read_bytes of /proc/PID/io per second: what the process made the block layer fetch (page-cache hits do not count)").WithPriority(2),
-		ioColumn("wr", "WRITE/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
-			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(2),
+		}, "block I/O bytes per second for the process, read plus written: with eBPF the requests it submitted that completed (block_io_start → block_rq_complete); without, read_bytes + write_bytes of /proc/PID/io (write_bytes is charged when pages are dirtied, so the disk write comes later, by the flusher); D sorts by it").WithPriority(1),
+		diskColumn("rd", "READ/s", func(p *model.Process) model.Float { return p.DiskReadBytesPerS },
+			"bytes per second the block layer read for the process (eBPF: its completed read requests; procfs: read_bytes of /proc/PID/io — page-cache hits do not count)").WithPriority(2),
+		diskColumn("wr", "WRITE/s", func(p *model.Process) model.Float { return p.DiskWriteBytesPerS },
+			"bytes per second written for the process (eBPF: its completed write requests — buffered writes reach the disk later by writeback, shown as kernel workers; procfs: write_bytes of /proc/PID/io, bytes it dirtied)").WithPriority(2),
+		proctable.OptNumeric("iops", "IO/s", 6, 0, func(p *model.Process) model.Float { return p.DiskIOsPerS },
+			"block requests per second submitted by the process that completed (eBPF; – without)").WithPriority(4),
+		latColumn("lat", "LAT", func(p *model.Process) model.Float { return p.DiskLatencyMeanUs },
+			"mean latency of the process's block requests this interval, issue to completion (eBPF): something no /proc file says").WithPriority(4),
+		latColumn("maxlat", "MAXLAT", func(p *model.Process) model.Float { return p.DiskLatencyMaxUs },
+			"slowest of the process's block requests this interval (eBPF)").WithPriority(5),
+		{ID: "iodelay", Title: "IODLY%", Width: 6, Align: proctable.AlignRight, DescendingFirst: true, Priority: 5,
+			Value: func(p *model.Process) string {
+				if p.IODelayReason != "" {
+					return "n/a"
+				}
+				return common.OptFloat(p.IODelayPct, 1)
+			},
+			Less: func(a, b *model.Process) bool { return a.IODelayPct.Or(-1) < b.IODelayPct.Or(-1) },
+			Help: "time the process's main thread waited for block I/O (delayacct_blkio_ticks, field 42 of /proc/PID/stat, as pidstat -d's iodelay) as % of the interval; n/a when the kernel does not account it (kernel.task_delayacct is 0: the line above the table says why)"},
+		ioColumn("dirty", "DIRTY/s", func(p *model.Process) model.Float { return p.WriteBytesPerS },
+			"write_bytes of /proc/PID/io per second: bytes the process dirtied for writing, charged when dirtied — the disk write happens later, often by a flusher thread").WithPriority(5),
 		ioColumn("cwr", "CWR/s", func(p *model.Process) model.Float { return p.CancelledWriteBytesPerS },
 			"cancelled_write_bytes of /proc/PID/io per second: dirtied data truncated before it reached the disk (a temporary file deleted), so WRITE/s − CWR/s is what will be written").WithPriority(5),
 		ioColumn("lrd", "LREAD/s", func(p *model.Process) model.Float { return p.RcharPerS },
@@ -568,8 +699,47 @@ func (t *Tab) columns() []proctable.Column {
 // deniedReason is why a process's I/O reads n/a.
 const deniedReason = "/proc/PID/io is readable only for one's own processes unless root"
 
+// delayNote says why IODLY% is n/a (the first row's reason: they share
+// it).
+func (t *Tab) delayNote() string {
+	for i := range t.rows {
+		if r := t.rows[i].IODelayReason; r != "" {
+			return "; IODLY% n/a: " + r
+		}
+	}
+	return ""
+}
+
+// sourceNote says where the per-process disk figures come from.
+func (t *Tab) sourceNote(d *model.Disk) string {
+	if pp := d.PerProcess; pp != nil {
+		if pp.Attribution == "issuer" {
+			return "from block events by issuer (" + d.Tier.Tier + ": no block_io_start)"
+		}
+		return "from block events by submitter (" + d.Tier.Tier + ")"
+	}
+	return "from /proc/PID/io"
+}
+
+// kernelNote is the kernel workers' I/O (writeback, loop), kept out of
+// the process rows, and what could not be attributed.
+func (t *Tab) kernelNote(d *model.Disk) string {
+	pp := d.PerProcess
+	if pp == nil {
+		return ""
+	}
+	var s string
+	if k := pp.KernelWorkers; k != nil {
+		s = "; kworkers (writeback, loop, throttle) R " + common.Bytes(uint64(k.ReadBytesPerS)) + "/s W " + common.Bytes(uint64(k.WriteBytesPerS)) + "/s"
+	}
+	if pp.UnattributedIOs > 0 {
+		s += "; " + strconv.FormatUint(pp.UnattributedIOs, 10) + " I/Os unattributed (per-process map full)"
+	}
+	return s
+}
+
 func (t *Tab) deniedNote() string {
-	if t.denied == 0 {
+	if t.denied == 0 || (t.disk() != nil && t.disk().PerProcess != nil) {
 		return ""
 	}
 	return "; n/a for " + strconv.Itoa(t.denied) + " processes: " + deniedReason
@@ -591,4 +761,30 @@ func ioColumn(id, title string, get func(*model.Process) model.Float, help strin
 		},
 		Less: func(a, b *model.Process) bool { return get(a).Or(-1) < get(b).Or(-1) },
 		Help: help + ". n/a: " + deniedReason + "; –: not read yet (first interval)"}
+}
+
+// slowIOs is the slowest I/Os of the last minute, slowest first, with
+// what did not reach the list.
+func (t *Tab) slowIOs(d *model.Disk, rows int) []string {
+	s := t.Ctx.Styles
+	head := "slowest I/Os of the last minute (≥ " + ms(d.SlowThresholdMS) + ")"
+	if l := d.SlowIOLoss; l != nil {
+		head += ", lost " + strconv.FormatUint(l.KernelDropped+l.QueueDropped, 10)
+	}
+	out := []string{s.TableHeader.Render(common.Fit("  LATENCY DEV      OP  SIZE TIME     PROCESS   "+head, t.Width))}
+	for i := range d.SlowIOs {
+		if len(out) >= rows {
+			break
+		}
+		io := &d.SlowIOs[i]
+		who := model.Sanitize(io.Comm)
+		if io.PID != 0 {
+			who = strconv.Itoa(int(io.PID)) + " " + who
+		} else {
+			who += " (writeback/loop)"
+		}
+		out = append(out, common.FitRight(ms(io.LatencyMS), 9)+" "+common.Fit(model.Sanitize(io.Device), 8)+" "+common.Fit(io.Op, 2)+
+			common.FitRight(common.Bytes(uint64(io.Bytes)), 5)+" "+io.Time.Format("15:04:05")+" "+who)
+	}
+	return out
 }

@@ -65,11 +65,49 @@ func denied(p model.Process) model.Process {
 	return p
 }
 
+// latHist is a histogram with the given counts per slot.
+func latHist(slots map[int]uint64, meanUs float64) model.LatencyHist {
+	c := make([]uint64, model.DiskLatSlots)
+	var n uint64
+	for i, v := range slots {
+		c[i] = v
+		n += v
+	}
+	return model.NewLatencyHist(c, uint64(meanUs*1e3)*n, 0)
+}
+
+// sdaLatency is sda's histogram of the fixture frame: reads around 4 ms
+// with a tail to 65 ms, writes at 8 ms.
+func sdaLatency() *model.DiskLatencyHist {
+	h := &model.DiskLatencyHist{Read: latHist(map[int]uint64{12: 100, 14: 60, 16: 20}, 9000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+	h.Read.SlowIOs = 20
+	return h
+}
+
 func fixtureSnapshot() *model.Snapshot {
 	s := model.NewStore(model.Host{Hostname: "h"}, 1, 600)
 	s.Update(func(next *model.Sample, h *model.History) {
+		// 60 frames of sda's latency: the tail grows over the last 20.
+		for i := 0; i < 60; i++ {
+			slots := map[int]uint64{12: 100, 13: 30}
+			if i >= 40 {
+				slots[16] = uint64(i - 39)
+			}
+			lat := &model.DiskLatencyHist{Read: latHist(slots, 5000), Write: latHist(map[int]uint64{13: 40}, 9000)}
+			model.RecordHistory(h, &model.Sample{Time: now.Add(time.Duration(i-60) * time.Second),
+				Disk: &model.Disk{Devices: []model.DiskDevice{{Name: "sda", EverUsed: true, LatencyHist: lat}}}})
+		}
 		next.Time = now
 		next.Disk = fixtureDisk()
+		next.Disk.Tier = model.Feature{Name: "disk", Tier: "tp_btf"}
+		next.Disk.Devices[1].LatencyHist = sdaLatency()
+		next.Disk.SlowThresholdMS = 50
+		next.Disk.SlowIOLoss = &model.EventLoss{Source: model.SourceDisk, KernelDropped: 3}
+		next.Disk.SlowIOs = []model.SlowIO{
+			{Time: now.Add(-2 * time.Second), PID: 300, Comm: "postgres", SlowIOData: model.SlowIOData{Device: "sda", Major: 8, Op: "W", Bytes: 8192, LatencyMS: 120.5}},
+			{Time: now.Add(-9 * time.Second), PID: 0, Comm: "kworker/u8:2", SlowIOData: model.SlowIOData{Device: "sda", Major: 8, Op: "W", Bytes: 1 << 20, LatencyMS: 70}},
+		}
+		next.Disk.Devices[2].LatencyReason = "a partition: its I/Os are counted on sda"
 		next.Processes = []model.Process{
 			proc(300, 3, "D", "postgres", "postgres: checkpointer", "postgres"),
 			proc(301, 4, "D", "tar", "tar czf /backup/all.tgz /srv", "root"),
@@ -79,6 +117,7 @@ func fixtureSnapshot() *model.Snapshot {
 			denied(proc(402, 7, "S", "sshd", "sshd: alice", "alice")),
 		}
 		next.Processes[0].ProcessIO = model.ProcessIO{IODetail: model.DetailFresh, ProcessIORates: model.ProcessIORates{ReadBytesPerS: k(2 << 20), WriteBytesPerS: k(0), RcharPerS: k(3 << 20)}}
+		model.JoinFrame(next) // the disk_* figures, from /proc/PID/io here
 		for i := 0; i < 90; i++ {
 			ts := now.Add(time.Duration(i-90) * time.Second)
 			h.Record(model.SeriesDiskRead("sda"), ts, float64(i%30)*1e6)
@@ -331,5 +370,149 @@ func TestProcessDiskIO(t *testing.T) {
 	p := denied(proc(9, 9, "D", "x", "x", "bob"))
 	if got := c.Value(&p); got != "n/a" {
 		t.Errorf("denied: %q", got)
+	}
+}
+
+func TestLatencyCharts(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"sda latency  p99 R 131ms W 16ms", // slot 16 ends at 2^17 µs; slot 13 at 2^14
+		"heatmap R+W, 1 column/frame (tp_btf)",
+		"  4ms    100 ", " 65ms     20 ", "  8ms      ·", // biolatency rows: lower bound, read count and bar, write
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("200x50 lacks %q", want)
+		}
+	}
+	// Heatmap: the 65 ms row fills in over the last 20 frames only.
+	for _, line := range strings.Split(v, "\n") {
+		if i := strings.Index(line, " 65ms "); i >= 0 && strings.Contains(line, "heatmap") == false {
+			rest := line[i:]
+			if !strings.Contains(rest, "░") && !strings.Contains(rest, "▒") && !strings.Contains(rest, "█") {
+				continue
+			}
+		}
+	}
+	// At 80x24 the histogram and heatmap replace the history charts; l
+	// brings those back; g hides the charts.
+	small := newTab(false, 80, 24)
+	v = ansi.Strip(small.View())
+	if !strings.Contains(v, "sda latency") || !strings.Contains(v, "heatmap") || strings.Contains(v, "await ms") {
+		t.Errorf("80x24 default:\n%s", v)
+	}
+	press(small, "l")
+	if v = ansi.Strip(small.View()); strings.Contains(v, "sda latency") || !strings.Contains(v, "await ms") {
+		t.Errorf("80x24 after l:\n%s", v)
+	}
+	press(small, "g")
+	if v = ansi.Strip(small.View()); strings.Contains(v, "await ms") || strings.Contains(v, "sda latency") {
+		t.Errorf("80x24 after g:\n%s", v)
+	}
+	// A partition shows its disk's histogram (counted there).
+	press(small, "g", "l", "]")
+	if v = ansi.Strip(small.View()); !strings.HasPrefix(v, "sda1 part") || !strings.Contains(v, "sda latency  p99 R 131ms") {
+		t.Errorf("partition:\n%s", v)
+	}
+	// Without eBPF the history charts stay, and the device says why.
+	d := fixtureDisk()
+	d.Tier = model.Feature{Name: "disk", Tier: model.TierProcfs, Reason: "needs root or CAP_BPF+CAP_PERFMON"}
+	st := model.NewStore(model.Host{}, 1, 10)
+	st.Update(func(next *model.Sample, _ *model.History) { next.Time, next.Disk = now, d })
+	small.Update(common.SnapshotMsg{Snap: st.Snapshot()})
+	if got := strings.Join(small.histogramLines(&d.Devices[1], 80, 5), "\n"); !strings.Contains(ansi.Strip(got), "sda latency – (needs eBPF: needs root") {
+		t.Errorf("no eBPF: %s", got)
+	}
+	if v = ansi.Strip(small.View()); !strings.Contains(v, "await ms") {
+		t.Errorf("no eBPF, 80x24:\n%s", v)
+	}
+}
+
+func TestHeatmapShadesByFrame(t *testing.T) {
+	tab := newTab(false, 120, 40)
+	lines := tab.heatmapLines(&tab.Sample().Disk.Devices[1], 70, 8)
+	// Rows top down: 65ms, (…), 8ms, 4ms — one column per frame, newest
+	// right; the 65 ms row is empty for the first 40 of 60 frames.
+	var top string
+	for _, l := range lines {
+		if strings.HasPrefix(ansi.Strip(l), "  65ms") {
+			top = ansi.Strip(l)
+		}
+	}
+	if top == "" {
+		t.Fatalf("no 65ms row:\n%s", strings.Join(lines, "\n"))
+	}
+	cells := []rune(top[len("  65ms "):])
+	if len(cells) != 63 {
+		t.Fatalf("%d columns, want 63 (70 − label)", len(cells))
+	}
+	// 63 columns for 60 frames: 3 blank, then 40 empty frames, then 20.
+	for i, c := range cells {
+		filled := c != ' '
+		if want := i >= 3+40; filled != want {
+			t.Errorf("column %d %q filled=%v", i, c, filled)
+		}
+	}
+}
+
+func TestSlowIOs(t *testing.T) {
+	tab := newTab(false, 200, 50)
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"slowest I/Os of the last minute (≥ 50 ms), lost 3",
+		"  120 ms sda      W  8.0K 10:29:58 300 postgres",
+		"   70 ms sda      W  1.0M 10:29:51 kworker/u8:2 (writeback/loop)",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("200x50 lacks %q", want)
+		}
+	}
+	var texts []string
+	for _, a := range tab.Warnings() {
+		texts = append(texts, a.Text)
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{
+		"sda: 20 I/Os ≥ 50 ms this interval, slowest 120 ms W 8.0K by postgres (300) at 10:29:58",
+		"3 slow I/Os lost since start (3 ring buffer full, 0 queue full)",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+}
+
+// With eBPF the table's disk figures are the block events', with latency,
+// and writeback is the kernel workers', not a process's.
+func TestProcessDiskEBPF(t *testing.T) {
+	st := model.NewStore(model.Host{}, 1, 10)
+	st.Update(func(next *model.Sample, _ *model.History) {
+		next.Time = now
+		next.Disk = fixtureDisk()
+		next.Disk.Tier = model.Feature{Name: "disk", Tier: "tp_btf"}
+		next.Disk.PerProcess = &model.DiskProcesses{Attribution: "submitter", UnattributedIOs: 5,
+			Processes:     []model.DiskProcess{{PID: 400, StartTicks: 5, Comm: "dd", WriteBytesPerS: 32 << 20, WriteIOsPerS: 512, LatencyMeanUs: 850, LatencyMaxUs: 12500}},
+			KernelWorkers: &model.DiskProcess{Writeback: true, WriteBytesPerS: 3 << 20}}
+		next.Processes = []model.Process{
+			withIO(proc(400, 5, "R", "dd", "dd if=/dev/zero of=/data/x oflag=direct", "root"), 0, 64<<20, 0),
+			withIO(proc(401, 6, "S", "cp", "cp big /data/", "root"), 0, 8<<20, 0), // buffered: dirtied, written back later
+		}
+		next.Processes[0].IODelayReason = "kernel.task_delayacct is 0"
+		next.Processes[1].IODelayPct = k(12.5)
+		model.JoinFrame(next)
+	})
+	tab := New(common.NewContext(false), nil)
+	tab.SetSize(260, 45)
+	tab.Update(common.SnapshotMsg{Snap: st.Snapshot()})
+	v := ansi.Strip(tab.View())
+	for _, want := range []string{
+		"from block events by submitter (tp_btf); kworkers (writeback, loop, throttle) R 0B/s W 3.0M/s; 5 I/Os unattributed (per-process map full)",
+		"    400 root      R      32M       0B      32M    512   850µs    12ms    n/a", "IODLY% n/a: kernel.task_delayacct is 0",
+		"0       –       –   12.5",
+		"    401 root      S       0B       0B       0B      0       –", // in the list for its dirtied bytes
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
 	}
 }

@@ -123,6 +123,9 @@ func EventLine(ev model.Event) string {
 		return fmt.Sprintf("%s OOM kill: anon %s file %s shmem %s, cgroup %s limit %s", head,
 			common.OptBytes(d.VictimAnonRSSBytes), common.OptBytes(d.VictimFileRSSBytes), common.OptBytes(d.VictimShmemRSSBytes),
 			model.Sanitize(d.VictimCgroup), common.OptBytes(d.CgroupLimitBytes))
+	case model.SlowIOData:
+		return fmt.Sprintf("%s slow I/O: %s %s %s %.1f ms (sector %d)", head, model.Sanitize(d.Device), d.Op,
+			common.Bytes(uint64(d.Bytes)), d.LatencyMS, d.Sector)
 	}
 	return head
 }

@@ -11,11 +11,13 @@ import (
 
 // Notable is whether an event is worth a place in the events strip (the
 // header line every tab shows until acknowledged): damage done or a
-// symptom one must not miss. Today that is OOM kills; slow I/Os and
-// retransmit bursts join here once their probes publish events.
+// symptom one must not miss. Today that is OOM kills and slow I/Os;
+// retransmit bursts join here once their probe publishes events.
 func Notable(ev *model.Event) bool {
 	switch ev.Kind {
 	case model.EventOOMKill:
+		return true
+	case model.EventSlowIO:
 		return true
 	}
 	return false
@@ -64,6 +66,9 @@ func ShortText(ev model.Event) string {
 			s += " in " + model.Sanitize(d.VictimCgroup)
 		}
 		return s
+	case model.SlowIOData:
+		return "slow I/O " + t + " " + model.Sanitize(d.Device) + " " + d.Op + " " + common.Bytes(uint64(d.Bytes)) + " " +
+			strconv.FormatFloat(d.LatencyMS, 'f', 0, 64) + " ms " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
 	}
 	return ev.Kind + " " + t + " " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
 }

@@ -44,6 +44,7 @@ type Action func(args string) error
 //	write:PATH:BYTES   write the file, fsync it and drop it from the cache
 //	read:PATH:BUFSIZE  read the file to the end with read(2) of BUFSIZE
 //	mmap:PATH          map the file and load one byte of every page
+//	dio:DEV:WRITES:READS  O_DIRECT DIOBlock writes, then reads (DirectIO)
 func Main(m *testing.M, extra map[string]Action) {
 	spec := os.Getenv(childEnv)
 	if spec == "" {
@@ -81,6 +82,8 @@ func runChild(spec string, extra map[string]Action) error {
 		return ReadFile(path, bufSize)
 	case "mmap":
 		return TouchMapped(path)
+	case "dio":
+		return DirectIO(args)
 	}
 	return fmt.Errorf("unknown child action %q", action)
 }
