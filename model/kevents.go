@@ -134,7 +134,10 @@ func SignalName(sig int) string {
 // OOMKillData is an OOM kill's payload: the victim and the cgroup whose
 // limit was hit. The victim is also the event's PID and Comm.
 type OOMKillData struct {
-	VictimPID        int32  `json:"victim_pid"`
+	VictimPID int32 `json:"victim_pid"`
+	// VictimPIDNote says why VictimPID is 0 inside a child PID namespace
+	// (the victim is outside it, or the tier saw only its host pid).
+	VictimPIDNote    string `json:"victim_pid_note,omitempty"`
 	VictimComm       string `json:"victim_comm"`
 	VictimUID        uint32 `json:"victim_uid"`
 	VictimStartTicks uint64 `json:"victim_start_ticks"`

@@ -34,6 +34,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define FLAG_GLOBAL 8		/* oc->memcg was NULL: a system-wide OOM */
 #define FLAG_HAVE_TOTAL 16	/* totalpages is set */
 #define FLAG_RSS_KB 32		/* total_vm and the rss fields are in kB, not pages */
+#define FLAG_PID_HOST 64	/* pid is the initial namespace's: not translated (common.h) */
 
 enum { MM_FILEPAGES_I, MM_ANONPAGES_I, MM_SWAPENTS_I, MM_SHMEMPAGES_I };
 
@@ -101,8 +102,12 @@ static __always_inline s64 mm_counter(struct mm_struct *mm, int i)
 
 static __always_inline void fill_victim(struct oom_event *e, struct task_struct *victim)
 {
-	e->pid = BPF_CORE_READ(victim, tgid);
-	e->ppid = BPF_CORE_READ(victim, real_parent, tgid);
+	// Pids of vitals' /proc (common.h): PID_OUTSIDE for a victim outside
+	// its namespace; an init's parent outside is 0, as /proc says.
+	e->pid = task_tgid_vitals(victim);
+	e->ppid = task_tgid_vitals(BPF_CORE_READ(victim, real_parent));
+	if (e->ppid == PID_OUTSIDE)
+		e->ppid = 0;
 	e->uid = BPF_CORE_READ(victim, cred, uid.val);
 	e->start_ns = proc_start_ns(victim);
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
@@ -128,7 +133,7 @@ static __always_inline struct oom_event *start_event(void)
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = bpf_ktime_get_boot_ns();
-	e->trigger_pid = bpf_get_current_pid_tgid() >> 32;
+	e->trigger_pid = current_tgid_vitals();
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
 	return e;
 }
@@ -197,6 +202,10 @@ int tp_mark_victim(struct trace_event_raw_mark_victim *ctx)
 	if (!e)
 		return 0;
 	e->pid = ctx->pid;
+	// The tracepoint's pid is the initial namespace's, with no task to
+	// translate it through.
+	if (vitals_pidns_ino)
+		e->flags |= FLAG_PID_HOST;
 	e->uid = ctx->uid;
 	e->oom_score_adj = ctx->oom_score_adj;
 	u32 loc = ctx->__data_loc_comm;

@@ -49,6 +49,7 @@ const (
 	OOMKillProgTpMarkVictim    = "tp_mark_victim"
 	OOMKillProgTpbtfMarkVictim = "tpbtf_mark_victim"
 	OOMKillVarUnusedOom        = "unused_oom"
+	OOMKillVarVitalsPidnsIno   = "vitals_pidns_ino"
 )
 
 // LoadOOMKill returns the embedded CollectionSpec for OOMKill.
@@ -112,7 +113,8 @@ type OOMKillMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OOMKillVariableSpecs struct {
-	UnusedOom *ebpf.VariableSpec `ebpf:"unused_oom"`
+	UnusedOom      *ebpf.VariableSpec `ebpf:"unused_oom"`
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // OOMKillObjects contains all objects after they have been loaded into the kernel.
@@ -150,7 +152,8 @@ func (m *OOMKillMaps) Close() error {
 //
 // It can be passed to LoadOOMKillObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OOMKillVariables struct {
-	UnusedOom *ebpf.Variable `ebpf:"unused_oom"`
+	UnusedOom      *ebpf.Variable `ebpf:"unused_oom"`
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // OOMKillPrograms contains all programs after they have been loaded into the kernel.

@@ -21,6 +21,7 @@ const (
 	oomGlobal         = 8
 	oomHaveTotal      = 16
 	oomRSSKB          = 32
+	oomPIDHost        = 64
 	pageCounterNoMax  = 1 << 50 // pages: above this a memcg has no limit (PAGE_COUNTER_MAX)
 	oomEventSizeBytes = int(unsafe.Sizeof(oomkill.OOMKillOomEvent{}))
 )
@@ -107,6 +108,17 @@ func DecodeOOMKill(raw []byte, ev *model.Event) bool {
 	if e.StartNs != 0 {
 		d.VictimStartTicks = ticks(e.StartNs)
 	}
+	// Inside a child PID namespace (bpf/common.h): a victim outside it has
+	// no pid here, and the tracepoint tier's pid is the host's.
+	switch {
+	case e.Pid == pidOutside:
+		d.VictimPID, d.VictimPIDNote = 0, "outside this PID namespace: it has no pid here"
+	case e.Flags&oomPIDHost != 0:
+		d.VictimPID, d.VictimPIDNote = 0, fmt.Sprintf("pid %d in the initial PID namespace (this tier cannot translate it)", e.Pid)
+	}
+	if e.TriggerPid == pidOutside {
+		d.TriggerPID = 0
+	}
 	if e.Flags&oomHaveRSS != 0 {
 		unit := page
 		if e.Flags&oomRSSKB != 0 {
@@ -154,3 +166,7 @@ func DecodeOOMKill(raw []byte, ev *model.Event) bool {
 	ev.Data = d
 	return true
 }
+
+// pidOutside is bpf/common.h PID_OUTSIDE: a task outside the PID namespace
+// of vitals' /proc.
+const pidOutside = 0xffffffff
