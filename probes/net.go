@@ -36,6 +36,10 @@ const socketsNotShown = "read only while the Net tab's connections, listeners or
 // perProcessBytesReason says why there are no per-process byte rates.
 const perProcessBytesReason = "needs eBPF (sock:sock_send_length/sock_recv_length): procfs has no per-process network byte counters"
 
+// retransmitsReason says why there are no retransmit and reset events
+// without eBPF: /proc/net/snmp counts them for the host, not per socket.
+const retransmitsReason = "needs eBPF (tcp:tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset): /proc/net/snmp counts retransmits and resets for the namespace only (tcp.retrans_segs_per_s, out_resets_per_s)"
+
 // NetProbeConfig says where the net probe reads from; tests point it at
 // fixture trees or at a test's own network namespace.
 type NetProbeConfig struct {
@@ -220,7 +224,7 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	socks, sockErr := p.readSockets(listing)
 
 	p.prevTime, p.havePrev = now, true
-	perProc, bpfErr := p.bpf.collect(seconds, first)
+	perProc, tcpEvents, bpfErr := p.bpf.collect(now, seconds, first)
 	if first {
 		return nil, nil
 	}
@@ -251,6 +255,11 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	switch {
 	case perProc != nil:
 		n.PerProcess = perProc
+		n.Retransmits = slices.Clone(p.bpf.recent)
+		if n.Retransmits == nil {
+			n.Retransmits = []model.NetTCPEvent{}
+		}
+		n.TCPEvents = tcpEvents
 		var tx, rx float64
 		okTx, okRx := len(n.Interfaces) > 0, len(n.Interfaces) > 0
 		for i := range n.Interfaces {
@@ -266,10 +275,13 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 		}
 	case bpfErr != nil:
 		setNetUnavailable(n, "per_process_bytes", bpfErr.Error())
+		setNetUnavailable(n, "retransmits", bpfErr.Error())
 	case feature.Reason != "":
 		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason+"; "+feature.Reason)
+		setNetUnavailable(n, "retransmits", retransmitsReason+"; "+feature.Reason)
 	default:
 		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason)
+		setNetUnavailable(n, "retransmits", retransmitsReason)
 	}
 	return n, nil
 }

@@ -279,12 +279,14 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 	// The rule lives in the namespace, which the cleanup deletes.
 	const payload = 2_000_000
 	cli := startTraffic(t, v.a, fmt.Sprintf("tcpsend %s:%d %d", v.addrB, srv.port, payload))
+	snmp0 := nsRetransSegs(t, v.a)
 	t0 := time.Now()
 	if _, err := p.Read(t0); err != nil {
 		t.Fatal(err)
 	}
 	cli.say("go")
 	t.Logf("sender %d: %s; receiver %d: %s", cli.pid, cli.line(t), srv.pid, srv.line(t))
+	snmpDelta := nsRetransSegs(t, v.a) - snmp0
 	time.Sleep(100 * time.Millisecond) // the ring reader catches up
 	t1 := time.Now()
 	n, err := p.Read(t1)
@@ -303,8 +305,13 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 	if retrans < 1 {
 		t.Fatalf("sender: %v retransmits, want some (row %+v)", retrans, *row)
 	}
+	// The independent count: the sender's namespace's Tcp RetransSegs
+	// (nstat TcpRetransSegs), which only this connection moves.
+	if retrans != float64(snmpDelta) {
+		t.Errorf("sender: %v retransmits by eBPF, %d by the namespace's /proc/net/snmp RetransSegs", retrans, snmpDelta)
+	}
 	var events, foreign int
-	for _, ev := range n.PerProcess.Retransmits {
+	for _, ev := range n.Retransmits {
 		if ev.Kind != "retransmit" || ev.RemoteAddr != v.addrB {
 			continue
 		}
@@ -316,20 +323,67 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 		}
 	}
 	if events == 0 {
-		t.Errorf("no retransmit event of the sender among %d recent events", len(n.PerProcess.Retransmits))
+		t.Errorf("no retransmit event of the sender among %d recent events", len(n.Retransmits))
 	}
 	var remote *model.NetRemoteCount
-	for i := range n.PerProcess.ByRemote {
-		if n.PerProcess.ByRemote[i].RemoteAddr == v.addrB {
-			remote = &n.PerProcess.ByRemote[i]
+	for i := range n.TCPEvents.ByRemote {
+		if n.TCPEvents.ByRemote[i].RemoteAddr == v.addrB {
+			remote = &n.TCPEvents.ByRemote[i]
 		}
 	}
 	if remote == nil || remote.RetransmitsPerS <= 0 {
-		t.Errorf("no per-remote count for %s: %+v", v.addrB, n.PerProcess.ByRemote)
+		t.Errorf("no per-remote count for %s: %+v", v.addrB, n.TCPEvents.ByRemote)
 	}
 	if srvRow := netRow(n, srv.pid); srvRow != nil && srvRow.RetransmitsPerS != 0 {
 		t.Errorf("receiver charged with retransmits: %+v", *srvRow)
 	}
-	t.Logf("sender: %.0f retransmits counted, %d events (%d recent kept), loss %+v, dropped proc counts %d",
-		retrans, events, len(n.PerProcess.Retransmits), n.PerProcess.EventLoss, n.PerProcess.DroppedProcCounts)
+	// Counted per interval from the events, and a burst in the event log
+	// naming the sender when there were enough.
+	if got := math.Round(n.TCPEvents.RetransmitsPerS * secs); got != retrans {
+		t.Errorf("tcp_events counts %v retransmitted segments, the sender's row %v", got, retrans)
+	}
+	var bursts []model.Event
+	for _, ev := range p.bpf.out.Drain(nil) {
+		if ev.Kind == model.EventRetransmitBurst {
+			bursts = append(bursts, ev)
+		}
+	}
+	switch {
+	case retrans >= model.RetransmitBurstMin && (len(bursts) != 1 || bursts[0].PID != cli.pid):
+		t.Errorf("%v retransmits in one interval: want one burst event of pid %d, got %+v", retrans, cli.pid, bursts)
+	case retrans < model.RetransmitBurstMin && len(bursts) != 0:
+		t.Errorf("%v retransmits are no burst, got %+v", retrans, bursts)
+	case len(bursts) == 1:
+		t.Logf("burst event: %+v %+v", bursts[0], *bursts[0].Data.(*model.NetRetransmitBurst))
+	}
+	t.Logf("sender: %.0f retransmitted segments counted (namespace RetransSegs %d), %d events (%d recent kept), loss %+v, dropped proc counts %d",
+		retrans, snmpDelta, events, len(n.Retransmits), n.TCPEvents.Loss, n.PerProcess.DroppedProcCounts)
+}
+
+// nsRetransSegs is Tcp RetransSegs of /proc/net/snmp in namespace ns.
+func nsRetransSegs(t *testing.T, ns string) int64 {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i := range f {
+			if i < len(head) && head[i] == "RetransSegs" {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	t.Fatalf("no Tcp RetransSegs in %s's /proc/net/snmp", ns)
+	return 0
 }

@@ -119,6 +119,12 @@ func EventLine(ev model.Event) string {
 		return fmt.Sprintf("%s OOM kill: anon %s file %s shmem %s, cgroup %s limit %s", head,
 			common.OptBytes(d.VictimAnonRSSBytes), common.OptBytes(d.VictimFileRSSBytes), common.OptBytes(d.VictimShmemRSSBytes),
 			model.Sanitize(d.VictimCgroup), common.OptBytes(d.CgroupLimitBytes))
+	case *model.NetTCPEventData:
+		return fmt.Sprintf("%s %s:%d → %s:%d %s", head, model.Sanitize(d.LocalAddr), d.LocalPort,
+			model.Sanitize(d.RemoteAddr), d.RemotePort, d.State)
+	case *model.NetRetransmitBurst:
+		return fmt.Sprintf("%s %d retransmits (%.0f/s), %d on this process's sockets, %d toward %s", head,
+			d.Retransmits, d.PerS, d.TopProcessRetransmits, d.TopRemoteRetransmits, model.Sanitize(d.TopRemoteAddr))
 	}
 	return head
 }

@@ -11,11 +11,11 @@ import (
 
 // Notable is whether an event is worth a place in the events strip (the
 // header line every tab shows until acknowledged): damage done or a
-// symptom one must not miss. Today that is OOM kills; slow I/Os and
-// retransmit bursts join here once their probes publish events.
+// symptom one must not miss. Today that is OOM kills and retransmit bursts; slow I/Os
+// join here once their probe publishes events.
 func Notable(ev *model.Event) bool {
 	switch ev.Kind {
-	case model.EventOOMKill:
+	case model.EventOOMKill, model.EventRetransmitBurst:
 		return true
 	}
 	return false
@@ -64,8 +64,22 @@ func ShortText(ev model.Event) string {
 			s += " in " + model.Sanitize(d.VictimCgroup)
 		}
 		return s
+	case *model.NetRetransmitBurst:
+		return retransmitBurstText(t, ev, d)
 	}
 	return ev.Kind + " " + t + " " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
+}
+
+// retransmitBurstText: "retransmits 44/s 10:29:40 curl pid 123 → 10.0.0.2".
+func retransmitBurstText(t string, ev model.Event, d *model.NetRetransmitBurst) string {
+	s := "retransmits " + strconv.FormatFloat(d.PerS, 'f', 0, 64) + "/s " + t
+	if ev.PID != 0 {
+		s += " " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
+	}
+	if d.TopRemoteAddr != "" {
+		s += " → " + model.Sanitize(d.TopRemoteAddr)
+	}
+	return s
 }
 
 func victim(ev model.Event, d *model.OOMKillData) string {
