@@ -63,6 +63,9 @@ type NetProbeConfig struct {
 	Session      *ebpf.Session
 	ForceTier    string
 	NoEBPFReason string
+	// BPFMapEntries resizes the eBPF maps by name (tests that fill the
+	// per-process map).
+	BPFMapEntries map[string]uint32
 }
 
 // NetProbe reads one network namespace's /proc/PID/net files (dev, snmp,
@@ -154,7 +157,7 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	if !cfg.EBPF && reason == "" {
 		reason = "eBPF not requested"
 	}
-	p.bpf = openNetBPF(cfg.Session, cfg.ForceTier, reason)
+	p.bpf = openNetBPF(cfg.Session, ebpf.LoadOptions{ForceTier: cfg.ForceTier, MaxEntries: cfg.BPFMapEntries}, reason)
 	return p, nil
 }
 

@@ -38,11 +38,11 @@ type netBPF struct {
 // openNetBPF loads the net feature, or says why not (reason non-empty:
 // eBPF was not tried). It never fails: without eBPF the feature's tier is
 // procfs and the report says why.
-func openNetBPF(sess *ebpf.Session, forceTier, reason string) *netBPF {
+func openNetBPF(sess *ebpf.Session, opts ebpf.LoadOptions, reason string) *netBPF {
 	b := &netBPF{out: NewEventQueue("net", netEventQueueLen),
 		remotes: map[string]*model.NetRemoteCount{}, owners: map[int32]*netEventOwner{}}
 	spec := ebpf.NetTopFeature()
-	if reason == "" && forceTier == model.TierProcfs {
+	if reason == "" && opts.ForceTier == model.TierProcfs {
 		reason = "tier forced to " + model.TierProcfs
 	}
 	if reason != "" {
@@ -53,7 +53,7 @@ func openNetBPF(sess *ebpf.Session, forceTier, reason string) *netBPF {
 		b.feature = rep
 		return b
 	}
-	top, rep, err := ebpf.OpenNetTop(sess, ebpf.NetTopOptions{LoadOptions: ebpf.LoadOptions{ForceTier: forceTier}})
+	top, rep, err := ebpf.OpenNetTop(sess, ebpf.NetTopOptions{LoadOptions: opts})
 	if err == nil {
 		ring, rerr := NewRingReader("net", top.EventsMap(), top.EventDropsMap(), netEventQueueLen, decodeNetEvent)
 		if rerr != nil {

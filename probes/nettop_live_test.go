@@ -387,3 +387,131 @@ func nsRetransSegs(t *testing.T, ns string) int64 {
 	t.Fatalf("no Tcp RetransSegs in %s's /proc/net/snmp", ns)
 	return 0
 }
+
+// With the per-process map holding 2 processes, 4 of ours moving bytes
+// over loopback cannot all fit: each either has its exact bytes or no row
+// at all, and every send or receive that found no room is counted as lost
+// (shown on the Net tab, dropped_proc_counts in JSON), never silently.
+func TestNetEBPFProcessMapFull(t *testing.T) {
+	p := openNetEBPF(t, NetProbeConfig{Demand: &model.Demand{}, BPFMapEntries: map[string]uint32{"procs": 2}})
+	const tcpBytes = 1_000_000
+	var kids []*trafficChild
+	for range 2 {
+		srv := startTraffic(t, "", "tcpserve 127.0.0.1:0")
+		cli := startTraffic(t, "", fmt.Sprintf("tcpsend 127.0.0.1:%d %d", srv.port, tcpBytes))
+		kids = append(kids, srv, cli)
+	}
+	t0 := time.Now()
+	if _, err := p.Read(t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range kids {
+		if c.port == 0 {
+			c.say("go")
+		}
+	}
+	for _, c := range kids {
+		c.line(t)
+	}
+	t1 := time.Now()
+	n, err := p.Read(t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PerProcess == nil {
+		t.Fatalf("no per-process part: %v", n.Unavailable)
+	}
+	if len(n.PerProcess.Processes) > 2 {
+		t.Fatalf("%d rows from a map of 2", len(n.PerProcess.Processes))
+	}
+	secs := t1.Sub(t0).Seconds()
+	missing := 0
+	for _, c := range kids {
+		r := netRow(n, c.pid)
+		if r == nil {
+			missing++
+			continue
+		}
+		got := int64(math.Round((r.TCPTxBytesPerS + r.TCPRxBytesPerS) * secs))
+		if got != tcpBytes {
+			t.Errorf("pid %d has a row with %d bytes: a row is all of a process's bytes or none (%+v)", c.pid, got, *r)
+		}
+	}
+	if missing < 2 {
+		t.Errorf("only %d of our 4 processes missing from a map of 2", missing)
+	}
+	// Each missing process made at least one send or receive call.
+	if d := n.PerProcess.DroppedProcCounts; d < uint64(missing) {
+		t.Errorf("%d processes found no room but %d counts were reported lost", missing, d)
+	}
+	t.Logf("%d of 4 processes without a row, %d counts lost, rows %d", missing, n.PerProcess.DroppedProcCounts, len(n.PerProcess.Processes))
+	// The next interval, with the map drained, counts again.
+	n, err = p.Read(t1.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PerProcess.DroppedProcCounts >= uint64(missing) && missing > 0 {
+		t.Logf("still %d lost after the drain (other processes of the machine fill 2 slots fast)", n.PerProcess.DroppedProcCounts)
+	}
+}
+
+// A connect() to a port nobody listens on, on loopback: the kernel answers
+// with a RST (tcp_send_reset, no socket: unattributed) that the
+// connecting socket receives (tcp_receive_reset in SYN-SENT), attributed
+// to this test process through the socket connect() named.
+func TestNetEBPFResetsAttributed(t *testing.T) {
+	p := openNetEBPF(t, NetProbeConfig{Demand: &model.Demand{}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // now closed: connects are refused with a RST
+	t0 := time.Now()
+	if _, err := p.Read(t0); err != nil {
+		t.Fatal(err)
+	}
+	const tries = 5
+	for range tries {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			t.Skipf("something listens on 127.0.0.1:%d again", port)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the ring reader catches up
+	t1 := time.Now()
+	n, err := p.Read(t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := int32(os.Getpid())
+	var recv, sent int
+	for _, ev := range n.Retransmits {
+		switch {
+		case ev.Kind == model.NetKindResetReceived && ev.RemotePort == uint16(port) && ev.RemoteAddr == "127.0.0.1":
+			if ev.PID == nil || *ev.PID != me || ev.State != "syn-sent" {
+				t.Errorf("reset received attributed to %v (%s) in state %q, want this test (pid %d) in syn-sent", ev.PID, ev.Comm, ev.State, me)
+			}
+			recv++
+		case ev.Kind == model.NetKindResetSent && ev.LocalPort == uint16(port) && ev.LocalAddr == "127.0.0.1":
+			if ev.PID != nil {
+				t.Errorf("the kernel's RST for a closed port attributed to pid %d (%s)", *ev.PID, ev.Comm)
+			}
+			sent++
+		}
+	}
+	if recv != tries || sent != tries {
+		t.Errorf("%d connects refused: %d resets received and %d sent in the events, want %d each", tries, recv, sent, tries)
+	}
+	row := netRow(n, me)
+	if row == nil {
+		t.Fatalf("no row for this test process (pid %d)", me)
+	}
+	if got := math.Round(row.ResetsRecvPerS * t1.Sub(t0).Seconds()); got != tries {
+		t.Errorf("resets received counted for pid %d: %v, want %d", me, got, tries)
+	}
+	if ec := n.TCPEvents; ec == nil || math.Round(ec.UnattributedPerS*t1.Sub(t0).Seconds()) < tries {
+		t.Errorf("the kernel's resets are not counted as unattributed: %+v", ec)
+	}
+	t.Logf("%d refused connects: %d RST received (pid %d), %d RST sent (no socket)", tries, recv, me, sent)
+}

@@ -399,7 +399,11 @@ int tp_send_reset(struct tp_send_reset *ctx)
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_receive_reset(struct tp_receive_reset *ctx)
 {
-	on_tcp_event((u64)ctx->skaddr, EV_RESET_RECV, 1, 0, ctx->family, ctx->sport, ctx->dport,
+	// The record has no state: the socket's, read before tcp_reset moves
+	// it to CLOSE.
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	int state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+	on_tcp_event((u64)ctx->skaddr, EV_RESET_RECV, 1, state, ctx->family, ctx->sport, ctx->dport,
 		     ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
 	return 0;
 }
