@@ -261,7 +261,7 @@ func (t *Tab) columns() []proctable.Column {
 		rate("tx", "TX/s", "socket payload bytes/s the process sent (TCP+UDP; eBPF: no headers, no ACKs, no retransmissions); – without eBPF", func(p *model.Process) model.Float { return p.NetTxBytesPerS }),
 		rate("rx", "RX/s", "socket payload bytes/s the process received (TCP+UDP; eBPF); – without eBPF", func(p *model.Process) model.Float { return p.NetRxBytesPerS }),
 		proctable.OptNumeric("retrans", "RETR/s", 7, 1, func(p *model.Process) model.Float { return p.NetRetransmitsPerS },
-			"TCP segments/s retransmitted on the process's sockets (eBPF tcp_retransmit_skb, attributed through the socket); – without eBPF"),
+			"TCP segments/s retransmitted on the process's sockets (eBPF tcp_retransmit_skb, attributed through the socket, not the CPU's current task); – without eBPF"),
 		proctable.CommandColumn(),
 	}
 }

@@ -232,7 +232,7 @@ func TestExplainCoversEveryNumber(t *testing.T) {
 		terms.WriteString(e[0] + " ")
 	}
 	for _, want := range []string{"rxB/s", "rxpck/s", "rxavg", "err/s", "drop/s", "%util", "softirq NET_RX/s", "active/s", "iseg/s", "retrans/s", "atmptf/s", "estres/s", "orsts/s",
-		"listen ovf/s", "syncookies/s", "timeouts/s", "isegerr/s", "noport/s", "rcvbuf/s", "close-wait", "orphan", "TCP", "LISTEN", "CLOSE-W", "per-process bytes", "owners"} {
+		"listen ovf/s", "syncookies/s", "timeouts/s", "isegerr/s", "noport/s", "rcvbuf/s", "close-wait", "orphan", "TCP", "LISTEN", "CLOSE-W", "per-process bytes", "owners", "RETR/s", "v: retransmits", "KIND", "retransmit burst"} {
 		if !strings.Contains(terms.String(), want) {
 			t.Errorf("help does not explain %q", want)
 		}
