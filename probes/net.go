@@ -110,7 +110,7 @@ type sockOwner struct {
 func init() {
 	Register(Family{Name: "net", New: func(env *Env) (Probe, error) {
 		cfg := NetProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, Demand: env.Demand,
-			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier}
+			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier, NetPID: env.NetPID}
 		if env.CopiedTree {
 			cfg.NoEBPFReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
 		}
@@ -133,7 +133,9 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	p := &NetProbe{cfg: cfg, names: map[string]string{}, paths: map[string]string{}, sys: map[string]*[3]string{}, buf: make([]byte, 64<<10),
 		owners: map[uint64]*sockOwner{}, comms: map[int32]string{}, dents: make([]byte, 32<<10), linkBuf: make([]byte, 64)}
 	pid, note := cfg.NetPID, ""
-	if pid == "" {
+	if pid != "" {
+		note = "the namespace of pid " + pid + " (--net-pid)"
+	} else {
 		if _, err := os.Stat(filepath.Join(cfg.ProcRoot, "1/net/dev")); err == nil {
 			pid, note = "1", "the init process's namespace"
 		} else {
