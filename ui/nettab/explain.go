@@ -17,6 +17,7 @@ func (t *Tab) Explain() [][2]string {
 		{"speed duplex state", "/sys/class/net/IF/speed (Mb/s), duplex and operstate (up, down, unknown — loopback and many virtual interfaces say unknown)"},
 		{"rxmcst/s", "multicast packets received per second"},
 		{"softirq NET_RX/s", "receive softirqs per second per CPU (/proc/softirqs, from the CPU probe), busiest first: one CPU far above the others while packets/s is high means receive work is not spread (RSS/RPS)"},
+		{"· top", "after the softirq rates: the process moving the most socket payload (tx and rx per second, eBPF, any namespace): the sender of a flood or a bulk transfer; v: processes lists them all"},
 		{"tcp active/s passive/s", "connections opened by connect() (ActiveOpens) and accepted from a listener (PassiveOpens) per second (sar -n TCP)"},
 		{"iseg/s oseg/s", "TCP segments received (InSegs, errors included) and sent (OutSegs, retransmissions excluded) per second"},
 		{"retrans/s (%)", "segments retransmitted per second (RetransSegs; sar -n ETCP) and their share of everything sent, retrans ÷ (oseg + retrans): above 2 % something loses packets"},
