@@ -38,10 +38,12 @@ func Alerts(n *model.Net, netRX []cpuRate) []string {
 		first, third = appendInterfaceAlerts(first, third, &n.Interfaces[i], netRX)
 	}
 	if s := n.Sockets; s != nil && s.TCPStates["close-wait"] >= closeWaitWarn {
-		msg := strconv.Itoa(s.TCPStates["close-wait"]) + " CLOSE-WAIT sockets: an application is not closing connections its peers closed"
+		// The culprit first: at 80 columns the line is cut.
+		msg := strconv.Itoa(s.TCPStates["close-wait"]) + " CLOSE-WAIT sockets"
 		if who := topCloseWait(n); who != "" {
 			msg += " (most: " + who + ")"
 		}
+		msg += ": an application is not closing connections its peers closed"
 		second = append(second, msg)
 	}
 	if msg := retransmitAlert(n); msg != "" {

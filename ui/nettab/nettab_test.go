@@ -117,7 +117,7 @@ func TestContentAndHints(t *testing.T) {
 		"eth0: 60.0k pkt/s in, 64 B avg: tiny packets at that rate can be a flood; softirq NET_RX cpu0 58.0k/s cpu1 3000/s",
 		"eth0 rx drops 120/s",
 		"listen overflows 25/s drops 25/s: an accept queue is full",
-		"25 CLOSE-WAIT sockets: an application is not closing connections its peers closed (most: leaky\\e]0;pwned\\x07 pid 666, 25)",
+		"25 CLOSE-WAIT sockets (most: leaky\\e]0;pwned\\x07 pid 666, 25): an application is not closing connections its peers closed",
 		"retrans/s 3.0 (0.1%)", "listen ovf/s 25",
 		"eth0 bytes/s", "connections", "10.0.0.5:8080", "close-wait", "per-process bytes/s: n/a (needs eBPF)",
 	} {
