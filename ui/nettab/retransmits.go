@@ -60,9 +60,17 @@ func (t *Tab) retransmitsView(n *model.Net, h int) []string {
 		}
 	}
 	out = append(out, remotes)
-	addrW := max(13, min(46, (t.Width-9-7-11-7-12)/2-1))
-	head := common.Fit("TIME", 9) + common.Fit("KIND", 7) + common.Fit("LOCAL", addrW+1) + common.Fit("REMOTE", addrW+1) +
-		common.Fit("STATE", 11) + common.FitRight("PID", 7) + " COMMAND"
+	// The local address (ours) only when wide: the remote one is the story.
+	withLocal := t.Width >= 110
+	addrW := max(21, min(46, t.Width-9-8-11-7-16))
+	if withLocal {
+		addrW = min(46, (t.Width-9-8-11-7-16)/2-1)
+	}
+	head := common.Fit("TIME", 9) + common.Fit("KIND", 8)
+	if withLocal {
+		head += common.Fit("LOCAL", addrW+1)
+	}
+	head += common.Fit("REMOTE", addrW+1) + common.Fit("STATE", 11) + common.FitRight("PID", 7) + " COMMAND"
 	out = append(out, s.TableHeader.Render(head))
 	if len(out) >= h {
 		return out[:h]
@@ -82,8 +90,11 @@ func (t *Tab) retransmitsView(n *model.Net, h int) []string {
 		if e.LocalAddr != "" {
 			local, remote = hostPort(e.LocalAddr, e.LocalPort), hostPort(e.RemoteAddr, e.RemotePort)
 		}
-		out = append(out, common.Fit(e.Time.Format("15:04:05"), 9)+common.Fit(kindShort(e.Kind, e.Segments), 7)+common.Fit(local, addrW+1)+
-			common.Fit(remote, addrW+1)+common.Fit(orDash(e.State), 11)+common.FitRight(pid, 7)+" "+comm)
+		row := common.Fit(e.Time.Format("15:04:05"), 9) + common.Fit(kindShort(e.Kind, e.Segments), 8)
+		if withLocal {
+			row += common.Fit(local, addrW+1)
+		}
+		out = append(out, row+common.Fit(remote, addrW+1)+common.Fit(orDash(e.State), 11)+common.FitRight(pid, 7)+" "+comm)
 	}
 	return out
 }

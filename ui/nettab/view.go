@@ -239,6 +239,17 @@ func (t *Tab) topTalker(n *model.Net) string {
 		return ""
 	}
 	p := &pp.Processes[0] // sorted by tx + rx
+	// A sender and its receiver on this host move the same bytes: name
+	// the sender.
+	for i := 1; i < len(pp.Processes); i++ {
+		q := &pp.Processes[i]
+		if q.TxBytesPerS+q.RxBytesPerS < 0.95*(p.TxBytesPerS+p.RxBytesPerS) {
+			break
+		}
+		if q.TxBytesPerS > p.TxBytesPerS {
+			p = q
+		}
+	}
 	if p.TxBytesPerS+p.RxBytesPerS < 1024 {
 		return ""
 	}

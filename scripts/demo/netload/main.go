@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -162,7 +163,9 @@ func tcpSink(addr string, leak bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("listening", ln.Addr()) // the script reads the port
+	if strings.HasSuffix(addr, ":0") {
+		fmt.Println("listening", ln.Addr()) // the script reads the port
+	}
 	var leaked []net.Conn // kept referenced: the GC must not close them
 	for {
 		c, err := ln.Accept()
