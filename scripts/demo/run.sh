@@ -18,6 +18,10 @@ scenarios=(
 	"cache-cold-warm|demo-coldread reads a file cold, then warm: READ_HIT% 0, then 100"
 	"fork-storm|thousands of tiny demo-tiny runs: busy CPUs, nothing in the table"
 	"oom-kill|demo-oomvictim OOM-killed in a 64 MiB cgroup, named on screen (root)"
+	"net-flood|demo-flood sends tiny UDP datagrams over a veth between two namespaces (root)"
+	"net-bulk|demo-bulk moves bytes over TCP between two namespaces (root)"
+	"net-lossy|a link dropping 10 % of segments: demo-bulk retransmits, named (root)"
+	"net-closewait|demo-leaky never closes what demo-client closed: CLOSE-WAIT piles up"
 )
 
 usage() {
@@ -29,7 +33,8 @@ ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SE
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
 for the first three, its Memory tab (key 2) for the next three, its Cache
 tab (key 3, as root) for the cache-* ones; fork-storm for the CPU tab and
-the event log (e), oom-kill for the header strip and the Memory tab.
+the event log (e), oom-kill for the header strip and the Memory tab, net-*
+for the Net tab (key 5).
 See README.md beside this script for what each scenario teaches.
 EOF
 }
