@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,10 @@ Flags:
   --scan-tier T   how the process table is read: iter (one BPF task iterator
                   pass; root or CAP_BPF+CAP_PERFMON) or procfs (/proc/PID/*
                   files); default: iter when it loads, else procfs
+  --net-pid PID   the Net tab's interfaces, TCP/UDP counters and sockets are
+                  those of PID's network namespace (a container's, a demo's)
+                  instead of the init process's; per-process eBPF counts
+                  cover every namespace either way
   --json          (snapshot) print JSON; the only snapshot format so far
   --cpuprofile F  write a Go CPU profile to F (for developers measuring overhead)
   --memprofile F  write a Go heap profile to F at exit (the same, for memory)
@@ -80,6 +85,7 @@ type config struct {
 	probes   bool
 	bpfTier  string
 	scanTier string
+	netPID   string
 	procRoot string
 	sysRoot  string
 	passwd   string
@@ -109,6 +115,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.memProf, "memprofile", "", "")
 	fs.StringVar(&c.bpfTier, "bpf-tier", "", "")
 	fs.StringVar(&c.scanTier, "scan-tier", "", "")
+	fs.StringVar(&c.netPID, "net-pid", "", "")
 	fs.StringVar(&c.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&c.sysRoot, "sys-root", "/sys", "")
 	fs.StringVar(&c.passwd, "passwd", "/etc/passwd", "")
@@ -134,6 +141,11 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	case "", probes.ScanTierIter, probes.ScanTierProcfs:
 	default:
 		return c, fmt.Errorf("--scan-tier %q: use iter or procfs", c.scanTier)
+	}
+	if c.netPID != "" {
+		if n, err := strconv.Atoi(c.netPID); err != nil || n <= 0 {
+			return c, fmt.Errorf("--net-pid %q: want a process id", c.netPID)
+		}
 	}
 	if c.scanTier == "" && c.bpfTier == "procfs" {
 		c.scanTier = probes.ScanTierProcfs // no eBPF at all
@@ -304,6 +316,7 @@ func newEnv(cfg config) (*probes.Env, error) {
 		AfterBurst: debug.FreeOSMemory,
 		ForceTier:  cfg.bpfTier,
 		ScanTier:   cfg.scanTier,
+		NetPID:     cfg.netPID,
 		BPF:        ebpf.NewSession(),
 		CopiedTree: filepath.Clean(cfg.procRoot) != "/proc" || filepath.Clean(cfg.sysRoot) != "/sys",
 	}

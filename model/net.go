@@ -43,6 +43,14 @@ type Net struct {
 	// PerProcess is the per-process payload bytes, retransmits and resets;
 	// nil without eBPF (Unavailable["per_process_bytes"] says why).
 	PerProcess *NetProcessCounters `json:"per_process"`
+	// Retransmits are the most recent TCP retransmit and reset events (at
+	// most MaxNetEvents, oldest first, kept across frames), each attributed
+	// through its socket; nil without eBPF.
+	Retransmits []NetTCPEvent `json:"retransmits"`
+	// TCPEvents counts this interval's retransmit and reset events: per
+	// remote address, the unattributed ones, what was lost; nil without
+	// eBPF.
+	TCPEvents *NetTCPEventCounts `json:"tcp_events"`
 	// Unavailable maps a part ("tcp", "udp6", "sockets", "listening",
 	// "connections", "owners", "per_process_bytes") to why it is missing.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
@@ -353,7 +361,8 @@ type NetPayloadTotals struct {
 
 // NetTCPEvent is one TCP retransmit or reset, attributed to the process
 // that owns the socket (PID null: not known — a socket vitals saw no
-// send, receive or connect on since it started).
+// send, receive or connect on since it started, or a reset the kernel sent
+// for a port with no socket).
 type NetTCPEvent struct {
 	Time time.Time `json:"time"`
 	// Kind is "retransmit", "reset_sent" or "reset_received".
@@ -361,6 +370,12 @@ type NetTCPEvent struct {
 	PID        *int32 `json:"pid"`
 	StartTicks uint64 `json:"start_ticks,omitempty"`
 	Comm       string `json:"comm"`
+	NetTCPEventData
+}
+
+// NetTCPEventData is what a retransmit or reset event carries beyond the
+// event log's common fields (Event.Data of source "net").
+type NetTCPEventData struct {
 	LocalAddr  string `json:"local_address"`
 	LocalPort  uint16 `json:"local_port"`
 	RemoteAddr string `json:"remote_address"`
@@ -368,10 +383,42 @@ type NetTCPEvent struct {
 	// State is the socket's TCP state as ss spells it ("estab", …);
 	// empty when the record has none.
 	State string `json:"state"`
+	// Segments is how many TCP segments a retransmit resent at once (a
+	// GSO packet holds several; Tcp RetransSegs counts segments); 1 for a
+	// reset.
+	Segments int `json:"segments"`
 }
 
-// NetRemoteCount is the retransmits and resets toward one remote address
-// over the interval, from the events that reached vitals.
+// Net event kinds (Event.Kind of source "net").
+const (
+	NetKindRetransmit    = "retransmit"
+	NetKindResetSent     = "reset_sent"
+	NetKindResetReceived = "reset_received"
+	// EventRetransmitBurst is a run of intervals with at least
+	// RetransmitBurstMin retransmits (one event when it starts, another
+	// each minute it lasts): what the events strip shows.
+	EventRetransmitBurst = "retransmit_burst"
+)
+
+// RetransmitBurstMin is the retransmitted segments in one interval that
+// make a burst.
+const RetransmitBurstMin = 20
+
+// NetRetransmitBurst is the payload of an EventRetransmitBurst: the
+// interval's retransmitted segments, and the process and remote address
+// with the most.
+type NetRetransmitBurst struct {
+	Retransmits int     `json:"retransmits"`
+	PerS        float64 `json:"retransmits_per_s"`
+	// TopPID/TopComm own the sockets with the most (0, "": unattributed);
+	// TopProcessRetransmits is how many were theirs.
+	TopProcessRetransmits int    `json:"top_process_retransmits"`
+	TopRemoteAddr         string `json:"top_remote_address"`
+	TopRemoteRetransmits  int    `json:"top_remote_retransmits"`
+}
+
+// NetRemoteCount is the retransmitted segments and resets toward one
+// remote address over the interval, from the events that reached vitals.
 type NetRemoteCount struct {
 	RemoteAddr      string  `json:"remote_address"`
 	RetransmitsPerS float64 `json:"retransmits_per_s"`
@@ -381,20 +428,39 @@ type NetRemoteCount struct {
 // MaxNetEvents bounds Net.Retransmits: the most recent events.
 const MaxNetEvents = 64
 
+// MaxNetRemotes bounds NetTCPEventCounts.ByRemote: the top remote
+// addresses.
+const MaxNetRemotes = 32
+
+// NetTCPEventCounts is the interval's retransmit and reset events counted
+// (rates over the interval), from the events that reached vitals.
+type NetTCPEventCounts struct {
+	// RetransmitsPerS is segments (Tcp RetransSegs' unit, but of every
+	// namespace); EventsPerS the retransmit and reset events (a
+	// retransmit of several segments is one event).
+	RetransmitsPerS    float64 `json:"retransmits_per_s"`
+	EventsPerS         float64 `json:"events_per_s"`
+	ResetsSentPerS     float64 `json:"resets_sent_per_s"`
+	ResetsReceivedPerS float64 `json:"resets_received_per_s"`
+	// UnattributedPerS is the events whose socket had no known owner.
+	UnattributedPerS float64 `json:"unattributed_per_s"`
+	// ByRemote is the top remote addresses by retransmits, then resets
+	// (at most MaxNetRemotes).
+	ByRemote []NetRemoteCount `json:"by_remote"`
+	// Loss is the ring buffer's and queue's loss counters (cumulative):
+	// events that never reached these counts.
+	Loss EventLoss `json:"loss"`
+}
+
 // NetProcessCounters is the per-process part of Net: present (non-nil)
 // only when eBPF counts.
 type NetProcessCounters struct {
 	Processes []NetProcess     `json:"processes"`
 	Totals    NetPayloadTotals `json:"totals"`
-	// Retransmits are the most recent retransmit and reset events (at
-	// most MaxNetEvents, oldest first), kept across frames.
-	Retransmits []NetTCPEvent    `json:"retransmits"`
-	ByRemote    []NetRemoteCount `json:"by_remote"`
-	// DroppedProcCounts is how many counts were lost this interval
-	// because the kernel's per-process map was full.
+	// DroppedProcCounts is how many counts (a send, a receive, a
+	// retransmit or reset) were lost this interval because the kernel's
+	// per-process map was full: in no process row and no total.
 	DroppedProcCounts uint64 `json:"dropped_proc_counts"`
-	// EventLoss is the ring buffer's loss counters (cumulative).
-	EventLoss EventLoss `json:"event_loss"`
 }
 
 // joinProcessNet fills each process's network part from the net probe's

@@ -79,3 +79,58 @@ func TestNetJSONKeys(t *testing.T) {
 		}
 	}
 }
+
+// Every key issue 9 lists for the snapshot exists with exactly that name,
+// and unknowns are null.
+func TestNetJSONKeysAsDocumented(t *testing.T) {
+	pid := int32(7)
+	n := Net{
+		Interfaces:  []NetInterface{{Name: "eth0", RxBytesPerS: Known(1)}},
+		TCP:         &TCPCounters{},
+		UDP:         &UDPCounters{},
+		Sockets:     &SocketTotals{TCPStates: map[string]int{"estab": 1}},
+		Listening:   []Listener{{Proto: "tcp", Address: "0.0.0.0", Port: 80, SocketOwner: SocketOwner{PID: &pid, Comm: "nginx"}}},
+		Tier:        &Feature{Name: "net", Tier: TierProcfs},
+		Retransmits: []NetTCPEvent{{Kind: NetKindRetransmit, PID: &pid}},
+	}
+	var doc map[string]any
+	b, _ := json.Marshal(n)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	has := func(obj map[string]any, where string, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s lacks %q", where, k)
+			}
+		}
+	}
+	has(doc, "net", "interfaces", "tcp", "udp", "sockets", "listening", "retransmits", "tier")
+	ifc := doc["interfaces"].([]any)[0].(map[string]any)
+	has(ifc, "net.interfaces[]", "name", "rx_bytes_per_s", "tx_bytes_per_s", "rx_packets_per_s", "tx_packets_per_s", "rx_errors_per_s",
+		"tx_errors_per_s", "rx_drops_per_s", "tx_drops_per_s", "speed_mbps", "operstate")
+	if ifc["tx_bytes_per_s"] != nil || ifc["speed_mbps"] != nil {
+		t.Errorf("unknown rates must be null: %v", ifc)
+	}
+	has(doc["tcp"].(map[string]any), "net.tcp", "active_opens_per_s", "passive_opens_per_s", "in_segs_per_s", "out_segs_per_s",
+		"retrans_segs_per_s", "out_resets_per_s", "attempt_fails_per_s", "listen_overflows_per_s", "listen_drops_per_s")
+	has(doc["listening"].([]any)[0].(map[string]any), "net.listening[]", "proto", "address", "port", "pid", "comm")
+	has(doc["retransmits"].([]any)[0].(map[string]any), "net.retransmits[]", "time", "kind", "pid", "comm", "local_address",
+		"local_port", "remote_address", "remote_port", "state", "segments")
+	var p map[string]any
+	b, _ = json.Marshal(Process{})
+	json.Unmarshal(b, &p)
+	has(p, "processes[]", "net_tx_bytes_per_s", "net_rx_bytes_per_s", "net_retransmits_per_s")
+	if p["net_tx_bytes_per_s"] != nil {
+		t.Errorf("net rates without eBPF must be null: %v", p["net_tx_bytes_per_s"])
+	}
+	// Without eBPF the parts it alone gives are null, not empty.
+	b, _ = json.Marshal(Net{})
+	json.Unmarshal(b, &doc)
+	for _, k := range []string{"retransmits", "tcp_events", "per_process"} {
+		if v, ok := doc[k]; !ok || v != nil {
+			t.Errorf("%s without eBPF = %v, want null", k, v)
+		}
+	}
+}

@@ -35,6 +35,9 @@ type EventQueue struct {
 	// kernelDropped, when set, reads the BPF side's count of failed
 	// ring-buffer reservations.
 	kernelDropped func() (uint64, error)
+	// upstream, when set, is the loss of the source this queue forwards
+	// (a RingReader drained by a probe), added to this queue's own.
+	upstream func() model.EventLoss
 }
 
 // NewEventQueue makes a queue holding up to capacity events for source.
@@ -103,12 +106,20 @@ func (q *EventQueue) Loss() model.EventLoss {
 	if q.kernelDropped != nil {
 		kernel, kerr = q.kernelDropped()
 	}
+	var up model.EventLoss
+	if q.upstream != nil {
+		up = q.upstream()
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if kerr == nil {
 		q.loss.KernelDropped = kernel
 	}
-	return q.loss
+	loss := q.loss
+	loss.KernelDropped += up.KernelDropped
+	loss.QueueDropped += up.QueueDropped
+	loss.Malformed += up.Malformed
+	return loss
 }
 
 // RingReader reads a BPF ring buffer continuously into an EventQueue. The

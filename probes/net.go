@@ -36,6 +36,10 @@ const socketsNotShown = "read only while the Net tab's connections, listeners or
 // perProcessBytesReason says why there are no per-process byte rates.
 const perProcessBytesReason = "needs eBPF (sock:sock_send_length/sock_recv_length): procfs has no per-process network byte counters"
 
+// retransmitsReason says why there are no retransmit and reset events
+// without eBPF: /proc/net/snmp counts them for the host, not per socket.
+const retransmitsReason = "needs eBPF (tcp:tcp_retransmit_skb, tcp_send_reset, tcp_receive_reset): /proc/net/snmp counts retransmits and resets for the namespace only (tcp.retrans_segs_per_s, out_resets_per_s)"
+
 // NetProbeConfig says where the net probe reads from; tests point it at
 // fixture trees or at a test's own network namespace.
 type NetProbeConfig struct {
@@ -59,6 +63,9 @@ type NetProbeConfig struct {
 	Session      *ebpf.Session
 	ForceTier    string
 	NoEBPFReason string
+	// BPFMapEntries resizes the eBPF maps by name (tests that fill the
+	// per-process map).
+	BPFMapEntries map[string]uint32
 }
 
 // NetProbe reads one network namespace's /proc/PID/net files (dev, snmp,
@@ -103,7 +110,7 @@ type sockOwner struct {
 func init() {
 	Register(Family{Name: "net", New: func(env *Env) (Probe, error) {
 		cfg := NetProbeConfig{ProcRoot: env.ProcRoot, SysRoot: env.SysRoot, Demand: env.Demand,
-			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier}
+			EBPF: true, Session: env.BPF, ForceTier: env.ForceTier, NetPID: env.NetPID}
 		if env.CopiedTree {
 			cfg.NoEBPFReason = "reading a copied tree (--proc-root, --sys-root): eBPF would count this kernel, not the copy"
 		}
@@ -126,7 +133,9 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	p := &NetProbe{cfg: cfg, names: map[string]string{}, paths: map[string]string{}, sys: map[string]*[3]string{}, buf: make([]byte, 64<<10),
 		owners: map[uint64]*sockOwner{}, comms: map[int32]string{}, dents: make([]byte, 32<<10), linkBuf: make([]byte, 64)}
 	pid, note := cfg.NetPID, ""
-	if pid == "" {
+	if pid != "" {
+		note = "the namespace of pid " + pid + " (--net-pid)"
+	} else {
 		if _, err := os.Stat(filepath.Join(cfg.ProcRoot, "1/net/dev")); err == nil {
 			pid, note = "1", "the init process's namespace"
 		} else {
@@ -150,7 +159,7 @@ func NewNetProbe(cfg NetProbeConfig) (*NetProbe, error) {
 	if !cfg.EBPF && reason == "" {
 		reason = "eBPF not requested"
 	}
-	p.bpf = openNetBPF(cfg.Session, cfg.ForceTier, reason)
+	p.bpf = openNetBPF(cfg.Session, ebpf.LoadOptions{ForceTier: cfg.ForceTier, MaxEntries: cfg.BPFMapEntries}, reason)
 	return p, nil
 }
 
@@ -220,7 +229,7 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	socks, sockErr := p.readSockets(listing)
 
 	p.prevTime, p.havePrev = now, true
-	perProc, bpfErr := p.bpf.collect(seconds, first)
+	perProc, tcpEvents, bpfErr := p.bpf.collect(now, seconds, first)
 	if first {
 		return nil, nil
 	}
@@ -251,6 +260,11 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 	switch {
 	case perProc != nil:
 		n.PerProcess = perProc
+		n.Retransmits = slices.Clone(p.bpf.recent)
+		if n.Retransmits == nil {
+			n.Retransmits = []model.NetTCPEvent{}
+		}
+		n.TCPEvents = tcpEvents
 		var tx, rx float64
 		okTx, okRx := len(n.Interfaces) > 0, len(n.Interfaces) > 0
 		for i := range n.Interfaces {
@@ -266,10 +280,13 @@ func (p *NetProbe) Read(now time.Time) (*model.Net, error) {
 		}
 	case bpfErr != nil:
 		setNetUnavailable(n, "per_process_bytes", bpfErr.Error())
+		setNetUnavailable(n, "retransmits", bpfErr.Error())
 	case feature.Reason != "":
 		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason+"; "+feature.Reason)
+		setNetUnavailable(n, "retransmits", retransmitsReason+"; "+feature.Reason)
 	default:
 		setNetUnavailable(n, "per_process_bytes", perProcessBytesReason)
+		setNetUnavailable(n, "retransmits", retransmitsReason)
 	}
 	return n, nil
 }

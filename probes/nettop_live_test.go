@@ -279,12 +279,14 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 	// The rule lives in the namespace, which the cleanup deletes.
 	const payload = 2_000_000
 	cli := startTraffic(t, v.a, fmt.Sprintf("tcpsend %s:%d %d", v.addrB, srv.port, payload))
+	snmp0 := nsRetransSegs(t, v.a)
 	t0 := time.Now()
 	if _, err := p.Read(t0); err != nil {
 		t.Fatal(err)
 	}
 	cli.say("go")
 	t.Logf("sender %d: %s; receiver %d: %s", cli.pid, cli.line(t), srv.pid, srv.line(t))
+	snmpDelta := nsRetransSegs(t, v.a) - snmp0
 	time.Sleep(100 * time.Millisecond) // the ring reader catches up
 	t1 := time.Now()
 	n, err := p.Read(t1)
@@ -303,8 +305,13 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 	if retrans < 1 {
 		t.Fatalf("sender: %v retransmits, want some (row %+v)", retrans, *row)
 	}
+	// The independent count: the sender's namespace's Tcp RetransSegs
+	// (nstat TcpRetransSegs), which only this connection moves.
+	if retrans != float64(snmpDelta) {
+		t.Errorf("sender: %v retransmits by eBPF, %d by the namespace's /proc/net/snmp RetransSegs", retrans, snmpDelta)
+	}
 	var events, foreign int
-	for _, ev := range n.PerProcess.Retransmits {
+	for _, ev := range n.Retransmits {
 		if ev.Kind != "retransmit" || ev.RemoteAddr != v.addrB {
 			continue
 		}
@@ -316,20 +323,195 @@ func TestNetEBPFRetransmitsAttributed(t *testing.T) {
 		}
 	}
 	if events == 0 {
-		t.Errorf("no retransmit event of the sender among %d recent events", len(n.PerProcess.Retransmits))
+		t.Errorf("no retransmit event of the sender among %d recent events", len(n.Retransmits))
 	}
 	var remote *model.NetRemoteCount
-	for i := range n.PerProcess.ByRemote {
-		if n.PerProcess.ByRemote[i].RemoteAddr == v.addrB {
-			remote = &n.PerProcess.ByRemote[i]
+	for i := range n.TCPEvents.ByRemote {
+		if n.TCPEvents.ByRemote[i].RemoteAddr == v.addrB {
+			remote = &n.TCPEvents.ByRemote[i]
 		}
 	}
 	if remote == nil || remote.RetransmitsPerS <= 0 {
-		t.Errorf("no per-remote count for %s: %+v", v.addrB, n.PerProcess.ByRemote)
+		t.Errorf("no per-remote count for %s: %+v", v.addrB, n.TCPEvents.ByRemote)
 	}
 	if srvRow := netRow(n, srv.pid); srvRow != nil && srvRow.RetransmitsPerS != 0 {
 		t.Errorf("receiver charged with retransmits: %+v", *srvRow)
 	}
-	t.Logf("sender: %.0f retransmits counted, %d events (%d recent kept), loss %+v, dropped proc counts %d",
-		retrans, events, len(n.PerProcess.Retransmits), n.PerProcess.EventLoss, n.PerProcess.DroppedProcCounts)
+	// Counted per interval from the events, and a burst in the event log
+	// naming the sender when there were enough.
+	if got := math.Round(n.TCPEvents.RetransmitsPerS * secs); got != retrans {
+		t.Errorf("tcp_events counts %v retransmitted segments, the sender's row %v", got, retrans)
+	}
+	var bursts []model.Event
+	for _, ev := range p.bpf.out.Drain(nil) {
+		if ev.Kind == model.EventRetransmitBurst {
+			bursts = append(bursts, ev)
+		}
+	}
+	switch {
+	case retrans >= model.RetransmitBurstMin && (len(bursts) != 1 || bursts[0].PID != cli.pid):
+		t.Errorf("%v retransmits in one interval: want one burst event of pid %d, got %+v", retrans, cli.pid, bursts)
+	case retrans < model.RetransmitBurstMin && len(bursts) != 0:
+		t.Errorf("%v retransmits are no burst, got %+v", retrans, bursts)
+	case len(bursts) == 1:
+		t.Logf("burst event: %+v %+v", bursts[0], *bursts[0].Data.(*model.NetRetransmitBurst))
+	}
+	t.Logf("sender: %.0f retransmitted segments counted (namespace RetransSegs %d), %d events (%d recent kept), loss %+v, dropped proc counts %d",
+		retrans, snmpDelta, events, len(n.Retransmits), n.TCPEvents.Loss, n.PerProcess.DroppedProcCounts)
+}
+
+// nsRetransSegs is Tcp RetransSegs of /proc/net/snmp in namespace ns.
+func nsRetransSegs(t *testing.T, ns string) int64 {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i := range f {
+			if i < len(head) && head[i] == "RetransSegs" {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	t.Fatalf("no Tcp RetransSegs in %s's /proc/net/snmp", ns)
+	return 0
+}
+
+// With the per-process map holding 2 processes, 4 of ours moving bytes
+// over loopback cannot all fit: each either has its exact bytes or no row
+// at all, and every send or receive that found no room is counted as lost
+// (shown on the Net tab, dropped_proc_counts in JSON), never silently.
+func TestNetEBPFProcessMapFull(t *testing.T) {
+	p := openNetEBPF(t, NetProbeConfig{Demand: &model.Demand{}, BPFMapEntries: map[string]uint32{"procs": 2}})
+	const tcpBytes = 1_000_000
+	var kids []*trafficChild
+	for range 2 {
+		srv := startTraffic(t, "", "tcpserve 127.0.0.1:0")
+		cli := startTraffic(t, "", fmt.Sprintf("tcpsend 127.0.0.1:%d %d", srv.port, tcpBytes))
+		kids = append(kids, srv, cli)
+	}
+	t0 := time.Now()
+	if _, err := p.Read(t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range kids {
+		if c.port == 0 {
+			c.say("go")
+		}
+	}
+	for _, c := range kids {
+		c.line(t)
+	}
+	t1 := time.Now()
+	n, err := p.Read(t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PerProcess == nil {
+		t.Fatalf("no per-process part: %v", n.Unavailable)
+	}
+	if len(n.PerProcess.Processes) > 2 {
+		t.Fatalf("%d rows from a map of 2", len(n.PerProcess.Processes))
+	}
+	secs := t1.Sub(t0).Seconds()
+	missing := 0
+	for _, c := range kids {
+		r := netRow(n, c.pid)
+		if r == nil {
+			missing++
+			continue
+		}
+		got := int64(math.Round((r.TCPTxBytesPerS + r.TCPRxBytesPerS) * secs))
+		if got != tcpBytes {
+			t.Errorf("pid %d has a row with %d bytes: a row is all of a process's bytes or none (%+v)", c.pid, got, *r)
+		}
+	}
+	if missing < 2 {
+		t.Errorf("only %d of our 4 processes missing from a map of 2", missing)
+	}
+	// Each missing process made at least one send or receive call.
+	if d := n.PerProcess.DroppedProcCounts; d < uint64(missing) {
+		t.Errorf("%d processes found no room but %d counts were reported lost", missing, d)
+	}
+	t.Logf("%d of 4 processes without a row, %d counts lost, rows %d", missing, n.PerProcess.DroppedProcCounts, len(n.PerProcess.Processes))
+	// The next interval, with the map drained, counts again.
+	n, err = p.Read(t1.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PerProcess.DroppedProcCounts >= uint64(missing) && missing > 0 {
+		t.Logf("still %d lost after the drain (other processes of the machine fill 2 slots fast)", n.PerProcess.DroppedProcCounts)
+	}
+}
+
+// A connect() to a port nobody listens on, on loopback: the kernel answers
+// with a RST (tcp_send_reset, no socket: unattributed) that the
+// connecting socket receives (tcp_receive_reset in SYN-SENT), attributed
+// to this test process through the socket connect() named.
+func TestNetEBPFResetsAttributed(t *testing.T) {
+	p := openNetEBPF(t, NetProbeConfig{Demand: &model.Demand{}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // now closed: connects are refused with a RST
+	t0 := time.Now()
+	if _, err := p.Read(t0); err != nil {
+		t.Fatal(err)
+	}
+	const tries = 5
+	for range tries {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			t.Skipf("something listens on 127.0.0.1:%d again", port)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the ring reader catches up
+	t1 := time.Now()
+	n, err := p.Read(t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := int32(os.Getpid())
+	var recv, sent int
+	for _, ev := range n.Retransmits {
+		switch {
+		case ev.Kind == model.NetKindResetReceived && ev.RemotePort == uint16(port) && ev.RemoteAddr == "127.0.0.1":
+			if ev.PID == nil || *ev.PID != me || ev.State != "syn-sent" {
+				t.Errorf("reset received attributed to %v (%s) in state %q, want this test (pid %d) in syn-sent", ev.PID, ev.Comm, ev.State, me)
+			}
+			recv++
+		case ev.Kind == model.NetKindResetSent && ev.LocalPort == uint16(port) && ev.LocalAddr == "127.0.0.1":
+			if ev.PID != nil {
+				t.Errorf("the kernel's RST for a closed port attributed to pid %d (%s)", *ev.PID, ev.Comm)
+			}
+			sent++
+		}
+	}
+	if recv != tries || sent != tries {
+		t.Errorf("%d connects refused: %d resets received and %d sent in the events, want %d each", tries, recv, sent, tries)
+	}
+	row := netRow(n, me)
+	if row == nil {
+		t.Fatalf("no row for this test process (pid %d)", me)
+	}
+	if got := math.Round(row.ResetsRecvPerS * t1.Sub(t0).Seconds()); got != tries {
+		t.Errorf("resets received counted for pid %d: %v, want %d", me, got, tries)
+	}
+	if ec := n.TCPEvents; ec == nil || math.Round(ec.UnattributedPerS*t1.Sub(t0).Seconds()) < tries {
+		t.Errorf("the kernel's resets are not counted as unattributed: %+v", ec)
+	}
+	t.Logf("%d refused connects: %d RST received (pid %d), %d RST sent (no socket)", tries, recv, me, sent)
 }

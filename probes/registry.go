@@ -31,6 +31,9 @@ type Env struct {
 	// ScanTier forces the process scanner's tier: "iter" (the BPF task
 	// iterator) or "procfs"; "" picks the iterator when it loads.
 	ScanTier string
+	// NetPID, when set, is the process whose network namespace the net
+	// probe reads (--net-pid); "" the init process's.
+	NetPID string
 	// DeferBPF makes the eBPF-based probes start on their procfs fallback
 	// and load their programs when LoadDeferred is called (main does,
 	// after the first frame is on screen: loading takes 100-200 ms).

@@ -56,7 +56,7 @@ struct proc_net {
 	u64 tcp_rx;
 	u64 udp_tx;
 	u64 udp_rx;
-	u64 retrans;
+	u64 retrans; // segments, as Tcp RetransSegs counts them
 	u64 resets_sent;
 	u64 resets_recv;
 	u32 uid;
@@ -96,6 +96,7 @@ struct net_event {
 	u8 saddr[16]; // IPv4 in the first 4 bytes
 	u8 daddr[16];
 	char comm[16];
+	u16 segs; // segments a retransmit carried (tcp_skb_pcount); 1 for resets
 };
 
 struct {
@@ -233,7 +234,7 @@ static __always_inline void on_state(u64 sk, u16 protocol, int newstate)
 
 // on_tcp_event emits a retransmit or reset of socket sk (0: none) with its
 // 4-tuple, attributed to the socket's owner, and counts it for the owner.
-static __always_inline void on_tcp_event(u64 sk, u8 kind, int state, u16 family, u16 sport, u16 dport,
+static __always_inline void on_tcp_event(u64 sk, u8 kind, u16 segs, int state, u16 family, u16 sport, u16 dport,
 					 const u8 *saddr4, const u8 *daddr4, const u8 *saddr6, const u8 *daddr6)
 {
 	struct sk_owner *o = sk ? bpf_map_lookup_elem(&owners, &sk) : 0;
@@ -241,7 +242,7 @@ static __always_inline void on_tcp_event(u64 sk, u8 kind, int state, u16 family,
 		struct proc_net *pn = get_proc(o->tgid, o->start_ticks, o->comm, 0);
 		if (pn) {
 			switch (kind) {
-			case EV_RETRANSMIT: __sync_fetch_and_add(&pn->retrans, 1); break;
+			case EV_RETRANSMIT: __sync_fetch_and_add(&pn->retrans, segs); break;
 			case EV_RESET_SENT: __sync_fetch_and_add(&pn->resets_sent, 1); break;
 			case EV_RESET_RECV: __sync_fetch_and_add(&pn->resets_recv, 1); break;
 			}
@@ -258,6 +259,7 @@ static __always_inline void on_tcp_event(u64 sk, u8 kind, int state, u16 family,
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->kind = kind;
+	e->segs = segs;
 	e->state = (u8)state;
 	e->family = family;
 	e->sport = sport;
@@ -355,10 +357,25 @@ int tp_set_state(struct tp_set_state *ctx)
 	return 0;
 }
 
+// skb_segs is tcp_skb_pcount(skb): a GSO skb retransmitted at once is
+// several segments, and Tcp RetransSegs counts segments.
+static __always_inline u16 skb_segs(const void *skb)
+{
+	u16 segs = 0;
+	const void *cb = skb + bpf_core_field_offset(struct sk_buff, cb);
+	bpf_probe_read_kernel(&segs, sizeof(segs), cb + bpf_core_field_offset(struct tcp_skb_cb, tcp_gso_segs));
+	return segs ? segs : 1;
+}
+
+// The tracepoint fires for failed attempts too since 6.10 (err: nothing
+// left, nothing counted in RetransSegs for the early exits): only sent
+// retransmits count.
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tp_retransmit(struct tp_retransmit *ctx)
 {
-	on_tcp_event((u64)ctx->skaddr, EV_RETRANSMIT, ctx->state, ctx->family, ctx->sport, ctx->dport,
+	if (ctx->err)
+		return 0;
+	on_tcp_event((u64)ctx->skaddr, EV_RETRANSMIT, skb_segs(ctx->skbaddr), ctx->state, ctx->family, ctx->sport, ctx->dport,
 		     ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
 	return 0;
 }
@@ -374,7 +391,7 @@ int tp_send_reset(struct tp_send_reset *ctx)
 	bpf_probe_read_kernel(&dport, 2, &ctx->daddr[2]);
 	sport = __builtin_bswap16(sport);
 	dport = __builtin_bswap16(dport);
-	on_tcp_event((u64)ctx->skaddr, EV_RESET_SENT, ctx->state, family, sport, dport,
+	on_tcp_event((u64)ctx->skaddr, EV_RESET_SENT, 1, ctx->state, family, sport, dport,
 		     &ctx->saddr[4], &ctx->daddr[4], &ctx->saddr[8], &ctx->daddr[8]);
 	return 0;
 }
@@ -382,7 +399,11 @@ int tp_send_reset(struct tp_send_reset *ctx)
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_receive_reset(struct tp_receive_reset *ctx)
 {
-	on_tcp_event((u64)ctx->skaddr, EV_RESET_RECV, 0, ctx->family, ctx->sport, ctx->dport,
+	// The record has no state: the socket's, read before tcp_reset moves
+	// it to CLOSE.
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	int state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+	on_tcp_event((u64)ctx->skaddr, EV_RESET_RECV, 1, state, ctx->family, ctx->sport, ctx->dport,
 		     ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6);
 	return 0;
 }

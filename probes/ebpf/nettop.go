@@ -18,7 +18,8 @@ import (
 // calls returned: no headers, no ACKs, no retransmissions.
 type NetCounts struct {
 	TCPTx, TCPRx, UDPTx, UDPRx uint64
-	// Retransmits are TCP segments retransmitted on the process's sockets;
+	// Retransmits are TCP segments retransmitted on the process's sockets
+	// (a GSO skb resent at once counts its segments, as RetransSegs);
 	// ResetsSent and ResetsRecv are RSTs sent and received on them.
 	Retransmits, ResetsSent, ResetsRecv uint64
 }
@@ -46,11 +47,11 @@ const (
 func (k NetEventKind) String() string {
 	switch k {
 	case NetRetransmit:
-		return "retransmit"
+		return model.NetKindRetransmit
 	case NetResetSent:
-		return "reset_sent"
+		return model.NetKindResetSent
 	case NetResetRecv:
-		return "reset_received"
+		return model.NetKindResetReceived
 	}
 	return fmt.Sprintf("kind%d", uint8(k))
 }
@@ -68,6 +69,9 @@ type NetEvent struct {
 	State  uint8
 	Local  netip.AddrPort
 	Remote netip.AddrPort
+	// Segments is how many segments a retransmit resent (a GSO skb holds
+	// several; Tcp RetransSegs counts them); 1 for a reset.
+	Segments uint16
 }
 
 // NetTopOptions control OpenNetTop.
@@ -235,7 +239,7 @@ func (n *NetTop) Drain() (procs []NetProcCounts, dropped uint64, err error) {
 }
 
 // netEventSize is the size of one ring-buffer record (struct net_event in
-// nettop.bpf.c: 8+8+4+1+1+2+2+2+16+16+16, padded to 8).
+// nettop.bpf.c: 8+8+4+1+1+2+2+2+16+16+16+2, padded to 8).
 const netEventSize = 80
 
 // DecodeNetEvent decodes one ring-buffer record; false when malformed.
@@ -256,6 +260,7 @@ func DecodeNetEvent(raw []byte, ev *NetEvent) bool {
 		comm[i] = int8(raw[60+i])
 	}
 	ev.Comm = commString(comm[:])
+	ev.Segments = max(le.Uint16(raw[76:]), 1)
 	var sa, da netip.Addr
 	switch family {
 	case 2:

@@ -191,3 +191,98 @@ demo_write_direct() {
 	left=$((end - SECONDS))
 	((left > 0)) || die "writing the file took all of the $duration s; nothing left to show (try a larger -d)"
 }
+
+# The Net scenarios' network: two network namespaces of their own,
+# $ns_a and $ns_b (vdemo<PID>a, vdemo<PID>b), joined by a veth pair with
+# $addr_a and $addr_b. Nothing outside them is touched: the addresses exist
+# only inside the two namespaces, so they cannot clash with the host's.
+addr_a=10.254.254.1
+addr_b=10.254.254.2
+ns_a=
+ns_b=
+
+# demo_need_root_net: the Net scenarios that make namespaces need root and
+# ip(8).
+demo_need_root_net() {
+	((EUID == 0)) || die "needs root: it creates two network namespaces and a veth pair"
+	command -v ip >/dev/null || die "needs ip (iproute2)"
+}
+
+# demo_netns_remove_leftovers: a SIGKILLed earlier run cannot delete its
+# namespaces: delete every vdemo<PID>a/b whose script (PID) is gone.
+demo_netns_remove_leftovers() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		[[ $ns =~ ^vdemo([0-9]+)[ab]$ ]] || continue
+		pid=${BASH_REMATCH[1]}
+		! kill -0 "$pid" 2>/dev/null || continue
+		if ip netns del "$ns" 2>/dev/null; then echo "$scenario: removed namespace $ns, left by an earlier run"; fi
+	done
+}
+
+# demo_netns_setup: makes $ns_a and $ns_b and the veth pair between them.
+# Call after demo_setup with demo_net_cleanup as its cleanup, so any exit
+# removes them.
+demo_netns_setup() {
+	demo_netns_remove_leftovers
+	ns_a=vdemo$$a ns_b=vdemo$$b
+	ip netns add "$ns_a"
+	ip netns add "$ns_b"
+	# Interface names: at most 15 bytes.
+	ip link add "vd$$a" netns "$ns_a" type veth peer name "vd$$b" netns "$ns_b"
+	ip -n "$ns_a" addr add "$addr_a/30" dev "vd$$a"
+	ip -n "$ns_b" addr add "$addr_b/30" dev "vd$$b"
+	local ns
+	for ns in "$ns_a" "$ns_b"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	done
+	ip -n "$ns_a" link set "vd$$a" up
+	ip -n "$ns_b" link set "vd$$b" up
+}
+
+# demo_net_cleanup stops the children, deletes the namespaces (which
+# deletes the veth pair and any nftables rules inside) and the temp
+# directory.
+demo_net_cleanup() {
+	stop_children
+	local ns
+	for ns in $ns_a $ns_b; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -rf "$workdir"
+}
+
+# demo_netload_build: builds netload/main.go once, and links it under the
+# names the scenario's processes take (demo-flood, demo-sink, …: the kernel
+# names a process after the file it ran).
+demo_netload_build() {
+	demo_need_go netload
+	demo_go_build netload netload
+	local name
+	for name in "$@"; do ln -s netload "$workdir/$name"; done
+}
+
+# demo_in NS NAME ARGS...: runs $workdir/NAME in namespace NS (or here when
+# NS is empty) in the background, bounded by timeout(1) besides its own
+# deadline; appends its pid to $pids.
+demo_in() {
+	local ns=$1 name=$2
+	shift 2
+	if [[ -n $ns ]]; then
+		timeout "$((duration + 2))" ip netns exec "$ns" "$workdir/$name" "$@" &
+	else
+		timeout "$((duration + 2))" "$workdir/$name" "$@" &
+	fi
+	pids+=($!)
+}
+
+# demo_pid_of NAME: the pid of our process named NAME (its comm), waiting
+# up to 5 s for it to start.
+demo_pid_of() {
+	local _ pid
+	for _ in {1..50}; do
+		pid=$(pgrep -x -n "$1" || true)
+		[[ -z $pid ]] || { echo "$pid"; return 0; }
+		sleep 0.1
+	done
+	die "$1 did not start"
+}

@@ -21,6 +21,10 @@ scenarios=(
 	"disk-randio|random 4 KiB O_DIRECT I/O (demo-randio) on a loop device (root)"
 	"slow-disk|demo-slowio on a slow device: dm-delay, else a throttled blkio cgroup (root)"
 	"fs-fill|demo-fill fills a small loop-mounted ext4 to 100 % (root)"
+	"net-flood|demo-flood sends tiny UDP datagrams over a veth between two namespaces (root)"
+	"net-bulk|demo-bulk moves bytes over TCP between two namespaces (root)"
+	"net-lossy|a link dropping 10 % of segments: demo-bulk retransmits, named (root)"
+	"net-closewait|demo-leaky never closes what demo-client closed: CLOSE-WAIT piles up"
 )
 
 usage() {
@@ -32,8 +36,9 @@ ARGS (every scenario takes -d SECONDS, default $DEFAULT_SECONDS, at most $MAX_SE
 Run vitals in another terminal (or tmux pane) and watch its CPU tab (key 1)
 for the first three, its Memory tab (key 2) for the next three, its Cache
 tab (key 3, as root) for the cache-* ones; fork-storm for the CPU tab and
-the event log (e), oom-kill for the header strip and the Memory tab; the
-last three for the Disk tab (key 4).
+the event log (e), oom-kill for the header strip and the Memory tab;
+disk-randio, slow-disk and fs-fill for the Disk tab (key 4), net-* for the
+Net tab (key 5).
 See README.md beside this script for what each scenario teaches.
 EOF
 }

@@ -126,6 +126,12 @@ func EventLine(ev model.Event) string {
 	case model.SlowIOData:
 		return fmt.Sprintf("%s slow I/O: %s %s %s %.1f ms (sector %d)", head, model.Sanitize(d.Device), d.Op,
 			common.Bytes(uint64(d.Bytes)), d.LatencyMS, d.Sector)
+	case *model.NetTCPEventData:
+		return fmt.Sprintf("%s %s:%d → %s:%d %s", head, model.Sanitize(d.LocalAddr), d.LocalPort,
+			model.Sanitize(d.RemoteAddr), d.RemotePort, d.State)
+	case *model.NetRetransmitBurst:
+		return fmt.Sprintf("%s %d retransmits (%.0f/s), %d on this process's sockets, %d toward %s", head,
+			d.Retransmits, d.PerS, d.TopProcessRetransmits, d.TopRemoteRetransmits, model.Sanitize(d.TopRemoteAddr))
 	}
 	return head
 }

@@ -53,3 +53,21 @@ func TestShortLivedLines(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func TestRetransmitBurstIsNotable(t *testing.T) {
+	ev := model.Event{Time: time.Date(2026, 1, 2, 10, 29, 40, 0, time.UTC), Source: "net", Kind: model.EventRetransmitBurst, PID: 123, Comm: "curl\x1b[2J",
+		Data: &model.NetRetransmitBurst{Retransmits: 88, PerS: 44, TopProcessRetransmits: 80, TopRemoteAddr: "10.0.0.2", TopRemoteRetransmits: 85}}
+	if !Notable(&ev) {
+		t.Fatal("a retransmit burst must reach the strip")
+	}
+	if got, want := ShortText(ev), `retransmits 44/s 10:29:40 curl\e[2J pid 123 → 10.0.0.2`; got != want {
+		t.Errorf("ShortText = %q, want %q", got, want)
+	}
+	single := model.Event{Source: "net", Kind: model.NetKindRetransmit, Data: &model.NetTCPEventData{}}
+	if Notable(&single) {
+		t.Error("a single retransmit must not take the strip")
+	}
+	if line := EventLine(ev); !strings.Contains(line, "88 retransmits (44/s), 80 on this process's sockets, 85 toward 10.0.0.2") {
+		t.Errorf("EventLine = %q", line)
+	}
+}

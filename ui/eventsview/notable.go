@@ -11,13 +11,10 @@ import (
 
 // Notable is whether an event is worth a place in the events strip (the
 // header line every tab shows until acknowledged): damage done or a
-// symptom one must not miss. Today that is OOM kills and slow I/Os;
-// retransmit bursts join here once their probe publishes events.
+// symptom one must not miss: OOM kills, slow I/Os and retransmit bursts.
 func Notable(ev *model.Event) bool {
 	switch ev.Kind {
-	case model.EventOOMKill:
-		return true
-	case model.EventSlowIO:
+	case model.EventOOMKill, model.EventRetransmitBurst, model.EventSlowIO:
 		return true
 	}
 	return false
@@ -69,8 +66,22 @@ func ShortText(ev model.Event) string {
 	case model.SlowIOData:
 		return "slow I/O " + t + " " + model.Sanitize(d.Device) + " " + d.Op + " " + common.Bytes(uint64(d.Bytes)) + " " +
 			strconv.FormatFloat(d.LatencyMS, 'f', 0, 64) + " ms " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
+	case *model.NetRetransmitBurst:
+		return retransmitBurstText(t, ev, d)
 	}
 	return ev.Kind + " " + t + " " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
+}
+
+// retransmitBurstText: "retransmits 44/s 10:29:40 curl pid 123 → 10.0.0.2".
+func retransmitBurstText(t string, ev model.Event, d *model.NetRetransmitBurst) string {
+	s := "retransmits " + strconv.FormatFloat(d.PerS, 'f', 0, 64) + "/s " + t
+	if ev.PID != 0 {
+		s += " " + model.Sanitize(ev.Comm) + " pid " + strconv.Itoa(int(ev.PID))
+	}
+	if d.TopRemoteAddr != "" {
+		s += " → " + model.Sanitize(d.TopRemoteAddr)
+	}
+	return s
 }
 
 func victim(ev model.Event, d *model.OOMKillData) string {

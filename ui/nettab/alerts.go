@@ -38,10 +38,15 @@ func Alerts(n *model.Net, netRX []cpuRate) []string {
 		first, third = appendInterfaceAlerts(first, third, &n.Interfaces[i], netRX)
 	}
 	if s := n.Sockets; s != nil && s.TCPStates["close-wait"] >= closeWaitWarn {
-		msg := strconv.Itoa(s.TCPStates["close-wait"]) + " CLOSE-WAIT sockets: an application is not closing connections its peers closed"
+		// The culprit first: at 80 columns the line is cut.
+		msg := strconv.Itoa(s.TCPStates["close-wait"]) + " CLOSE-WAIT sockets"
 		if who := topCloseWait(n); who != "" {
 			msg += " (most: " + who + ")"
 		}
+		msg += ": an application is not closing connections its peers closed"
+		second = append(second, msg)
+	}
+	if msg := retransmitAlert(n); msg != "" {
 		second = append(second, msg)
 	}
 	if tcp := n.TCP; tcp != nil {
@@ -149,6 +154,39 @@ func topCloseWait(n *model.Net) string {
 	return model.Sanitize(comm[best]) + " pid " + strconv.Itoa(int(best)) + ", " + strconv.Itoa(most)
 }
 
+// retransmitAlert names the process and the remote address behind the
+// retransmits eBPF counted (every namespace, unlike /proc/net/snmp), when
+// there are at least retransMin per second.
+func retransmitAlert(n *model.Net) string {
+	ev := n.TCPEvents
+	if ev == nil || ev.RetransmitsPerS < retransMin {
+		return ""
+	}
+	msg := "retransmits " + rate(ev.RetransmitsPerS)
+	if top := topRetransmitter(n); top != nil {
+		msg += " on sockets of " + model.Sanitize(top.Comm) + " pid " + strconv.Itoa(int(top.PID)) + " (" + rate(top.RetransmitsPerS) + ")"
+	}
+	if len(ev.ByRemote) > 0 && ev.ByRemote[0].RetransmitsPerS > 0 {
+		msg += " toward " + model.Sanitize(ev.ByRemote[0].RemoteAddr)
+	}
+	return msg + ": packet loss on that path (v: retransmits)"
+}
+
+// topRetransmitter is the process with the most retransmits, or nil.
+func topRetransmitter(n *model.Net) *model.NetProcess {
+	if n.PerProcess == nil {
+		return nil
+	}
+	var top *model.NetProcess
+	for i := range n.PerProcess.Processes {
+		p := &n.PerProcess.Processes[i]
+		if p.RetransmitsPerS > 0 && (top == nil || p.RetransmitsPerS > top.RetransmitsPerS) {
+			top = p
+		}
+	}
+	return top
+}
+
 // rate is a per-second rate; below 10 with one decimal, so a small
 // non-zero rate never reads 0.
 func rate(v float64) string { return small(v) + "/s" }
@@ -188,5 +226,5 @@ func (t *Tab) Warnings() []common.Alert {
 
 // isDanger: losing packets or connections is worse than a busy link.
 func isDanger(alert string) bool {
-	return strings.Contains(alert, "drops") || strings.Contains(alert, "flood") || strings.Contains(alert, "CLOSE-WAIT")
+	return strings.Contains(alert, "drops") || strings.HasPrefix(alert, "retransmits ") || strings.Contains(alert, "flood") || strings.Contains(alert, "CLOSE-WAIT")
 }

@@ -17,6 +17,7 @@ func (t *Tab) Explain() [][2]string {
 		{"speed duplex state", "/sys/class/net/IF/speed (Mb/s), duplex and operstate (up, down, unknown — loopback and many virtual interfaces say unknown)"},
 		{"rxmcst/s", "multicast packets received per second"},
 		{"softirq NET_RX/s", "receive softirqs per second per CPU (/proc/softirqs, from the CPU probe), busiest first: one CPU far above the others while packets/s is high means receive work is not spread (RSS/RPS)"},
+		{"· top", "after the softirq rates: the process moving the most socket payload (tx and rx per second, eBPF, any namespace): the sender of a flood or a bulk transfer; v: processes lists them all"},
 		{"tcp active/s passive/s", "connections opened by connect() (ActiveOpens) and accepted from a listener (PassiveOpens) per second (sar -n TCP)"},
 		{"iseg/s oseg/s", "TCP segments received (InSegs, errors included) and sent (OutSegs, retransmissions excluded) per second"},
 		{"retrans/s (%)", "segments retransmitted per second (RetransSegs; sar -n ETCP) and their share of everything sent, retrans ÷ (oseg + retrans): above 2 % something loses packets"},
@@ -36,7 +37,11 @@ func (t *Tab) Explain() [][2]string {
 		{"v: processes", "processes holding the sockets listed, with their counts; k kills"},
 		{"v: errors", "sar -n EDEV for every interface: errors, collisions, drops, carrier, frame and FIFO errors, compressed packets per second"},
 		{"owners", "sockets are mapped to processes through the socket inode in /proc/PID/fd links, every 2 s (longer when the walk is slow: at most 5 % of a CPU) while a panel shows them. Without root only your own processes can be read: others' sockets show PID –. TIME-WAIT sockets belong to no process"},
-		{"per-process bytes", "TX/s RX/s: socket payload per process counted by eBPF (sock_send_length/sock_recv_length, or tcp_sendmsg/tcp_cleanup_rbuf hooks): no IP/TCP/UDP headers, no ACKs, no retransmissions, every namespace; the note compares their sum with the interface counters instead of hiding the gap. RETR/s: TCP retransmits on the process's sockets. – (n/a) without eBPF (needs root), with the reason; procfs has no per-process network byte counters"},
+		{"per-process bytes", "TX/s RX/s: socket payload per process counted by eBPF (sock_send_length/sock_recv_length, or tcp_sendmsg/tcp_cleanup_rbuf hooks): no IP/TCP/UDP headers, no ACKs, no retransmissions, every namespace; so their sum is below the interfaces' bytes, and the note shows both (sum tx … vs interfaces tx …) instead of hiding the gap. – (n/a) without eBPF (needs root), with the reason; procfs has no per-process network byte counters. counts lost (map full): sends/receives of processes the kernel's table had no room for"},
+		{"RETR/s", "TCP segments retransmitted per second on the process's sockets (eBPF tcp_retransmit_skb; the kernel retransmits in softirq, so each is attributed through its socket to the process last seen using it, not to whoever the CPU was running); segments as Tcp RetransSegs counts them"},
+		{"v: retransmits", "TCP retransmit and reset events (eBPF, every namespace): retrans/s (segments), rst sent/s (this host refusing or aborting connections), rst recv/s (peers refusing or aborting), no owner/s (sockets never seen used, and the kernel's resets for closed ports), lost (events the ring buffer or queue could not hold: counts are low when not 0); by process and by remote: the top talkers; then the recent events, newest first"},
+		{"KIND", "RETR a retransmit (RETR×n: n segments resent at once), RST> a reset sent, RST< a reset received; STATE is the socket's TCP state then"},
+		{"retransmit burst", "an interval with 20 or more retransmitted segments: an event in the log and in every tab's header strip (A acknowledges), naming the process and the remote address with the most"},
 		{"i", "selects the next interface for the charts and the ▸ row"},
 	}
 	return append(out, t.ColumnHelp("pid", "user", "command")...)

@@ -22,11 +22,12 @@ const (
 	panelConnections panel = iota
 	panelListeners
 	panelProcesses
+	panelRetransmits
 	panelErrors
 	panelCount
 )
 
-var panelNames = [panelCount]string{"connections", "listeners", "processes", "errors"}
+var panelNames = [panelCount]string{"connections", "listeners", "processes", "retransmits", "errors"}
 
 // Tab is the Net tab component.
 type Tab struct {
@@ -54,7 +55,7 @@ type procSockets struct {
 func New(ctx *common.Context, kill common.KillFunc) *Tab {
 	t := &Tab{
 		socks:     map[int32]*procSockets{},
-		viewKey:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: connections/listeners/processes/errors")),
+		viewKey:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view: connections/listeners/processes/retransmits/errors")),
 		ifaceKey:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "next interface (charts and the ▸ row)")),
 		upKey:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "scroll")),
 		downKey:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓", "scroll")),
@@ -90,7 +91,7 @@ func (t *Tab) ShortKeyHelp() []key.Binding {
 // Demand implements common.DemandReporter: socket owners are looked up
 // (a walk of every /proc/PID/fd) only while a panel shows them.
 func (t *Tab) Demand() model.DemandSet {
-	return model.DemandSet{Sockets: t.panel != panelErrors}
+	return model.DemandSet{Sockets: t.panel != panelErrors && t.panel != panelRetransmits}
 }
 
 // Update implements common.Component.
@@ -260,7 +261,7 @@ func (t *Tab) columns() []proctable.Column {
 		rate("tx", "TX/s", "socket payload bytes/s the process sent (TCP+UDP; eBPF: no headers, no ACKs, no retransmissions); – without eBPF", func(p *model.Process) model.Float { return p.NetTxBytesPerS }),
 		rate("rx", "RX/s", "socket payload bytes/s the process received (TCP+UDP; eBPF); – without eBPF", func(p *model.Process) model.Float { return p.NetRxBytesPerS }),
 		proctable.OptNumeric("retrans", "RETR/s", 7, 1, func(p *model.Process) model.Float { return p.NetRetransmitsPerS },
-			"TCP segments/s retransmitted on the process's sockets (eBPF tcp_retransmit_skb, attributed through the socket); – without eBPF"),
+			"TCP segments/s retransmitted on the process's sockets (eBPF tcp_retransmit_skb, attributed through the socket, not the CPU's current task); – without eBPF"),
 		proctable.CommandColumn(),
 	}
 }

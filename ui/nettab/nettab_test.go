@@ -1,6 +1,7 @@
 package nettab
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func fixtureNet() *model.Net {
 			{Proto: "udp", Address: "127.0.0.53", Port: 53, SocketOwner: model.SocketOwner{UID: 101}},
 		},
 		Owners:      &model.SocketOwners{At: now, Processes: 210, Unreadable: 0, Sockets: 80, IntervalS: 2},
-		Unavailable: map[string]string{"per_process_bytes": "needs eBPF"},
+		Unavailable: map[string]string{"per_process_bytes": "needs eBPF", "retransmits": "needs eBPF (tcp:tcp_retransmit_skb)"},
 	}
 	for i := 0; i < 25; i++ {
 		n.Connections = append(n.Connections, model.Connection{Proto: "tcp6", LocalAddr: "::ffff:10.0.0.5", LocalPort: 8080, RemoteAddr: "::ffff:192.168.1.9", RemotePort: uint16(40000 + i),
@@ -96,7 +97,7 @@ func TestGoldens(t *testing.T) {
 	uitest.Golden(t, "net_80x24", ansi.Strip(small.View()))
 	big := newTab(fixtureNet(), 200, 50)
 	uitest.Golden(t, "net_200x50", ansi.Strip(big.View()))
-	for _, p := range []string{"listeners", "processes", "errors"} {
+	for _, p := range []string{"listeners", "processes", "retransmits", "errors"} {
 		big.Update(uitest.Key("v"))
 		uitest.Golden(t, "net_"+p+"_200x50", ansi.Strip(big.View()))
 	}
@@ -116,7 +117,7 @@ func TestContentAndHints(t *testing.T) {
 		"eth0: 60.0k pkt/s in, 64 B avg: tiny packets at that rate can be a flood; softirq NET_RX cpu0 58.0k/s cpu1 3000/s",
 		"eth0 rx drops 120/s",
 		"listen overflows 25/s drops 25/s: an accept queue is full",
-		"25 CLOSE-WAIT sockets: an application is not closing connections its peers closed (most: leaky\\e]0;pwned\\x07 pid 666, 25)",
+		"25 CLOSE-WAIT sockets (most: leaky\\e]0;pwned\\x07 pid 666, 25): an application is not closing connections its peers closed",
 		"retrans/s 3.0 (0.1%)", "listen ovf/s 25",
 		"eth0 bytes/s", "connections", "10.0.0.5:8080", "close-wait", "per-process bytes/s: n/a (needs eBPF)",
 	} {
@@ -168,6 +169,13 @@ func TestPanelsDemandAndKeys(t *testing.T) {
 	}
 	tab.Update(uitest.Key("v"))
 	if tab.Demand().Sockets {
+		t.Error("the retransmits panel must not ask for the fd walk")
+	}
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "retransmit events – (needs eBPF") {
+		t.Errorf("retransmits panel without eBPF:\n%s", v)
+	}
+	tab.Update(uitest.Key("v"))
+	if tab.Demand().Sockets {
 		t.Error("the errors panel must not ask for the fd walk")
 	}
 	if v := ansi.Strip(tab.View()); !strings.Contains(v, "rxdrop/s") || !strings.Contains(lineWith(v[strings.Index(v, "rxdrop/s"):], "eth0"), "120") {
@@ -201,7 +209,7 @@ func TestMissingParts(t *testing.T) {
 
 func TestSizes(t *testing.T) {
 	tab := newTab(fixtureNet(), 80, 24)
-	for _, p := range []int{0, 1, 2, 3} {
+	for p := range int(panelCount) {
 		for _, w := range []int{1, 5, 10, 20, 40, 80, 120, 200, 250} {
 			for _, h := range []int{1, 2, 3, 5, 8, 12, 24, 50, 70} {
 				tab.SetSize(w, h)
@@ -224,9 +232,82 @@ func TestExplainCoversEveryNumber(t *testing.T) {
 		terms.WriteString(e[0] + " ")
 	}
 	for _, want := range []string{"rxB/s", "rxpck/s", "rxavg", "err/s", "drop/s", "%util", "softirq NET_RX/s", "active/s", "iseg/s", "retrans/s", "atmptf/s", "estres/s", "orsts/s",
-		"listen ovf/s", "syncookies/s", "timeouts/s", "isegerr/s", "noport/s", "rcvbuf/s", "close-wait", "orphan", "TCP", "LISTEN", "CLOSE-W", "per-process bytes", "owners"} {
+		"listen ovf/s", "syncookies/s", "timeouts/s", "isegerr/s", "noport/s", "rcvbuf/s", "close-wait", "orphan", "TCP", "LISTEN", "CLOSE-W", "per-process bytes", "owners", "RETR/s", "v: retransmits", "KIND", "retransmit burst"} {
 		if !strings.Contains(terms.String(), want) {
 			t.Errorf("help does not explain %q", want)
 		}
+	}
+}
+
+// ebpfNet adds what eBPF counts to the fixture: a bulk sender losing
+// packets toward one remote address, and a client refused by a closed port.
+func ebpfNet() *model.Net {
+	n := fixtureNet()
+	delete(n.Unavailable, "per_process_bytes")
+	delete(n.Unavailable, "retransmits")
+	n.PerProcess = &model.NetProcessCounters{
+		Processes: []model.NetProcess{
+			{PID: 4242, Comm: "nginx", TxBytesPerS: 1_200_000, RxBytesPerS: 300_000},
+			{PID: 31337, Comm: "demo-bulk\x1b[2J", TxBytesPerS: 9_000_000, RetransmitsPerS: 44},
+			{PID: 500, Comm: "curl", ResetsRecvPerS: 1},
+		},
+		Totals:            model.NetPayloadTotals{PayloadTxBytesPerS: 10_200_000, PayloadRxBytesPerS: 300_000, InterfaceTxBytesPerS: k(11_000_000), InterfaceRxBytesPerS: k(400_000)},
+		DroppedProcCounts: 7,
+	}
+	n.TCPEvents = &model.NetTCPEventCounts{RetransmitsPerS: 45, ResetsSentPerS: 1, ResetsReceivedPerS: 1, UnattributedPerS: 2,
+		ByRemote: []model.NetRemoteCount{{RemoteAddr: "10.231.0.2", RetransmitsPerS: 44}, {RemoteAddr: "127.0.0.1", ResetsPerS: 2}},
+		Loss:     model.EventLoss{Source: "net", KernelDropped: 3}}
+	for i := 0; i < 30; i++ {
+		n.Retransmits = append(n.Retransmits, model.NetTCPEvent{Time: now.Add(time.Duration(i-30) * 100 * time.Millisecond), Kind: model.NetKindRetransmit,
+			PID: pid(31337), Comm: "demo-bulk\x1b[2J", NetTCPEventData: model.NetTCPEventData{LocalAddr: "10.231.0.1", LocalPort: 40000,
+				RemoteAddr: "10.231.0.2", RemotePort: 5001, State: "estab", Segments: 1 + i%3}})
+	}
+	n.Retransmits = append(n.Retransmits,
+		model.NetTCPEvent{Time: now, Kind: model.NetKindResetSent, NetTCPEventData: model.NetTCPEventData{LocalAddr: "127.0.0.1", LocalPort: 9, RemoteAddr: "127.0.0.1", RemotePort: 41000}},
+		model.NetTCPEvent{Time: now, Kind: model.NetKindResetReceived, PID: pid(500), Comm: "curl", NetTCPEventData: model.NetTCPEventData{LocalAddr: "127.0.0.1", LocalPort: 41000, RemoteAddr: "127.0.0.1", RemotePort: 9, State: "syn-sent"}})
+	return n
+}
+
+func TestRetransmitsWithEBPF(t *testing.T) {
+	tab := newTab(ebpfNet(), 80, 24)
+	// The default screen names the culprit in its warnings.
+	v := ansi.Strip(tab.View())
+	var all []string
+	for _, a := range tab.Warnings() {
+		all = append(all, a.Text)
+	}
+	want := "retransmits 45/s on sockets of demo-bulk\\e[2J pid 31337 (44/s) toward 10.231.0.2: packet loss on that path (v: retransmits)"
+	if !slices.Contains(all, want) {
+		t.Errorf("warnings lack %q: %q", want, all)
+	}
+	if !strings.Contains(v, "! retransmits 45/s on sockets of demo-bulk") {
+		t.Errorf("the 80x24 screen does not show the retransmit warning:\n%s", v)
+	}
+	for range 3 {
+		tab.Update(uitest.Key("v"))
+	}
+	v = ansi.Strip(tab.View())
+	uitest.Golden(t, "net_retransmits_80x24", v)
+	for _, want := range []string{"retrans/s 45 rst sent/s 1.0 rst recv/s 1.0 no owner/s 2.0 lost 3",
+		"by process demo-bulk\\e[2J 31337 44 · curl 500 0 rst 1.0", "by remote 10.231.0.2 44 · 127.0.0.1 0 rst 2.0",
+		"RST<", "RST>", "10.231.0.2:5001", "syn-sent"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("retransmits panel lacks %q:\n%s", want, v)
+		}
+	}
+	// Newest first: the resets come before the retransmits.
+	if strings.Index(v, "RST<") > strings.Index(v, "RETR") {
+		t.Errorf("events not newest first:\n%s", v)
+	}
+	if raw := tab.View(); strings.Contains(raw, "\x1b[2J") {
+		t.Error("a process name reached the terminal raw")
+	}
+	// The processes panel's note counts what the map could not hold.
+	tab.Update(uitest.Key("v"))
+	tab.Update(uitest.Key("v"))
+	tab.Update(uitest.Key("v"))
+	tab.SetSize(250, 40)
+	if v := ansi.Strip(tab.View()); !strings.Contains(v, "7 counts lost (map full)") || !strings.Contains(v, "retransmit events lost 3") {
+		t.Errorf("processes note lacks the losses:\n%s", v)
 	}
 }

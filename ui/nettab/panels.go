@@ -36,6 +36,8 @@ func (t *Tab) panelView(n *model.Net, top, h int) []string {
 		out = append(out, t.connectionsView(n, h)...)
 	case panelListeners:
 		out = append(out, t.listenersView(n, h)...)
+	case panelRetransmits:
+		out = append(out, t.retransmitsView(n, h)...)
 	case panelProcesses:
 		note := t.ownersNote(n)
 		out = append(out, note)
@@ -79,8 +81,8 @@ func payloadNote(n *model.Net) string {
 	if d := pp.DroppedProcCounts; d > 0 {
 		text += " · " + strconv.FormatUint(d, 10) + " counts lost (map full)"
 	}
-	if l := pp.EventLoss; l.KernelDropped+l.QueueDropped > 0 {
-		text += " · retransmit events lost " + strconv.FormatUint(l.KernelDropped+l.QueueDropped, 10)
+	if ev := n.TCPEvents; ev != nil && lostEvents(ev.Loss) > 0 {
+		text += " · retransmit events lost " + strconv.FormatUint(lostEvents(ev.Loss), 10)
 	}
 	return text
 }

@@ -37,7 +37,7 @@ func (t *Tab) View() string {
 	lines = append(lines, t.interfaceTable(n, sel, ifRows)...)
 	rx := netRX(sample)
 	if h-len(lines) > panelMin+2 {
-		lines = append(lines, t.softirqLine(rx))
+		lines = append(lines, t.softirqLine(rx)+t.topTalker(n))
 	}
 	alerts := Alerts(n, rx)
 	if room := h - len(lines) - panelMin - 2; room > 0 {
@@ -228,6 +228,33 @@ func (t *Tab) softirqLine(rx []cpuRate) string {
 		b.WriteString(l(" cpu"+strconv.Itoa(c.cpu)+" ") + common.Count(c.perS))
 	}
 	return b.String()
+}
+
+// topTalker names the process moving the most socket payload (eBPF,
+// every namespace), after the softirq line: the flood's or the bulk
+// transfer's sender is on the default screen, whatever panel is open.
+func (t *Tab) topTalker(n *model.Net) string {
+	pp := n.PerProcess
+	if pp == nil || len(pp.Processes) == 0 {
+		return ""
+	}
+	p := &pp.Processes[0] // sorted by tx + rx
+	// A sender and its receiver on this host move the same bytes: name
+	// the sender.
+	for i := 1; i < len(pp.Processes); i++ {
+		q := &pp.Processes[i]
+		if q.TxBytesPerS+q.RxBytesPerS < 0.95*(p.TxBytesPerS+p.RxBytesPerS) {
+			break
+		}
+		if q.TxBytesPerS > p.TxBytesPerS {
+			p = q
+		}
+	}
+	if p.TxBytesPerS+p.RxBytesPerS < 1024 {
+		return ""
+	}
+	return t.Label(" · top ") + model.Sanitize(p.Comm) + " " + strconv.Itoa(int(p.PID)) +
+		t.Label(" tx ") + common.Bytes(uint64(p.TxBytesPerS)) + t.Label("/s rx ") + common.Bytes(uint64(p.RxBytesPerS)) + t.Label("/s")
 }
 
 // protocolLines are sar -n TCP,ETCP and UDP, and the TcpExt counters that
