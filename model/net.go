@@ -461,6 +461,10 @@ type NetProcessCounters struct {
 	// retransmit or reset) were lost this interval because the kernel's
 	// per-process map was full: in no process row and no total.
 	DroppedProcCounts uint64 `json:"dropped_proc_counts"`
+	// OtherNamespaces sums the processes outside the PID namespace of the
+	// /proc vitals reads (they have no pid there): in the totals, in no
+	// row. Nil when there are none (or vitals runs in the initial one).
+	OtherNamespaces *NetProcess `json:"other_namespaces,omitempty"`
 }
 
 // joinProcessNet fills each process's network part from the net probe's

@@ -106,6 +106,10 @@ func decodeNetEvent(raw []byte, ev *model.Event) bool {
 	}
 	*ev = model.Event{Time: bootToWall(ne.BootNS), Source: "net", Kind: ne.Kind.String(), PID: ne.PID,
 		StartTicks: ne.StartTicks, Comm: ne.Comm, Data: d}
+	if ev.PID == ebpf.OutsideNamespace {
+		// Owned by a process outside vitals' PID namespace: no pid here.
+		ev.PID, ev.StartTicks, ev.Comm = 0, 0, "(outside this PID namespace)"
+	}
 	return true
 }
 
@@ -164,6 +168,11 @@ func (b *netBPF) collect(now time.Time, seconds float64, baseline bool) (*model.
 		}
 		pc.Totals.PayloadTxBytesPerS += row.TxBytesPerS
 		pc.Totals.PayloadRxBytesPerS += row.RxBytesPerS
+		if row.PID == ebpf.OutsideNamespace {
+			row.PID, row.Comm = 0, "processes outside this PID namespace"
+			pc.OtherNamespaces = &row
+			continue
+		}
 		pc.Processes = append(pc.Processes, row)
 	}
 	slices.SortFunc(pc.Processes, func(a, b model.NetProcess) int {

@@ -27,10 +27,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "../common.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define NSEC_PER_TICK 10000000ULL /* USER_HZ 100, as /proc/PID/stat */
 #define EEXIST 17
 #define MSG_PEEK_FLAG 2
 #define AF_INET_ 2
@@ -199,8 +199,10 @@ static __always_inline void on_bytes(u64 sk, u16 family, u16 protocol, s64 n, en
 	int udp = protocol == PROTO_UDP || protocol == PROTO_UDPLITE;
 	if (!tcp && !udp)
 		return;
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	u64 start = current_start_ticks();
+	// The pid of vitals' /proc (common.h); processes outside its PID
+	// namespace share one row (PID_OUTSIDE, start 0).
+	u32 tgid = current_tgid_vitals();
+	u64 start = tgid == PID_OUTSIDE ? 0 : current_start_ticks();
 	if (tcp && sk)
 		remember_owner(sk, tgid, start);
 	struct proc_net *pn = get_proc(tgid, start, 0, 1);
@@ -226,7 +228,8 @@ static __always_inline void on_state(u64 sk, u16 protocol, int newstate)
 	if (protocol != PROTO_TCP)
 		return;
 	if (newstate == TCP_SYN_SENT_) {
-		remember_owner(sk, bpf_get_current_pid_tgid() >> 32, current_start_ticks());
+		u32 tgid = current_tgid_vitals();
+		remember_owner(sk, tgid, tgid == PID_OUTSIDE ? 0 : current_start_ticks());
 	} else if (newstate == TCP_CLOSE_) {
 		bpf_map_delete_elem(&owners, &sk);
 	}

@@ -76,6 +76,7 @@ const (
 	NetTopProgTpSetState     = "tp_set_state"
 	NetTopProgTpbtfRecv      = "tpbtf_recv"
 	NetTopProgTpbtfSend      = "tpbtf_send"
+	NetTopVarVitalsPidnsIno  = "vitals_pidns_ino"
 )
 
 // LoadNetTop returns the embedded CollectionSpec for NetTop.
@@ -157,6 +158,7 @@ type NetTopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NetTopVariableSpecs struct {
+	VitalsPidnsIno *ebpf.VariableSpec `ebpf:"vitals_pidns_ino"`
 }
 
 // NetTopObjects contains all objects after they have been loaded into the kernel.
@@ -200,6 +202,7 @@ func (m *NetTopMaps) Close() error {
 //
 // It can be passed to LoadNetTopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NetTopVariables struct {
+	VitalsPidnsIno *ebpf.Variable `ebpf:"vitals_pidns_ino"`
 }
 
 // NetTopPrograms contains all programs after they have been loaded into the kernel.
