@@ -168,6 +168,10 @@ type SocketTotals struct {
 	TCPStates map[string]int `json:"tcp_states"`
 	TCP       int            `json:"tcp"` // entries in /proc/net/tcp + tcp6
 	UDP       int            `json:"udp"` // entries in /proc/net/udp + udp6
+	// TablesAgeS is how old TCPStates, TCP and UDP are: 0 when the tables
+	// were read this frame; while no view lists sockets they are read
+	// every 10 s (each read walks the kernel's socket hash).
+	TablesAgeS float64 `json:"tables_age_s"`
 	// From sockstat: sockets in use (all families), TCP inuse, orphans
 	// (no longer attached to a process), time-wait, allocated; UDP and
 	// RAW in use; IPv6 counts from sockstat6. Unknown when unreadable.

@@ -6,6 +6,8 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -439,5 +441,45 @@ func BenchmarkNetRead(b *testing.B) {
 		if _, err := p.Read(now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// While no view lists sockets, the tables (a walk of the kernel's socket
+// hash each) are read every socketTablesEvery; the totals by state in
+// between are the last read's, with their age.
+func TestNetSocketTablesEvery10s(t *testing.T) {
+	skipBigEndian(t)
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS("testdata/net-proc")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewNetProbe(NetProbeConfig{ProcRoot: root, SysRoot: "testdata/net-sys", Demand: &model.Demand{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	p.Read(t0)
+	n, _ := p.Read(t0.Add(time.Second))
+	listen := n.Sockets.TCPStates["listen"]
+	if listen == 0 || n.Sockets.TablesAgeS != 1 {
+		t.Fatalf("listen %d age %v, want the first read's, 1 s old", listen, n.Sockets.TablesAgeS)
+	}
+	// One listener fewer: not seen until the tables are read again.
+	tcp := filepath.Join(root, "1/net/tcp")
+	b, err := os.ReadFile(tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(tcp, []byte(lines[0]+strings.Join(lines[2:], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = p.Read(t0.Add(5 * time.Second))
+	if n.Sockets.TCPStates["listen"] != listen || n.Sockets.TablesAgeS != 5 {
+		t.Errorf("at 5 s: listen %d age %v, want %d and 5", n.Sockets.TCPStates["listen"], n.Sockets.TablesAgeS, listen)
+	}
+	n, _ = p.Read(t0.Add(11 * time.Second))
+	if n.Sockets.TCPStates["listen"] != listen-1 || n.Sockets.TablesAgeS != 0 {
+		t.Errorf("at 11 s: listen %d age %v, want %d read afresh", n.Sockets.TCPStates["listen"], n.Sockets.TablesAgeS, listen-1)
 	}
 }
