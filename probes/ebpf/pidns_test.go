@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +88,35 @@ func inNewPIDNamespace(spec string) *exec.Cmd {
 	cmd := ebpftest.Command(spec)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
 	return cmd
+}
+
+// startReadyInNewPIDNamespace starts spec in a new PID namespace and
+// waits for its "ready"; the child gets stdin's lines and exits when the
+// test ends (stdin closed, then waited for).
+func startReadyInNewPIDNamespace(t *testing.T, spec string) (io.Writer, *bufio.Reader) {
+	t.Helper()
+	cmd := inNewPIDNamespace(spec)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	lines := bufio.NewReader(stdout)
+	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "ready" {
+		t.Fatalf("pidns child %s: %q, %v", spec, l, err)
+	}
+	return stdin, lines
 }
 
 // pidnsIterChild runs the task iterator as pid 1 of a new namespace with a
@@ -179,25 +209,7 @@ func TestCacheStatPIDNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := inNewPIDNamespace("pidns:" + inside)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	lines := bufio.NewReader(stdout)
-	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "ready" {
-		t.Fatalf("pidns child: %q, %v", l, err)
-	}
+	stdin, lines := startReadyInNewPIDNamespace(t, "pidns:"+inside)
 	// A host process reads the other file while the namespace's vitals
 	// counts: its host pid must not show there.
 	hostPID := ebpftest.Run(t, "read:"+outside+":4096")
@@ -284,25 +296,7 @@ func pidnsEventsChild(string) error {
 // host's processes are not reported as its own.
 func TestProcEventsPIDNamespace(t *testing.T) {
 	requirePrivileged(t)
-	cmd := inNewPIDNamespace("pidns-events:")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	lines := bufio.NewReader(stdout)
-	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "ready" {
-		t.Fatalf("pidns child: %q, %v", l, err)
-	}
+	stdin, lines := startReadyInNewPIDNamespace(t, "pidns-events:")
 	var host []string
 	for range 3 {
 		c := exec.Command("true")
