@@ -620,7 +620,9 @@ func parseProcStatus(b []byte, st *procStatus) bool {
 		}
 		switch line[0] {
 		case 'U':
-			if bytes.HasPrefix(line, statusUID) {
+			// The first Uid: line is the one (the kernel writes one; a
+			// later one in a corrupt file does not override it).
+			if bytes.HasPrefix(line, statusUID) && have&haveUID == 0 {
 				f, _ := nextField(line[len(statusUID):])
 				v, ok := parseDecimal(f)
 				if !ok || v > 1<<32-1 {
