@@ -613,9 +613,18 @@ func joinProcessDisk(s *Sample) {
 			byKey[ProcKey{PID: r.PID, StartTicks: r.StartTicks}] = i
 		}
 	}
+	var wchans map[ProcKey]*string
+	if s.Disk != nil && len(s.Disk.DState) > 0 {
+		wchans = make(map[ProcKey]*string, len(s.Disk.DState))
+		for i := range s.Disk.DState {
+			if ds := &s.Disk.DState[i]; ds.Wchan != "" {
+				wchans[ProcKey{PID: ds.PID, StartTicks: ds.StartTicks}] = &ds.Wchan
+			}
+		}
+	}
 	for i := range s.Processes {
 		p := &s.Processes[i]
-		d := ProcessDisk{ProcessIODelayRates: p.ProcessIODelayRates, IODelayReason: p.IODelayReason}
+		d := ProcessDisk{ProcessIODelayRates: p.ProcessIODelayRates, IODelayReason: p.IODelayReason, Wchan: wchans[p.Key()]}
 		switch j, ok := byKey[p.Key()]; {
 		case rows == nil:
 			d.DiskSource = DiskSourceProcfs

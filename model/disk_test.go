@@ -128,3 +128,21 @@ func TestJoinProcessDiskSources(t *testing.T) {
 		t.Errorf("ebpf, no row: %+v", d)
 	}
 }
+
+// A process in D gets its wait channel from the D-state list, joined by
+// pid and start time (a reused pid does not inherit it); others have none.
+func TestJoinProcessWchan(t *testing.T) {
+	var d, other, reused Process
+	d.PID, d.StartTicks = 7, 70
+	other.PID, other.StartTicks = 8, 80
+	reused.PID, reused.StartTicks = 9, 91
+	s := Sample{Disk: &Disk{DState: []DStateProcess{{PID: 7, StartTicks: 70, Wchan: "io_schedule"}, {PID: 9, StartTicks: 90, Wchan: "folio_wait_bit"}}},
+		Processes: []Process{d, other, reused}}
+	JoinFrame(&s)
+	if w := s.Processes[0].Wchan; w == nil || *w != "io_schedule" {
+		t.Errorf("the D process has wchan %v", w)
+	}
+	if s.Processes[1].Wchan != nil || s.Processes[2].Wchan != nil {
+		t.Errorf("wchan on a process not in D (%v) or a reused pid (%v)", s.Processes[1].Wchan, s.Processes[2].Wchan)
+	}
+}

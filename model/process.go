@@ -50,6 +50,11 @@ type ProcessDisk struct {
 	ProcessIODelayRates
 	// IODelayReason says why iodelay_pct is null.
 	IODelayReason string `json:"iodelay_reason,omitempty"`
+	// Wchan is the kernel function a process in uninterruptible sleep (D)
+	// waits in, from the disk probe's D-state list; nil for a process not
+	// in D this frame (wchan is read for those only), or when the kernel
+	// does not say (disk.d_state[].wchan_reason).
+	Wchan *string `json:"wchan"`
 }
 
 // ProcessDiskRates is ProcessDisk's bytes and I/Os per second.

@@ -50,7 +50,7 @@ func TestProcessJSONCompatible(t *testing.T) {
 			`"cache_hits":null,"cache_misses":null,"cache_read_hit_pct":null,` +
 			`"net_tx_bytes_per_s":null,"net_rx_bytes_per_s":null,"net_retransmits_per_s":null,` +
 			`"disk_read_bytes_per_s":null,"disk_write_bytes_per_s":null,"disk_ios_per_s":null,"disk_source":"",` +
-			`"disk_latency_mean_us":null,"disk_latency_max_us":null,"iodelay_pct":null}`
+			`"disk_latency_mean_us":null,"disk_latency_max_us":null,"iodelay_pct":null,"wchan":null}`
 		if want := string(old) + ioKeys; string(got) != want {
 			t.Errorf("%s:\n got %s\nwant %s", c.file, got, want)
 		}
