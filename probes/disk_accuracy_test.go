@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vitals-dev/vitals/model"
+	"github.com/vitals-dev/vitals/probes/ebpf/ebpftest"
 )
 
 // TestDiskAgainstIostatOnLoopDevice attaches a loop device to a file this
@@ -28,30 +29,13 @@ func TestDiskAgainstIostatOnLoopDevice(t *testing.T) {
 		t.Skip("attaching a loop device needs root")
 	}
 	iostat := lookTool(t, "iostat", "sysstat")
-	losetup := lookTool(t, "losetup", "mount")
 	dd := lookTool(t, "dd", "coreutils")
 
 	const (
 		writes  = 400
 		blockKB = 64
 	)
-	img := filepath.Join(t.TempDir(), "disk.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 64<<20); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(losetup, "-f", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Skipf("losetup -f --show: %v: %s (no loop devices here?)", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command(losetup, "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
+	dev, _ := ebpftest.AttachLoop(t, 64<<20)
 	name := filepath.Base(dev)
 
 	p, err := NewDiskProbe(DiskProbeConfig{})

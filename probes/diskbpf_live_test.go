@@ -37,7 +37,7 @@ func diskFrame(t *testing.T, p *DiskProbe) *model.Disk {
 // tier. Tried on every tier that loads here.
 func TestDiskLatencyHistogramOnLoopDevice(t *testing.T) {
 	ebpftest.RequirePrivileged(t, ebpf.Privileged())
-	dev, _ := ebpftest.AttachLoop(t)
+	dev, _ := ebpftest.AttachLoop(t, 16<<20)
 	name := filepath.Base(dev)
 	time.Sleep(500 * time.Millisecond) // udev's and the partition scan's reads
 	const writes, reads = 300, 200
@@ -147,7 +147,7 @@ func TestDiskNoEBPFSaysWhy(t *testing.T) {
 // with latency, on every tier.
 func TestDiskPerProcessAttributionOnLoopDevice(t *testing.T) {
 	ebpftest.RequirePrivileged(t, ebpf.Privileged())
-	dev, _ := ebpftest.AttachLoop(t)
+	dev, _ := ebpftest.AttachLoop(t, 16<<20)
 	time.Sleep(500 * time.Millisecond)
 	const writes, reads = 400, 600
 	sess := ebpf.NewSession()

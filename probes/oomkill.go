@@ -215,13 +215,23 @@ type kmsgOOMLines struct {
 	next   int
 }
 
-func openKmsgOOMLines(path string) (*kmsgOOMLines, error) {
+// openKmsgAtEnd opens the kernel log without blocking, positioned after
+// its last record: only what is logged from now on is read.
+func openKmsgAtEnd(path string) (int, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
 		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func openKmsgOOMLines(path string) (*kmsgOOMLines, error) {
+	fd, err := openKmsgAtEnd(path)
+	if err != nil {
 		return nil, err
 	}
 	return &kmsgOOMLines{fd: fd, buf: make([]byte, 8192)}, nil
@@ -324,13 +334,8 @@ type kmsgReader struct {
 }
 
 func openKmsg(path string, queueLen int, cgroups *cgroupIDs) (*kmsgReader, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := openKmsgAtEnd(path)
 	if err != nil {
-		return nil, err
-	}
-	// Only what is logged from now on.
-	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
-		unix.Close(fd)
 		return nil, err
 	}
 	k := &kmsgReader{EventQueue: NewEventQueue(model.SourceKmsg, queueLen), f: os.NewFile(uintptr(fd), path),

@@ -504,23 +504,8 @@ func (s *ProcessScanner) scanProcess(pid int32, c *scanContext, p *model.Process
 			ps.cmdline = "[" + ps.comm + "]" // kernel threads and zombies, as htop shows them
 		}
 	}
-	if isNew || status.UID != ps.uid {
-		ps.uid = status.UID
-		ps.user = s.users.name(status.UID, c.gen)
-	}
-
-	// The seconds the counters' deltas are divided by: the interval, also
-	// for a process born inside it (whose whole counters are its deltas),
-	// as pidstat does: divided by the part it lived, a process that burnt
-	// 0.5 s in the last 0.95 s of a 2 s interval would show 53 % where the
-	// machine saw 25 %, and the processes would add up to more than the
-	// machine. None for a process first seen that is older than the
-	// previous scan, whose counters are not of this interval.
-	dt := 0.0
-	newInInterval := isNew && !c.baseline && s.ticks(st.StartTicks) >= c.newSince
-	if !c.baseline && (!isNew || newInInterval) {
-		dt = c.interval
-	}
+	s.setUser(ps, status.UID, isNew, c)
+	dt, newInInterval := s.deltaSeconds(c, isNew, st.StartTicks)
 
 	// RSS from statm, which is exact; stat's field 24 is the fallback (the
 	// process exited between the two reads, or a fixture tree lacks it).
@@ -1028,6 +1013,35 @@ func (s *ProcessScanner) processRunTime(pid int32) (uint64, bool) {
 }
 
 // ticks converts clock ticks to a duration without overflowing.
+// setUser names the process's owner when it is new or its uid changed.
+func (s *ProcessScanner) setUser(ps *procState, uid uint32, isNew bool, c *scanContext) {
+	if isNew || uid != ps.uid {
+		ps.uid = uid
+		ps.user = s.users.name(uid, c.gen)
+	}
+}
+
+// deltaSeconds is what a process's counter deltas are divided by: the
+// interval, also for a process born inside it (whose whole counters are
+// its deltas), as pidstat does: divided by the part it lived, a process
+// that burnt 0.5 s in the last 0.95 s of a 2 s interval would show 53 %
+// where the machine saw 25 %, and the processes would add up to more than
+// the machine. None (0) for a process first seen that is older than the
+// previous scan, whose counters are not of this interval. newInInterval:
+// a process first seen that was born inside the interval.
+func (s *ProcessScanner) deltaSeconds(c *scanContext, isNew bool, startTicks uint64) (dt float64, newInInterval bool) {
+	if c.baseline {
+		return 0, false
+	}
+	if isNew {
+		if s.ticks(startTicks) < c.newSince {
+			return 0, false
+		}
+		return c.interval, true
+	}
+	return c.interval, false
+}
+
 func (s *ProcessScanner) ticks(n uint64) time.Duration {
 	hz := uint64(s.cfg.ClockTicks)
 	return time.Duration(n/hz)*time.Second + time.Duration(n%hz)*time.Second/time.Duration(hz)

@@ -250,16 +250,8 @@ func (s *ProcessScanner) scanIterProcess(recs []ebpf.TaskRecord, g *iterGroup, c
 		s.procs[key] = ps
 	}
 	ps.kcomm = comm
-	if isNew || status.UID != ps.uid {
-		ps.uid = status.UID
-		ps.user = s.users.name(status.UID, c.gen)
-	}
-
-	dt := 0.0
-	newInInterval := isNew && !c.baseline && s.ticks(stat.StartTicks) >= c.newSince
-	if !c.baseline && (!isNew || newInInterval) {
-		dt = c.interval
-	}
+	s.setUser(ps, status.UID, isNew, c)
+	dt, newInInterval := s.deltaSeconds(c, isNew, stat.StartTicks)
 
 	multi := stat.NumThreads > 1 || records > 1
 	var sums threadSums

@@ -18,7 +18,7 @@ const dioBlock = ebpftest.DIOBlock
 // read and write apart.
 func TestBioLatHistogramCountsLoopDeviceIOs(t *testing.T) {
 	requirePrivileged(t)
-	dev, devt := ebpftest.AttachLoop(t)
+	dev, devt := ebpftest.AttachLoop(t, 16<<20)
 	// udev and the partition scan read a new device once; let them.
 	time.Sleep(500 * time.Millisecond)
 	const writes, reads = 300, 200

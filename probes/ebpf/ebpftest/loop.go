@@ -52,17 +52,20 @@ func DirectIO(args string) error {
 	return nil
 }
 
-// AttachLoop attaches a loop device to a new 16 MiB file on a disk-backed
-// filesystem, detached at the end of the test, and returns its path and
-// dev_t (major << 20 | minor, the kernel's encoding).
-func AttachLoop(t testing.TB) (string, uint32) {
+// AttachLoop attaches a loop device to a new sparse file of size bytes on
+// a disk-backed filesystem, detached at the end of the test, and returns
+// its path and dev_t (major << 20 | minor, the kernel's encoding).
+func AttachLoop(t testing.TB, size int64) (string, uint32) {
 	t.Helper()
 	losetup, err := exec.LookPath("losetup")
 	if err != nil {
 		t.Fatalf("losetup: %v (the test needs util-linux)", err)
 	}
 	img := filepath.Join(WorkDir(t), "disk.img")
-	if err := os.WriteFile(img, make([]byte, 16<<20), 0o600); err != nil {
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, size); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(losetup, "-f", "--show", img).CombinedOutput()
